@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves with the exit code (or the signal name) when the process has ended. */
+  readonly exited: Promise<number | NodeJS.Signals>;
+  readonly hasExited: boolean;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  stop(graceMs: number): Promise<void>;
+  /** SIGKILL at once (for tests that simulate a crash). */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts a long-running infrastructure process with its output in a log file. It gets its own
+ * process group, so a Ctrl-C in the terminal reaches only the devstack, which then stops
+ * everything in order instead of all at once.
+ */
+export function startProcess(options: {
+  name: string;
+  command: string;
+  args: readonly string[];
+  logFile: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}): ManagedProcess {
+  const fd = openSync(options.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', fd, fd],
+      detached: true,
+    });
+  } finally {
+    closeSync(fd);
+  }
+  if (child.pid === undefined) throw new Error(`${options.name}: could not start ${options.command}`);
+  const pid = child.pid;
+  let hasExited = false;
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
+    child.once('exit', (code, signal) => {
+      hasExited = true;
+      resolve(code ?? signal ?? 0);
+    });
+    child.once('error', () => {
+      hasExited = true;
+      resolve(1);
+    });
+  });
+
+  const signal = (sig: NodeJS.Signals): void => {
+    if (hasExited) return;
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+
+  return {
+    name: options.name,
+    pid,
+    logFile: options.logFile,
+    exited,
+    get hasExited() {
+      return hasExited;
+    },
+    async stop(graceMs: number) {
+      if (hasExited) return;
+      signal('SIGTERM');
+      const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+    async kill() {
+      signal('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number; abortIf?: () => string | undefined },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const reason = options.abortIf?.();
+    if (reason) throw new Error(`${what}: ${reason}`);
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${options.timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
+  }
+}
+
+/** Runs a short command to its end and returns its exit code and combined output. */
+export function runToEnd(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; text: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let text = '';
+    child.stdout?.on('data', (c: Buffer) => (text += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
+    child.once('error', (error) => resolve({ code: 127, text: error.message }));
+    child.once('close', (code) => resolve({ code: code ?? 1, text }));
+  });
+}

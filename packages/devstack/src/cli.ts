@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+/**
+ * devstack: the local infrastructure of the pipeline.
+ *
+ *   up              Redis + Kafka on the .env ports, topics created, every service started;
+ *                   Ctrl-C / SIGTERM stops services, then Kafka, then Redis.
+ *   run -- CMD ...  a throw-away Redis + Kafka on free ports for one command (the test and
+ *                   bench runs); the addresses are passed in PUSHTECH_TEST_REDIS_URL and
+ *                   PUSHTECH_TEST_KAFKA_BROKERS; everything is removed afterwards.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadEnv, parseConfig } from '@pushtech/runtime';
+import { MissingPrerequisiteError } from './commands.js';
+import { cacheDir, repoRoot, servicesDir, stateDir } from './paths.js';
+import { freePort, preferPort } from './ports.js';
+import { discoverServices, startService, type RunningService } from './services.js';
+import { devstackSettings, pipelineTopics, portOf } from './settings.js';
+import { startStack, type Stack } from './stack.js';
+import { summarizeTapResults } from './test-results.js';
+
+const log = (line: string): void => {
+  process.stderr.write(`devstack: ${line}\n`);
+};
+
+async function up(): Promise<number> {
+  const env = loadEnv({ processEnv: process.env, cwd: repoRoot });
+  const config = parseConfig('devstack', devstackSettings, env);
+  const started = Date.now();
+
+  const wantedRedis = Number(new URL(config.REDIS_URL).port || 6379);
+  const wantedKafka = portOf(config.KAFKA_BROKERS[0] ?? '127.0.0.1:19092');
+  const redisPort = await preferPort(wantedRedis);
+  const kafkaPort = await preferPort(wantedKafka);
+  const controllerPort = await preferPort(config.DEVSTACK_KAFKA_CONTROLLER_PORT);
+  for (const [what, wanted, got] of [
+    ['Redis', wantedRedis, redisPort],
+    ['Kafka', wantedKafka, kafkaPort],
+    ['Kafka controller', config.DEVSTACK_KAFKA_CONTROLLER_PORT, controllerPort],
+  ] as const) {
+    if (wanted !== got) log(`port ${wanted} (${what}) is taken; using ${got} instead`);
+  }
+
+  const stack = await startStack({
+    dir: stateDir(env),
+    cacheRoot: cacheDir(env),
+    redisPort,
+    kafkaPort,
+    controllerPort,
+    topics: pipelineTopics(config),
+    kafkaHeapMb: config.DEVSTACK_KAFKA_HEAP_MB,
+    log,
+  });
+  const infraMs = Date.now() - started;
+
+  const serviceEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    REDIS_URL: stack.redisUrl,
+    KAFKA_BROKERS: stack.kafkaBrokers,
+  };
+  const services: RunningService[] = discoverServices(servicesDir(env)).map((info) =>
+    startService(info, serviceEnv, (line) => process.stdout.write(`${line}\n`)),
+  );
+
+  printSummary(stack, services, env, infraMs);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (reason: string, code: number): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      log(`stopping (${reason}): services, then Kafka, then Redis`);
+      await Promise.allSettled(services.map((s) => s.stop(30_000)));
+      await stack.stop();
+      log('stopped; no process left running');
+      resolve(code);
+    };
+    process.on('SIGINT', () => void stop('SIGINT', 0));
+    process.on('SIGTERM', () => void stop('SIGTERM', 0));
+    watchParent(() => void stop('parent process exited', 0));
+    for (const service of services) {
+      void service.exited.then((code) => {
+        if (!stopping) {
+          log(`${service.info.name} exited with code ${code}; stopping the rest`);
+          void stop(`${service.info.name} exited`, code === 0 ? 1 : code);
+        }
+      });
+    }
+    void stack.kafka.process.exited.then(() => {
+      if (!stopping) void stop('Kafka exited unexpectedly', 1);
+    });
+    void stack.redis.process.exited.then(() => {
+      if (!stopping) void stop('Redis exited unexpectedly', 1);
+    });
+  });
+}
+
+/**
+ * npm and `sh -c` do not always pass SIGTERM on (npm exits, the shell dies, we are orphaned).
+ * Being re-parented means whoever started us is gone: stop as if signalled.
+ */
+function watchParent(onOrphaned: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onOrphaned();
+    }
+  }, 500);
+  timer.unref();
+}
+
+function printSummary(stack: Stack, services: readonly RunningService[], env: Readonly<Record<string, string | undefined>>, infraMs: number): void {
+  const rows: [string, string][] = [
+    ['Redis', `${stack.redisUrl}  (pid ${stack.redis.process.pid}, log ${stack.redis.process.logFile})`],
+    ['Kafka', `${stack.kafkaBrokers}  (pid ${stack.kafka.process.pid}, log ${stack.kafka.process.logFile})`],
+    ['Topics', stack.topics.join(', ')],
+  ];
+  for (const s of services) {
+    const portVar = `${s.info.name.toUpperCase()}_PORT`;
+    const port = env[portVar];
+    rows.push([s.info.name, port ? `http://127.0.0.1:${port}  (pid ${s.child.pid ?? '?'})` : `pid ${s.child.pid ?? '?'}`]);
+  }
+  if (services.length === 0) rows.push(['Services', 'none yet under services/: infrastructure only']);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
+  process.stdout.write(`\nPushtech pipeline is up (infrastructure ready in ${(infraMs / 1000).toFixed(1)} s)\n${lines.join('\n')}\nCtrl-C stops everything.\n\n`);
+}
+
+async function run(command: readonly string[]): Promise<number> {
+  if (command.length === 0) throw new Error('usage: devstack run -- <command> [args...]');
+  const env = loadEnv({ processEnv: process.env, cwd: repoRoot });
+  const config = parseConfig('devstack', devstackSettings, env);
+  const dir = mkdtempSync(path.join(tmpdir(), 'pushtech-stack-'));
+  const resultsDir = path.join(dir, 'test-results');
+  const started = Date.now();
+  const [redisPort, kafkaPort, controllerPort] = [await freePort(), await freePort(), await freePort()];
+  let stack: Stack | undefined;
+  let code = 1;
+  try {
+    stack = await startStack({
+      dir,
+      cacheRoot: cacheDir(env),
+      redisPort,
+      kafkaPort,
+      controllerPort,
+      topics: pipelineTopics(config),
+      redisAppendOnly: false,
+      kafkaHeapMb: config.DEVSTACK_KAFKA_HEAP_MB,
+      log,
+    });
+    log(`test stack up in ${((Date.now() - started) / 1000).toFixed(1)} s: Redis ${stack.redisUrl}, Kafka ${stack.kafkaBrokers}`);
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      PUSHTECH_TEST_REDIS_URL: stack.redisUrl,
+      PUSHTECH_TEST_KAFKA_BROKERS: stack.kafkaBrokers,
+      PUSHTECH_TEST_RESULTS: resultsDir,
+      PUSHTECH_BENCH_RESULTS: process.env['PUSHTECH_BENCH_RESULTS'] ?? path.join(repoRoot, '.bench-results'),
+    };
+    code = await new Promise<number>((resolve) => {
+      const [bin, ...args] = command as [string, ...string[]];
+      const child = spawn(bin, args, { stdio: 'inherit', env: childEnv });
+      const forward = (signal: NodeJS.Signals): void => {
+        child.kill(signal);
+      };
+      process.on('SIGINT', forward);
+      process.on('SIGTERM', forward);
+      watchParent(() => forward('SIGTERM'));
+      child.once('error', (error) => {
+        log(`cannot run ${bin}: ${error.message}`);
+        resolve(127);
+      });
+      child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));
+    });
+    const summary = summarizeTapResults(resultsDir);
+    if (summary) process.stdout.write(`\n${summary.line}\n`);
+    if (summary && summary.failed > 0 && code === 0) code = 1;
+  } finally {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return code;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'up':
+      return up();
+    case 'run':
+      return run(rest[0] === '--' ? rest.slice(1) : rest);
+    default:
+      process.stderr.write('usage: devstack up | devstack run -- <command> [args...]\n');
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError || error instanceof MissingPrerequisiteError) {
+      log(error.message);
+    } else {
+      log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createAdmin, silentLogger } from '@pushtech/runtime';
+import { runToEnd, startProcess, waitFor, type ManagedProcess } from './child-process.js';
+import { requireCommand } from './commands.js';
+import { tail } from './redis-server.js';
+
+export interface KafkaBroker {
+  /** Bootstrap address, `127.0.0.1:<port>`. */
+  readonly brokers: string;
+  readonly port: number;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export interface KafkaBrokerOptions {
+  libsDir: string;
+  /** Holds server.properties, the log dirs and kafka.log. Reused across runs when it persists. */
+  dir: string;
+  port: number;
+  controllerPort: number;
+  heapMb?: number;
+  startTimeoutMs?: number;
+  stopTimeoutMs?: number;
+  pathVar?: string;
+}
+
+/** A single-node KRaft broker+controller on loopback, sized and tuned for one developer machine. */
+export function serverProperties(options: { port: number; controllerPort: number; logDir: string }): string {
+  const lines = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${options.controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${options.port},CONTROLLER://127.0.0.1:${options.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${options.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': options.logDir,
+    'num.partitions': '1',
+    'default.replication.factor': '1',
+    'min.insync.replicas': '1',
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '10',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'share.coordinator.state.topic.replication.factor': '1',
+    'share.coordinator.state.topic.min.isr': '1',
+    'group.initial.rebalance.delay.ms': '0',
+    'auto.create.topics.enable': 'false',
+    'delete.topic.enable': 'true',
+    'log.retention.hours': '24',
+    'log.segment.bytes': String(64 * 1024 * 1024),
+  };
+  return `${Object.entries(lines)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')}\n`;
+}
+
+function javaArgs(options: KafkaBrokerOptions, mainClass: string, heapMb: number): string[] {
+  return [
+    `-Xms${Math.min(256, heapMb)}m`,
+    `-Xmx${heapMb}m`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true',
+    '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+    '-Dorg.slf4j.simpleLogger.showDateTime=true',
+    '-cp',
+    `${options.libsDir}/*`,
+    mainClass,
+  ];
+}
+
+export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<KafkaBroker> {
+  const java = requireCommand('java', options.pathVar);
+  mkdirSync(options.dir, { recursive: true });
+  const logDir = path.join(options.dir, 'data');
+  const propsFile = path.join(options.dir, 'server.properties');
+  const logFile = path.join(options.dir, 'kafka.log');
+  writeFileSync(propsFile, serverProperties({ port: options.port, controllerPort: options.controllerPort, logDir }));
+  const heapMb = options.heapMb ?? 512;
+
+  if (!existsSync(path.join(logDir, 'meta.properties'))) {
+    // Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters).
+    const clusterId = randomBytes(16).toString('base64url');
+    const args = [...javaArgs(options, 'kafka.tools.StorageTool', 256), 'format', '-t', clusterId, '-c', propsFile];
+    const { code, text } = await runToEnd(java, args);
+    if (code !== 0) throw new Error(`kafka storage format failed (exit ${code}):\n${text.slice(-3000)}`);
+  }
+
+  const proc = startProcess({
+    name: 'kafka',
+    command: java,
+    args: [...javaArgs(options, 'kafka.Kafka', heapMb), propsFile],
+    logFile,
+  });
+  const brokers = `127.0.0.1:${options.port}`;
+  try {
+    await waitUntilAnswering(brokers, options.startTimeoutMs ?? 60_000, () =>
+      proc.hasExited ? `exited during start-up; last log lines:\n${tail(logFile)}` : undefined,
+    );
+  } catch (error: unknown) {
+    await proc.stop(2_000);
+    throw error;
+  }
+  return {
+    brokers,
+    port: options.port,
+    process: proc,
+    stop: () => proc.stop(options.stopTimeoutMs ?? 30_000),
+  };
+}
+
+/** The broker answers once a metadata request succeeds, not merely when its port is open. */
+export async function waitUntilAnswering(brokers: string, timeoutMs: number, abortIf?: () => string | undefined): Promise<void> {
+  await waitFor(
+    `kafka broker ${brokers}`,
+    async () => {
+      const admin = createAdmin(
+        { brokers: [brokers], clientId: 'devstack-probe', connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, retries: 0 },
+        silentLogger(),
+      );
+      try {
+        await admin.connect();
+        await admin.listTopics();
+        return true;
+      } catch {
+        return undefined;
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
+    { timeoutMs, intervalMs: 200, ...(abortIf ? { abortIf } : {}) },
+  );
+}

@@ -1,0 +1,28 @@
+import { kafkaSettings, setting, type TopicSpec } from '@pushtech/runtime';
+
+/** What the devstack reads from the environment (and .env) to lay out the local pipeline. */
+export const devstackSettings = {
+  REDIS_URL: setting.url({ protocols: ['redis:'], default: 'redis://127.0.0.1:6380' }),
+  KAFKA_BROKERS: kafkaSettings.KAFKA_BROKERS,
+  KAFKA_TOPIC: kafkaSettings.KAFKA_TOPIC,
+  KAFKA_DLQ_TOPIC: kafkaSettings.KAFKA_DLQ_TOPIC,
+  KAFKA_TOPIC_PARTITIONS: setting.integer({ min: 1, max: 1000, default: 6 }),
+  DEVSTACK_KAFKA_CONTROLLER_PORT: setting.port({ default: 19093 }),
+  DEVSTACK_KAFKA_HEAP_MB: setting.integer({ min: 128, max: 16_384, default: 512 }),
+} as const;
+
+export function pipelineTopics(config: {
+  KAFKA_TOPIC: string;
+  KAFKA_DLQ_TOPIC: string;
+  KAFKA_TOPIC_PARTITIONS: number;
+}): TopicSpec[] {
+  const dlq = config.KAFKA_DLQ_TOPIC === '' ? `${config.KAFKA_TOPIC}.dlq` : config.KAFKA_DLQ_TOPIC;
+  return [
+    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS },
+    { topic: dlq, partitions: 1 },
+  ];
+}
+
+export function portOf(hostPort: string): number {
+  return Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+}

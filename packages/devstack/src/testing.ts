@@ -1,0 +1,145 @@
+/**
+ * Helpers for integration tests of every workspace. `npm test` starts one real Redis and one
+ * real Kafka for the whole run (devstack run) and passes their addresses in the environment;
+ * a test file run on its own (`node --test file`) starts a private stack instead. Everything a
+ * helper creates is removed by a cleanup registered right where it is created.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { createAdmin, silentLogger, type KafkaAdmin, type KafkaConnection } from '@pushtech/runtime';
+import { cacheDir } from './paths.js';
+import { freePort } from './ports.js';
+import { startStack } from './stack.js';
+
+export interface TestInfra {
+  readonly redisUrl: string;
+  readonly kafkaBrokers: string;
+}
+
+/** The part of node:test's TestContext the helpers need (also satisfied by a suite's hooks). */
+export interface Cleanup {
+  after(fn: () => Promise<void> | void): void;
+}
+
+let privateStack: Promise<TestInfra> | undefined;
+
+export function testInfra(): Promise<TestInfra> {
+  const redisUrl = process.env['PUSHTECH_TEST_REDIS_URL'];
+  const kafkaBrokers = process.env['PUSHTECH_TEST_KAFKA_BROKERS'];
+  if (redisUrl && kafkaBrokers) return Promise.resolve({ redisUrl, kafkaBrokers });
+  privateStack ??= startPrivateStack();
+  return privateStack;
+}
+
+async function startPrivateStack(): Promise<TestInfra> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pushtech-test-'));
+  const stack = await startStack({
+    dir,
+    cacheRoot: cacheDir(process.env),
+    redisPort: await freePort(),
+    kafkaPort: await freePort(),
+    controllerPort: await freePort(),
+    topics: [],
+    redisAppendOnly: false,
+    kafkaHeapMb: 384,
+    log: (line) => process.stderr.write(`testing: ${line}\n`),
+  });
+  // A test process ends abruptly; a throw-away stack can be killed outright.
+  process.once('exit', () => {
+    for (const pid of [stack.kafka.process.pid, stack.redis.process.pid]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { redisUrl: stack.redisUrl, kafkaBrokers: stack.kafkaBrokers };
+}
+
+/** A name no other test (or earlier run) uses: `<prefix>-<random>`. */
+export function uniqueName(prefix: string): string {
+  return `${prefix.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60)}-${randomBytes(5).toString('hex')}`;
+}
+
+export async function testKafka(): Promise<KafkaConnection> {
+  const infra = await testInfra();
+  return { brokers: [infra.kafkaBrokers], clientId: uniqueName('test') };
+}
+
+let sharedAdmin: Promise<KafkaAdmin> | undefined;
+
+/** One admin client per test process, for creating and deleting test topics. */
+export function testAdmin(): Promise<KafkaAdmin> {
+  sharedAdmin ??= (async () => {
+    const admin = createAdmin(await testKafka(), silentLogger());
+    await admin.connect();
+    process.once('beforeExit', () => void admin.disconnect());
+    return admin;
+  })();
+  return sharedAdmin;
+}
+
+/** A fresh topic for one test, deleted when the test ends. */
+export async function freshTopic(t: Cleanup, options: { prefix?: string; partitions?: number } = {}): Promise<string> {
+  const topic = uniqueName(options.prefix ?? 'test');
+  const admin = await testAdmin();
+  await admin.ensureTopics([{ topic, partitions: options.partitions ?? 3 }]);
+  t.after(() => admin.deleteTopics([topic]));
+  return topic;
+}
+
+export interface TestRedis {
+  readonly client: Redis;
+  readonly url: string;
+  /** A unique key name; the key is deleted when the test ends. */
+  key(name: string): string;
+}
+
+/** A Redis client for one test; it is closed and the test's keys are deleted at the end. */
+export async function testRedis(t: Cleanup): Promise<TestRedis> {
+  const { redisUrl } = await testInfra();
+  const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  await client.connect();
+  const keys: string[] = [];
+  t.after(async () => {
+    if (keys.length > 0) await client.del(...keys);
+    await client.quit();
+  });
+  return {
+    client,
+    url: redisUrl,
+    key(name) {
+      const key = uniqueName(`test:${name}`);
+      keys.push(key);
+      return key;
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value, instead of sleeping a fixed time. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error: unknown) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,70 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses the `.env` format used for local defaults: `KEY=value` lines, `#` comments, optional
+ * `export ` prefix, values optionally in single or double quotes (double quotes understand
+ * `\n`, `\t`, `\"`, `\\`). No variable interpolation: defaults stay literal and predictable.
+ */
+export function parseDotEnv(text: string, source = '.env'): Record<string, string> {
+  const result: Record<string, string> = {};
+  const lines = text.split(/\r?\n/);
+  lines.forEach((rawLine, index) => {
+    const line = rawLine.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!match) {
+      throw new SyntaxError(`${source}:${index + 1}: expected KEY=value, got ${JSON.stringify(rawLine)}`);
+    }
+    const key = match[1] as string;
+    result[key] = parseValue(match[2] as string, `${source}:${index + 1}`);
+  });
+  return result;
+}
+
+function parseValue(raw: string, where: string): string {
+  if (raw.startsWith('"')) {
+    const end = raw.lastIndexOf('"');
+    if (end === 0) throw new SyntaxError(`${where}: unterminated double quote`);
+    return raw
+      .slice(1, end)
+      .replace(/\\([nt"\\])/g, (_, c: string) => ({ n: '\n', t: '\t', '"': '"', '\\': '\\' })[c] ?? c);
+  }
+  if (raw.startsWith("'")) {
+    const end = raw.lastIndexOf("'");
+    if (end === 0) throw new SyntaxError(`${where}: unterminated single quote`);
+    return raw.slice(1, end);
+  }
+  // An unquoted value ends at an inline comment.
+  const comment = raw.search(/\s#/);
+  return (comment === -1 ? raw : raw.slice(0, comment)).trim();
+}
+
+/** The nearest `.env` in `dir` or one of its parents, or undefined. */
+export function findDotEnv(dir: string): string | undefined {
+  let current = path.resolve(dir);
+  for (;;) {
+    const candidate = path.join(current, '.env');
+    if (existsSync(candidate)) return candidate;
+    const parent = path.dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+/**
+ * The environment a service is configured from: the nearest `.env` (local defaults) overlaid
+ * by the process environment, so a variable set by the operator always wins. Called once, by a
+ * service's entrypoint; everything else receives the result as an argument.
+ */
+export function loadEnv(options: { processEnv: Env; cwd: string; file?: string | undefined }): Env {
+  const file = options.file ?? findDotEnv(options.cwd);
+  const defaults = file ? parseDotEnv(readFileSync(file, 'utf8'), file) : {};
+  const merged: Record<string, string | undefined> = { ...defaults };
+  for (const [key, value] of Object.entries(options.processEnv)) {
+    if (value !== undefined) merged[key] = value;
+  }
+  return Object.freeze(merged);
+}

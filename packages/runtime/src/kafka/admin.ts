@@ -1,0 +1,80 @@
+import type { Admin } from 'kafkajs';
+import { PushtechError, describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { createKafkaClient } from './client.js';
+import type { KafkaAdmin, KafkaConnection, PartitionOffsets, TopicSpec } from './types.js';
+
+class KafkajsAdmin implements KafkaAdmin {
+  constructor(private readonly admin: Admin) {}
+
+  async connect(): Promise<void> {
+    try {
+      await this.admin.connect();
+    } catch (error: unknown) {
+      throw new PushtechError('PT_ERR_KAFKA_CONNECT', `cannot connect to Kafka: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<string[]> {
+    const existing = new Set(await this.admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return [];
+    try {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          replicationFactor: s.replicationFactor ?? -1,
+          configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (error: unknown) {
+      // Another process may have created a topic between the listing and the creation.
+      const now = new Set(await this.admin.listTopics());
+      if (!missing.every((s) => now.has(s.topic))) {
+        throw new PushtechError('PT_ERR_KAFKA_ADMIN', `cannot create topics: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+    }
+    return missing.map((s) => s.topic);
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    if (topics.length > 0) await this.admin.deleteTopics({ topics: [...topics] });
+  }
+
+  async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return offsets
+      .map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async offsetsForTimestamp(topic: string, ts: number): Promise<{ partition: number; offset: string }[]> {
+    const offsets = await this.admin.fetchTopicOffsetsByTimestamp(topic, ts);
+    return offsets.map((o) => ({ partition: o.partition, offset: o.offset })).sort((a, b) => a.partition - b.partition);
+  }
+
+  async groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]> {
+    const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    return (result?.partitions ?? [])
+      .map((p) => ({ partition: p.partition, offset: p.offset }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  disconnect(): Promise<void> {
+    return this.admin.disconnect();
+  }
+}
+
+export function createAdmin(connection: KafkaConnection, logger: Logger): KafkaAdmin {
+  return new KafkajsAdmin(createKafkaClient(connection, logger).admin());
+}

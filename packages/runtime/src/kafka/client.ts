@@ -1,0 +1,40 @@
+import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import type { Logger } from '../logger.js';
+import type { KafkaConnection } from './types.js';
+
+/** kafkajs logs go through the service's pino logger, at the same levels. */
+function pinoLogCreator(logger: Logger): logCreator {
+  const child = logger.child({ component: 'kafka-client' });
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
+      void _timestamp;
+      void _name;
+      switch (level) {
+        case logLevel.ERROR:
+        case logLevel.NOTHING:
+          child.error(extra, message);
+          break;
+        case logLevel.WARN:
+          child.warn(extra, message);
+          break;
+        case logLevel.INFO:
+          child.debug(extra, message);
+          break;
+        default:
+          child.trace(extra, message);
+      }
+    };
+}
+
+export function createKafkaClient(connection: KafkaConnection, logger: Logger): Kafka {
+  return new Kafka({
+    clientId: connection.clientId,
+    brokers: [...connection.brokers],
+    connectionTimeout: connection.connectionTimeoutMs ?? 3_000,
+    requestTimeout: connection.requestTimeoutMs ?? 30_000,
+    retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: connection.retries ?? 5 },
+    logLevel: logLevel.INFO,
+    logCreator: pinoLogCreator(logger),
+  });
+}

@@ -1,0 +1,149 @@
+import type { Consumer, IHeaders, KafkaMessage } from 'kafkajs';
+import type { Logger } from '../logger.js';
+import { createKafkaClient } from './client.js';
+import type { BatchHandler, ConsumerOptions, EventConsumer, IncomingMessage, KafkaConnection } from './types.js';
+
+/** Marks an error thrown by the service's handler, as opposed to a client/broker error. */
+class HandlerFailed extends Error {
+  constructor(cause: unknown) {
+    super(`batch handler failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'HandlerFailed';
+  }
+}
+
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) result[name] = first.toString();
+  }
+  return result;
+}
+
+function toIncoming(topic: string, partition: number, m: KafkaMessage): IncomingMessage {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    timestamp: Number(m.timestamp),
+    key: m.key,
+    value: m.value,
+    headers: headersToStrings(m.headers),
+  };
+}
+
+class KafkajsConsumer implements EventConsumer {
+  private crashListeners: ((error: Error) => void)[] = [];
+  private assignment: { topic: string; partitions: number[] }[] | undefined;
+  private assignmentWaiters: (() => void)[] = [];
+  private isRunning = false;
+  private stopping = false;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: ConsumerOptions,
+    private readonly logger: Logger,
+  ) {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({
+        topic,
+        partitions: [...partitions].sort((a, b) => a - b),
+      }));
+      this.logger.debug({ groupId: options.groupId, assignment: this.assignment }, 'joined consumer group');
+      for (const wake of this.assignmentWaiters.splice(0)) wake();
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      const error = event.payload.error;
+      if (event.payload.restart) {
+        this.logger.warn({ err: error.message, groupId: options.groupId }, 'consumer crashed; kafkajs restarts it');
+        return;
+      }
+      this.isRunning = false;
+      if (this.stopping) return;
+      for (const listener of this.crashListeners) listener(error);
+    });
+  }
+
+  get running(): boolean {
+    return this.isRunning;
+  }
+
+  onCrash(listener: (error: Error) => void): void {
+    this.crashListeners.push(listener);
+  }
+
+  async start(handler: BatchHandler): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.concurrency ?? 1,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        if (batch.messages.length === 0) return;
+        const messages = batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m));
+        try {
+          await handler(
+            { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages },
+            { heartbeat: () => payload.heartbeat(), isActive: () => payload.isRunning() && !payload.isStale() },
+          );
+        } catch (error: unknown) {
+          throw new HandlerFailed(error);
+        }
+        const last = messages[messages.length - 1] as IncomingMessage;
+        // The committed offset is the next one to read, hence +1.
+        await this.consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+        ]);
+      },
+    });
+    this.isRunning = true;
+  }
+
+  seek(topic: string, partition: number, offset: string): void {
+    this.consumer.seek({ topic, partition, offset });
+  }
+
+  async waitForAssignment(timeoutMs: number): Promise<{ topic: string; partitions: number[] }[]> {
+    if (this.assignment) return this.assignment;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no partition assignment for group ${this.options.groupId} after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.assignmentWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.assignment ?? [];
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer.disconnect();
+    this.isRunning = false;
+  }
+}
+
+/**
+ * A group consumer that commits a batch's offsets only after the handler resolved. Broker and
+ * network errors are retried by the client (the consumer restarts itself); a handler error ends
+ * the consumer and is reported through `onCrash`, so a dead loop means a dead process.
+ */
+export function createConsumer(connection: KafkaConnection, logger: Logger, options: ConsumerOptions): EventConsumer {
+  const kafka = createKafkaClient(connection, logger);
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.max(1_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
+    maxWaitTimeInMs: options.maxWaitMs ?? 100,
+    allowAutoTopicCreation: false,
+    retry: {
+      retries: 5,
+      restartOnFailure: (error: Error) => Promise.resolve(!(error instanceof HandlerFailed) && error.name !== 'HandlerFailed'),
+    },
+  });
+  return new KafkajsConsumer(consumer, options, logger.child({ component: 'kafka-consumer', groupId: options.groupId }));
+}

@@ -1,0 +1,5 @@
+export type * from './types.js';
+export { createProducer, type ProducerOptions } from './producer.js';
+export { createAdmin } from './admin.js';
+export { createConsumer } from './consumer.js';
+export { kafkaSettings, kafkaConnectionFrom, deadLetterTopic } from './settings.js';

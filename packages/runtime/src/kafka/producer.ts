@@ -1,0 +1,93 @@
+import { CompressionTypes, Partitioners, type Message, type Producer, type RecordMetadata } from 'kafkajs';
+import { PushtechError, describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { createKafkaClient } from './client.js';
+import type { Compression, EventProducer, KafkaConnection, OutgoingMessage, ProduceReceipt } from './types.js';
+
+export interface ProducerOptions {
+  readonly compression?: Compression;
+  /** Broker-side wait for all in-sync replicas (acks=all), in ms. */
+  readonly ackTimeoutMs?: number;
+}
+
+function toMessage(message: OutgoingMessage): Message {
+  return {
+    key: message.key ?? null,
+    value: message.value,
+    ...(message.headers ? { headers: { ...message.headers } } : {}),
+    ...(message.timestamp !== undefined ? { timestamp: String(message.timestamp) } : {}),
+  };
+}
+
+function toReceipts(records: RecordMetadata[]): ProduceReceipt[] {
+  return records.map((r) => ({ topic: r.topicName, partition: r.partition, baseOffset: r.baseOffset ?? '-1' }));
+}
+
+class KafkajsProducer implements EventProducer {
+  private isConnected = false;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly options: ProducerOptions,
+  ) {
+    producer.on(producer.events.CONNECT, () => (this.isConnected = true));
+    producer.on(producer.events.DISCONNECT, () => (this.isConnected = false));
+    producer.on(producer.events.REQUEST_TIMEOUT, () => (this.isConnected = false));
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.producer.connect();
+    } catch (error: unknown) {
+      throw new PushtechError('PT_ERR_KAFKA_CONNECT', `cannot connect the Kafka producer: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<ProduceReceipt[]> {
+    return this.sendMany([{ topic, messages }]);
+  }
+
+  async sendMany(batches: readonly { topic: string; messages: readonly OutgoingMessage[] }[]): Promise<ProduceReceipt[]> {
+    const topicMessages = batches
+      .filter((b) => b.messages.length > 0)
+      .map((b) => ({ topic: b.topic, messages: b.messages.map(toMessage) }));
+    if (topicMessages.length === 0) return [];
+    try {
+      const records = await this.producer.sendBatch({
+        topicMessages,
+        acks: -1,
+        timeout: this.options.ackTimeoutMs ?? 30_000,
+        compression: this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+      });
+      this.isConnected = true;
+      return toReceipts(records);
+    } catch (error: unknown) {
+      throw new PushtechError('PT_ERR_KAFKA_PRODUCE', `Kafka did not acknowledge the batch: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+    this.isConnected = false;
+  }
+}
+
+/** A producer that waits for acks=all on every batch and never creates topics by accident. */
+export function createProducer(connection: KafkaConnection, logger: Logger, options: ProducerOptions = {}): EventProducer {
+  const kafka = createKafkaClient(connection, logger);
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    // Ordering within a partition matters more than pipelining for a tracking stream.
+    maxInFlightRequests: 1,
+  });
+  return new KafkajsProducer(producer, options);
+}

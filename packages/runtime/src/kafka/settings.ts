@@ -1,0 +1,23 @@
+import { setting } from '../config.js';
+import type { KafkaConnection } from './types.js';
+
+/** The environment variables every Kafka-using service shares. */
+export const kafkaSettings = {
+  KAFKA_BROKERS: setting.hostPorts(),
+  KAFKA_TOPIC: setting.string({ pattern: /^[A-Za-z0-9._-]{1,249}$/, accepts: 'a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)' }),
+  KAFKA_DLQ_TOPIC: setting.string({
+    default: '',
+    pattern: /^[A-Za-z0-9._-]{0,249}$/,
+    accepts: 'a Kafka topic name; empty means <KAFKA_TOPIC>.dlq',
+  }),
+  KAFKA_CLIENT_ID: setting.string({ default: 'pushtech' }),
+} as const;
+
+export function kafkaConnectionFrom(config: { KAFKA_BROKERS: readonly string[]; KAFKA_CLIENT_ID: string }, service: string): KafkaConnection {
+  return { brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${service}` };
+}
+
+/** The dead-letter topic: KAFKA_DLQ_TOPIC, or `<KAFKA_TOPIC>.dlq` when unset. */
+export function deadLetterTopic(config: { KAFKA_TOPIC: string; KAFKA_DLQ_TOPIC: string }): string {
+  return config.KAFKA_DLQ_TOPIC === '' ? `${config.KAFKA_TOPIC}.dlq` : config.KAFKA_DLQ_TOPIC;
+}

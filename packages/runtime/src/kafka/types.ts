@@ -1,0 +1,125 @@
+/**
+ * The Kafka interface the rest of the repository programs against. Only this folder knows the
+ * client library (kafkajs today), so the client can be swapped after measurement without
+ * touching a service.
+ */
+
+export interface KafkaConnection {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** Time allowed to open a TCP connection to a broker. */
+  readonly connectionTimeoutMs?: number;
+  /** Time allowed for one request (produce, fetch, metadata). */
+  readonly requestTimeoutMs?: number;
+  /** Client-level retries of a failed request before the call rejects. */
+  readonly retries?: number;
+}
+
+export type Compression = 'none' | 'gzip';
+
+export interface OutgoingMessage {
+  readonly key?: string | Buffer | null;
+  readonly value: string | Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Create time in ms; the broker's time when omitted. */
+  readonly timestamp?: number;
+}
+
+export interface ProduceReceipt {
+  readonly topic: string;
+  readonly partition: number;
+  readonly baseOffset: string;
+}
+
+export interface EventProducer {
+  connect(): Promise<void>;
+  /** Sends one batch with acks=all; resolves once every message is acknowledged by the broker. */
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<ProduceReceipt[]>;
+  /** Sends batches for several topics in one request round (e.g. events plus dead letters). */
+  sendMany(batches: readonly { topic: string; messages: readonly OutgoingMessage[] }[]): Promise<ProduceReceipt[]>;
+  /** Whether the producer holds a live broker connection (for readiness). */
+  readonly connected: boolean;
+  disconnect(): Promise<void>;
+}
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly replicationFactor?: number;
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+export interface PartitionOffsets {
+  readonly partition: number;
+  /** First offset still stored. */
+  readonly low: string;
+  /** Offset the next message will get (the high watermark). */
+  readonly high: string;
+}
+
+export interface KafkaAdmin {
+  connect(): Promise<void>;
+  /** Creates the topics that do not exist yet; returns the names it created. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
+  listTopics(): Promise<string[]>;
+  deleteTopics(topics: readonly string[]): Promise<void>;
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** Per partition, the first offset whose timestamp is >= ts (or the high watermark). */
+  offsetsForTimestamp(topic: string, ts: number): Promise<{ partition: number; offset: string }[]>;
+  /** Committed offsets of a consumer group on a topic ('-1' where nothing is committed). */
+  groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
+  disconnect(): Promise<void>;
+}
+
+export interface IncomingMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface IncomingBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly highWatermark: string;
+  readonly messages: readonly IncomingMessage[];
+}
+
+export interface BatchContext {
+  /** Keeps group membership alive during a long handler. */
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or the partition was revoked: stop early. */
+  isActive(): boolean;
+}
+
+export interface ConsumerOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group without committed offsets starts: the earliest message, or only new ones. */
+  readonly fromBeginning: boolean;
+  readonly sessionTimeoutMs?: number;
+  readonly maxWaitMs?: number;
+  /** Partitions handled at the same time (default 1). */
+  readonly concurrency?: number;
+}
+
+export type BatchHandler = (batch: IncomingBatch, ctx: BatchContext) => Promise<void>;
+
+export interface EventConsumer {
+  /**
+   * Joins the group and hands batches to the handler. A batch's offsets are committed only
+   * after the handler resolved; a handler that rejects gets the batch again (at-least-once).
+   */
+  start(handler: BatchHandler): Promise<void>;
+  /** Moves this consumer's position (on partitions it owns) to the given offsets. */
+  seek(topic: string, partition: number, offset: string): void;
+  /** Resolves when the consumer owns at least one partition (or has joined an empty assignment). */
+  waitForAssignment(timeoutMs: number): Promise<{ topic: string; partitions: number[] }[]>;
+  /** Called when the consumer stopped for good because of an error it could not recover from. */
+  onCrash(listener: (error: Error) => void): void;
+  readonly running: boolean;
+  stop(): Promise<void>;
+}

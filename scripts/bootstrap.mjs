@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Installs what `npm start`, `npm test` and `npm run bench` need on a fresh machine, using only
+// Node built-ins (node_modules may not exist yet): node modules from the lockfile, and Debian's
+// redis-server when it is missing and we are root. Java and Maven are checked, not installed:
+// a clear message says what is missing. The Kafka jars are fetched later by the devstack.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const say = (line) => process.stderr.write(`bootstrap: ${line}\n`);
+
+function which(command) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(path.join(dir, command), constants.X_OK);
+      return path.join(dir, command);
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+function fail(message) {
+  say(message);
+  process.exit(1);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options });
+  if (result.status !== 0) fail(`\`${command} ${args.join(' ')}\` failed (exit ${result.status ?? result.signal})`);
+}
+
+// 1. Node itself.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 10)) fail(`Node.js >= 20.10 is required, this is ${process.version}`);
+
+// 2. Node modules, reinstalled whenever the lockfile changed since the last install.
+const lockfile = path.join(root, 'package-lock.json');
+const stamp = path.join(root, 'node_modules', '.pushtech-lock-hash');
+const lockHash = existsSync(lockfile) ? createHash('sha256').update(readFileSync(lockfile)).digest('hex') : 'none';
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
+  say(existsSync(path.join(root, 'node_modules')) ? 'lockfile changed: npm ci' : 'installing node modules: npm ci');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, lockHash);
+}
+
+// 3. redis-server (Debian package) for the local buffer.
+if (!which('redis-server')) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && which('apt-get')) {
+    say('redis-server is missing: installing Debian package redis-server');
+    run('apt-get', ['update', '-qq']);
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } else {
+    fail('redis-server is not installed: run `sudo apt-get install redis-server` (Debian/Ubuntu) or install Redis 7, then retry');
+  }
+}
+
+// 4. Java and Maven for the real Kafka broker.
+if (!which('java')) fail('Java is not installed: the local Kafka broker needs Java 17+ (`apt-get install openjdk-17-jre-headless`)');
+if (!which('mvn')) fail('Maven is not installed: it fetches the pinned Kafka jars (`apt-get install maven`)');
+const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+const javaMajor = Number(/version "(\d+)/.exec(`${java.stderr ?? ''}${java.stdout ?? ''}`)?.[1] ?? 0);
+if (javaMajor < 17) fail(`Java 17 or newer is required for Kafka 4 (found major version ${javaMajor}): install openjdk-17-jre-headless`);
