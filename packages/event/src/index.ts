@@ -1,0 +1,14 @@
+export { fail, ok, type Failure, type Result } from './result.js';
+export {
+  createEventIdGenerator,
+  eventIdTime,
+  isEventId,
+  newEventId,
+  type EventIdGenerator,
+  type EventIdGeneratorOptions,
+} from './ids.js';
+export { canonicalIp, ipFromHex, ipToHex } from './ip.js';
+export { decodeParams, encodeParams, paramsToObject, type ParamList } from './params.js';
+export { decodeRawHit, encodeRawHit, RAW_HIT_VERSION, type RawHit } from './raw-hit.js';
+export { metaKeys, type EventMeta, type MetaKey } from './meta.js';
+export { decodeMessage, decodeMessageType, encodeMessage, type TrackingEvent } from './message.js';

@@ -1,0 +1,73 @@
+import { isEventId } from './ids.js';
+import { ipToHex } from './ip.js';
+import { quote } from './quote.js';
+import { fail, ok, type Result } from './result.js';
+
+/** What the tracker stores per request: one element of the Redis list. */
+export interface RawHit {
+  /** Event id (ULID), assigned on receipt. */
+  id: string;
+  /** Receive time, ms since the epoch. */
+  ts: number;
+  /** Client IP as text. */
+  ip: string;
+  /** Host header. */
+  host: string;
+  /** Pod IP or name of the tracker that received the hit. */
+  pod: string;
+  /** Event type, decoded, non-empty. */
+  type: string;
+  /** Query string as produced by encodeParams. */
+  params: string;
+  /** User-Agent header. */
+  ua: string;
+}
+
+// A JSON array is compact, fast to write with JSON.stringify, and keeps lone surrogates
+// exactly (as \ud800 escapes). The leading version lets a new tracker and an old kafkastore
+// disagree loudly, through the dead-letter topic, instead of silently.
+export const RAW_HIT_VERSION = 1;
+const FIELD_COUNT = 9;
+
+export function encodeRawHit(hit: RawHit): string {
+  return JSON.stringify([RAW_HIT_VERSION, hit.id, hit.ts, hit.ip, hit.host, hit.pod, hit.type, hit.params, hit.ua]);
+}
+
+export function decodeRawHit(text: string): Result<RawHit> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return fail(`raw hit: not JSON: ${quote(text)}`);
+  }
+  if (!Array.isArray(parsed)) return fail(`raw hit: expected a JSON array, got ${describe(parsed)}`);
+  const fields: readonly unknown[] = parsed;
+  const version = fields[0];
+  if (typeof version !== 'number') return fail(`raw hit: expected the format version first, got ${describe(version)}`);
+  if (version !== RAW_HIT_VERSION) return fail(`raw hit: unsupported version ${version}`);
+  if (fields.length !== FIELD_COUNT) return fail(`raw hit: expected ${FIELD_COUNT} fields, got ${fields.length}`);
+  const [, id, ts, ip, host, pod, type, params, ua] = fields;
+  if (typeof id !== 'string' || !isEventId(id)) return fail(`raw hit: id is not a ULID: ${describe(id)}`);
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) {
+    return fail(`raw hit: ts is not a non-negative integer: ${describe(ts)}`);
+  }
+  if (typeof ip !== 'string') return fail(`raw hit: ip is not a string: ${describe(ip)}`);
+  const ipCheck = ipToHex(ip);
+  if (!ipCheck.ok) return fail(`raw hit: ${ipCheck.error}`);
+  if (typeof host !== 'string') return fail(`raw hit: host is not a string: ${describe(host)}`);
+  if (typeof pod !== 'string') return fail(`raw hit: pod is not a string: ${describe(pod)}`);
+  if (typeof type !== 'string') return fail(`raw hit: type is not a string: ${describe(type)}`);
+  if (type === '') return fail('raw hit: empty event type');
+  if (typeof params !== 'string') return fail(`raw hit: params is not a string: ${describe(params)}`);
+  if (typeof ua !== 'string') return fail(`raw hit: ua is not a string: ${describe(ua)}`);
+  return ok({ id, ts, ip, host, pod, type, params, ua });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return `string ${quote(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  return typeof value;
+}
