@@ -57,7 +57,11 @@ export const setting = {
 
   port: (options: { default?: number; allowZero?: boolean } = {}): Setting<number> => {
     const min = options.allowZero ? 0 : 1;
-    return fromString(`a TCP port number from ${min} to 65535`, (raw) => parseInteger(raw, min, 65535), options.default);
+    return fromString(
+      `a TCP port number from ${min} to 65535`,
+      (raw) => parseInteger(raw, min, 65535),
+      options.default,
+    );
   },
 
   boolean: (options: { default?: boolean } = {}): Setting<boolean> =>
@@ -68,11 +72,7 @@ export const setting = {
     ),
 
   oneOf: <const T extends string>(values: readonly T[], options: { default?: NoInfer<T> } = {}): Setting<T> =>
-    fromString(
-      `one of ${values.join(', ')}`,
-      (raw) => values.find((v) => v === raw),
-      options.default,
-    ),
+    fromString(`one of ${values.join(', ')}`, (raw) => values.find((v) => v === raw), options.default),
 
   url: (options: { protocols: readonly string[]; default?: string }): Setting<string> =>
     fromString(
@@ -92,7 +92,10 @@ export const setting = {
     fromString(
       'a comma-separated list of host:port (e.g. 127.0.0.1:9092,kafka-1:9092)',
       (raw) => {
-        const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+        const items = raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
         const valid = items.every((item) => {
           const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
           return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;

@@ -109,12 +109,18 @@ describe('shared settings', () => {
   it('the dead-letter topic defaults to <topic>.dlq', () => {
     const config = parseConfig('svc', kafkaSettings, { KAFKA_BROKERS: 'k:9092', KAFKA_TOPIC: 'events' });
     assert.equal(deadLetterTopic(config), 'events.dlq');
-    const custom = parseConfig('svc', kafkaSettings, { KAFKA_BROKERS: 'k:9092', KAFKA_TOPIC: 'e', KAFKA_DLQ_TOPIC: 'dead' });
+    const custom = parseConfig('svc', kafkaSettings, {
+      KAFKA_BROKERS: 'k:9092',
+      KAFKA_TOPIC: 'e',
+      KAFKA_DLQ_TOPIC: 'dead',
+    });
     assert.equal(deadLetterTopic(custom), 'dead');
   });
 
   it('rejects a topic name Kafka would refuse', () => {
-    const problems = problemsOf(() => parseConfig('svc', kafkaSettings, { KAFKA_BROKERS: 'k:9092', KAFKA_TOPIC: 'my topic' }));
+    const problems = problemsOf(() =>
+      parseConfig('svc', kafkaSettings, { KAFKA_BROKERS: 'k:9092', KAFKA_TOPIC: 'my topic' }),
+    );
     assert.match(problems[0] ?? '', /^KAFKA_TOPIC="my topic": expected a Kafka topic name/);
   });
 });

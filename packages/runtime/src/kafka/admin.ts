@@ -47,6 +47,14 @@ class KafkajsAdmin implements KafkaAdmin {
     return this.admin.listTopics();
   }
 
+  async describeCluster(): Promise<{ clusterId: string; brokers: { nodeId: number; host: string; port: number }[] }> {
+    const cluster = await this.admin.describeCluster();
+    return {
+      clusterId: cluster.clusterId,
+      brokers: cluster.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+    };
+  }
+
   async deleteTopics(topics: readonly string[]): Promise<void> {
     if (topics.length > 0) await this.admin.deleteTopics({ topics: [...topics] });
   }

@@ -3,8 +3,14 @@ import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
 import type { BatchHandler, ConsumerOptions, EventConsumer, IncomingMessage, KafkaConnection } from './types.js';
 
-/** Marks an error thrown by the service's handler, as opposed to a client/broker error. */
+/**
+ * Wraps an error thrown by the service's handler. `retriable = false` makes kafkajs give up at
+ * once instead of re-running the handler on its own schedule: retrying a handler is the
+ * consumer kit's decision, and a handler that finally failed must end the consumer.
+ */
 class HandlerFailed extends Error {
+  readonly retriable = false;
+
   constructor(cause: unknown) {
     super(`batch handler failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'HandlerFailed';
@@ -92,7 +98,9 @@ class KafkajsConsumer implements EventConsumer {
           throw new HandlerFailed(error);
         }
         const last = messages[messages.length - 1] as IncomingMessage;
-        // The committed offset is the next one to read, hence +1.
+        // Resolving moves kafkajs's fetch position past the batch (without it the same batch
+        // is fetched again); the committed offset is the next one to read, hence +1.
+        payload.resolveOffset(last.offset);
         await this.consumer.commitOffsets([
           { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
         ]);
@@ -140,10 +148,12 @@ export function createConsumer(connection: KafkaConnection, logger: Logger, opti
     heartbeatInterval: Math.max(1_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
     maxWaitTimeInMs: options.maxWaitMs ?? 100,
     allowAutoTopicCreation: false,
-    retry: {
-      retries: 5,
-      restartOnFailure: (error: Error) => Promise.resolve(!(error instanceof HandlerFailed) && error.name !== 'HandlerFailed'),
-    },
+    // Broker and network errors: retried, then the consumer restarts itself (an outage heals).
+    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
-  return new KafkajsConsumer(consumer, options, logger.child({ component: 'kafka-consumer', groupId: options.groupId }));
+  return new KafkajsConsumer(
+    consumer,
+    options,
+    logger.child({ component: 'kafka-consumer', groupId: options.groupId }),
+  );
 }

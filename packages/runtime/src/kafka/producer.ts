@@ -53,7 +53,9 @@ class KafkajsProducer implements EventProducer {
     return this.sendMany([{ topic, messages }]);
   }
 
-  async sendMany(batches: readonly { topic: string; messages: readonly OutgoingMessage[] }[]): Promise<ProduceReceipt[]> {
+  async sendMany(
+    batches: readonly { topic: string; messages: readonly OutgoingMessage[] }[],
+  ): Promise<ProduceReceipt[]> {
     const topicMessages = batches
       .filter((b) => b.messages.length > 0)
       .map((b) => ({ topic: b.topic, messages: b.messages.map(toMessage) }));
@@ -81,7 +83,11 @@ class KafkajsProducer implements EventProducer {
 }
 
 /** A producer that waits for acks=all on every batch and never creates topics by accident. */
-export function createProducer(connection: KafkaConnection, logger: Logger, options: ProducerOptions = {}): EventProducer {
+export function createProducer(
+  connection: KafkaConnection,
+  logger: Logger,
+  options: ProducerOptions = {},
+): EventProducer {
   const kafka = createKafkaClient(connection, logger);
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,

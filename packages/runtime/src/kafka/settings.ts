@@ -4,7 +4,10 @@ import type { KafkaConnection } from './types.js';
 /** The environment variables every Kafka-using service shares. */
 export const kafkaSettings = {
   KAFKA_BROKERS: setting.hostPorts(),
-  KAFKA_TOPIC: setting.string({ pattern: /^[A-Za-z0-9._-]{1,249}$/, accepts: 'a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)' }),
+  KAFKA_TOPIC: setting.string({
+    pattern: /^[A-Za-z0-9._-]{1,249}$/,
+    accepts: 'a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)',
+  }),
   KAFKA_DLQ_TOPIC: setting.string({
     default: '',
     pattern: /^[A-Za-z0-9._-]{0,249}$/,
@@ -13,7 +16,10 @@ export const kafkaSettings = {
   KAFKA_CLIENT_ID: setting.string({ default: 'pushtech' }),
 } as const;
 
-export function kafkaConnectionFrom(config: { KAFKA_BROKERS: readonly string[]; KAFKA_CLIENT_ID: string }, service: string): KafkaConnection {
+export function kafkaConnectionFrom(
+  config: { KAFKA_BROKERS: readonly string[]; KAFKA_CLIENT_ID: string },
+  service: string,
+): KafkaConnection {
   return { brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${service}` };
 }
 

@@ -62,6 +62,8 @@ export interface KafkaAdmin {
   /** Creates the topics that do not exist yet; returns the names it created. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
   listTopics(): Promise<string[]>;
+  /** The cluster's id and its brokers, as the bootstrap broker reports them. */
+  describeCluster(): Promise<{ clusterId: string; brokers: { nodeId: number; host: string; port: number }[] }>;
   deleteTopics(topics: readonly string[]): Promise<void>;
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Per partition, the first offset whose timestamp is >= ts (or the high watermark). */
