@@ -12,6 +12,8 @@ export interface ManagedProcess {
   stop(graceMs: number): Promise<void>;
   /** SIGKILL at once (for tests that simulate a crash). */
   kill(): Promise<void>;
+  /** Lets this Node process exit while the child still runs. */
+  unref(): void;
 }
 
 /**
@@ -80,6 +82,9 @@ export function startProcess(options: {
     async kill() {
       signal('SIGKILL');
       await exited;
+    },
+    unref() {
+      child.unref();
     },
   };
 }

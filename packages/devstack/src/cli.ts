@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadEnv, parseConfig } from '@pushtech/runtime';
 import { MissingPrerequisiteError } from './commands.js';
+import { sweepStaleStacks } from './leftovers.js';
 import { cacheDir, repoRoot, servicesDir, stateDir } from './paths.js';
 import { freePort, preferPort } from './ports.js';
 import { discoverServices, startService, type RunningService } from './services.js';
@@ -112,7 +113,12 @@ function watchParent(onOrphaned: () => void): void {
   timer.unref();
 }
 
-function printSummary(stack: Stack, services: readonly RunningService[], env: Readonly<Record<string, string | undefined>>, infraMs: number): void {
+function printSummary(
+  stack: Stack,
+  services: readonly RunningService[],
+  env: Readonly<Record<string, string | undefined>>,
+  infraMs: number,
+): void {
   const rows: [string, string][] = [
     ['Redis', `${stack.redisUrl}  (pid ${stack.redis.process.pid}, log ${stack.redis.process.logFile})`],
     ['Kafka', `${stack.kafkaBrokers}  (pid ${stack.kafka.process.pid}, log ${stack.kafka.process.logFile})`],
@@ -121,18 +127,21 @@ function printSummary(stack: Stack, services: readonly RunningService[], env: Re
   for (const s of services) {
     const portVar = `${s.info.name.toUpperCase()}_PORT`;
     const port = env[portVar];
-    rows.push([s.info.name, port ? `http://127.0.0.1:${port}  (pid ${s.child.pid ?? '?'})` : `pid ${s.child.pid ?? '?'}`]);
+    rows.push([s.info.name, `${port ? `http://127.0.0.1:${port}  ` : ''}(pid ${s.child.pid ?? '?'})`]);
   }
   if (services.length === 0) rows.push(['Services', 'none yet under services/: infrastructure only']);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
-  process.stdout.write(`\nPushtech pipeline is up (infrastructure ready in ${(infraMs / 1000).toFixed(1)} s)\n${lines.join('\n')}\nCtrl-C stops everything.\n\n`);
+  process.stdout.write(
+    `\nPushtech pipeline is up (infrastructure ready in ${(infraMs / 1000).toFixed(1)} s)\n${lines.join('\n')}\nCtrl-C stops everything.\n\n`,
+  );
 }
 
 async function run(command: readonly string[]): Promise<number> {
   if (command.length === 0) throw new Error('usage: devstack run -- <command> [args...]');
   const env = loadEnv({ processEnv: process.env, cwd: repoRoot });
   const config = parseConfig('devstack', devstackSettings, env);
+  await sweepStaleStacks(tmpdir(), log);
   const dir = mkdtempSync(path.join(tmpdir(), 'pushtech-stack-'));
   const resultsDir = path.join(dir, 'test-results');
   const started = Date.now();
@@ -151,7 +160,9 @@ async function run(command: readonly string[]): Promise<number> {
       kafkaHeapMb: config.DEVSTACK_KAFKA_HEAP_MB,
       log,
     });
-    log(`test stack up in ${((Date.now() - started) / 1000).toFixed(1)} s: Redis ${stack.redisUrl}, Kafka ${stack.kafkaBrokers}`);
+    log(
+      `test stack up in ${((Date.now() - started) / 1000).toFixed(1)} s: Redis ${stack.redisUrl}, Kafka ${stack.kafkaBrokers}`,
+    );
     const childEnv: NodeJS.ProcessEnv = {
       ...process.env,
       PUSHTECH_TEST_REDIS_URL: stack.redisUrl,

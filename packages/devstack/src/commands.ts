@@ -29,7 +29,8 @@ export class MissingPrerequisiteError extends Error {
 export const installHints = {
   java: 'The local Kafka broker needs Java 17 or newer: on Debian/Ubuntu run `apt-get install openjdk-17-jre-headless`.',
   mvn: 'Maven fetches the pinned Kafka jars from Maven Central: on Debian/Ubuntu run `apt-get install maven`.',
-  'redis-server': 'The local buffer needs Redis 7: on Debian/Ubuntu run `apt-get install redis-server` (npm start does it when run as root).',
+  'redis-server':
+    'The local buffer needs Redis 7: on Debian/Ubuntu run `apt-get install redis-server` (npm start does it when run as root).',
 } as const;
 
 export function requireCommand(command: keyof typeof installHints, pathVar?: string): string {

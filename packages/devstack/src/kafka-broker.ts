@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createAdmin, silentLogger } from '@pushtech/runtime';
 import { runToEnd, startProcess, waitFor, type ManagedProcess } from './child-process.js';
@@ -82,7 +82,8 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   writeFileSync(propsFile, serverProperties({ port: options.port, controllerPort: options.controllerPort, logDir }));
   const heapMb = options.heapMb ?? 512;
 
-  if (!existsSync(path.join(logDir, 'meta.properties'))) {
+  const metaFile = path.join(logDir, 'meta.properties');
+  if (!existsSync(metaFile)) {
     // Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters).
     const clusterId = randomBytes(16).toString('base64url');
     const args = [...javaArgs(options, 'kafka.tools.StorageTool', 256), 'format', '-t', clusterId, '-c', propsFile];
@@ -97,10 +98,17 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
     logFile,
   });
   const brokers = `127.0.0.1:${options.port}`;
+  const clusterId = /^cluster\.id=(.+)$/m.exec(readFileSync(metaFile, 'utf8'))?.[1]?.trim();
   try {
-    await waitUntilAnswering(brokers, options.startTimeoutMs ?? 60_000, () =>
+    const answered = await waitUntilAnswering(brokers, options.startTimeoutMs ?? 60_000, () =>
       proc.hasExited ? `exited during start-up; last log lines:\n${tail(logFile)}` : undefined,
     );
+    // Another broker already on this port would answer too; only ours has our cluster id.
+    if (answered !== clusterId) {
+      throw new Error(
+        `port ${options.port} is served by another Kafka cluster (${answered}), not the one just started (${clusterId ?? '?'})`,
+      );
+    }
   } catch (error: unknown) {
     await proc.stop(2_000);
     throw error;
@@ -113,19 +121,32 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   };
 }
 
-/** The broker answers once a metadata request succeeds, not merely when its port is open. */
-export async function waitUntilAnswering(brokers: string, timeoutMs: number, abortIf?: () => string | undefined): Promise<void> {
-  await waitFor(
+/**
+ * The broker answers once a metadata request succeeds, not merely when its port is open.
+ * Resolves with the cluster id it reports.
+ */
+export function waitUntilAnswering(
+  brokers: string,
+  timeoutMs: number,
+  abortIf?: () => string | undefined,
+): Promise<string> {
+  return waitFor(
     `kafka broker ${brokers}`,
     async () => {
       const admin = createAdmin(
-        { brokers: [brokers], clientId: 'devstack-probe', connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, retries: 0 },
+        {
+          brokers: [brokers],
+          clientId: 'devstack-probe',
+          connectionTimeoutMs: 1_000,
+          requestTimeoutMs: 5_000,
+          retries: 0,
+        },
         silentLogger(),
       );
       try {
         await admin.connect();
         await admin.listTopics();
-        return true;
+        return (await admin.describeCluster()).clusterId;
       } catch {
         return undefined;
       } finally {

@@ -35,14 +35,26 @@ export async function ensureKafkaJars(options: {
   mkdirSync(home, { recursive: true });
   const staging = path.join(home, `libs.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
-  const args = ['-B', '-q', '-f', kafkaPom, `-Dkafka.version=${version}`, `-Dkafka.libs=${staging}`, 'dependency:copy-dependencies'];
+  const args = [
+    '-B',
+    '-q',
+    '-f',
+    kafkaPom,
+    `-Dkafka.version=${version}`,
+    `-Dkafka.libs=${staging}`,
+    'dependency:copy-dependencies',
+  ];
   const env = options.pathVar === undefined ? process.env : { ...process.env, PATH: options.pathVar };
   const output = await runToEnd(mvn, args, env);
   if (output.code !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(`Maven could not fetch the Kafka ${version} jars (exit ${output.code}):\n${output.text.slice(-3000)}`);
+    throw new Error(
+      `Maven could not fetch the Kafka ${version} jars (exit ${output.code}):\n${output.text.slice(-3000)}`,
+    );
   }
-  const jars = readdirSync(staging).filter((f) => f.endsWith('.jar')).sort();
+  const jars = readdirSync(staging)
+    .filter((f) => f.endsWith('.jar'))
+    .sort();
   if (!jars.some((j) => j.startsWith('kafka_2.13-'))) {
     throw new Error(`Maven finished but ${staging} holds no kafka_2.13 jar`);
   }
@@ -54,6 +66,8 @@ export async function ensureKafkaJars(options: {
 
 function isComplete(marker: string, libsDir: string): boolean {
   if (!existsSync(marker)) return false;
-  const jars = readFileSync(marker, 'utf8').split('\n').filter((l) => l !== '');
+  const jars = readFileSync(marker, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   return jars.length > 0 && jars.every((jar) => existsSync(path.join(libsDir, jar)));
 }

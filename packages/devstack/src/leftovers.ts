@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -66,4 +66,32 @@ export async function stopLeftovers(dir: string, log: (line: string) => void): P
   }
   rmSync(file, { force: true });
   return stopped;
+}
+
+/** Throw-away stacks (test runs) live in `<tmp>/pushtech-stack-*` and `<tmp>/pushtech-test-*`. */
+export const throwAwayPrefixes = ['pushtech-stack-', 'pushtech-test-'] as const;
+
+/**
+ * Removes throw-away stacks whose owner died without cleaning up (a test process killed on a
+ * timeout, a CI job cancelled): their Redis and Kafka are stopped and their folder deleted.
+ */
+export async function sweepStaleStacks(tmp: string, log: (line: string) => void): Promise<number> {
+  let swept = 0;
+  for (const name of readdirSync(tmp)) {
+    if (!throwAwayPrefixes.some((p) => name.startsWith(p))) continue;
+    const dir = path.join(tmp, name);
+    const file = path.join(dir, fileName);
+    if (!existsSync(file)) continue;
+    let owner: number | undefined;
+    try {
+      owner = (JSON.parse(readFileSync(file, 'utf8')) as { owner?: number }).owner;
+    } catch {
+      owner = undefined;
+    }
+    if (owner !== undefined && isAlive(owner)) continue;
+    await stopLeftovers(dir, log);
+    rmSync(dir, { recursive: true, force: true });
+    swept += 1;
+  }
+  return swept;
 }

@@ -11,23 +11,32 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** Sends PING over a raw socket; true on +PONG. No client library needed to know Redis is up. */
-export function pingRedis(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+/**
+ * Asks the Redis on a port for its process id (INFO server) over a raw socket: undefined when
+ * nothing answers. The pid tells our Redis apart from another one already on that port.
+ */
+export function redisProcessId(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
     let answer = '';
-    const done = (ok: boolean): void => {
+    const done = (pid: number | undefined): void => {
       socket.destroy();
-      resolve(ok);
+      resolve(pid);
     };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(timeoutMs, () => done(undefined));
+    socket.once('connect', () => socket.write('INFO server\r\n'));
     socket.on('data', (chunk) => {
       answer += chunk.toString();
-      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+      if (answer.startsWith('-')) return done(undefined);
+      const pid = /\r\nprocess_id:(\d+)\r\n/.exec(answer);
+      if (pid) done(Number(pid[1]));
     });
-    socket.once('error', () => done(false));
+    socket.once('error', () => done(undefined));
   });
+}
+
+export async function pingRedis(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return (await redisProcessId(port, host)) !== undefined;
 }
 
 /**
@@ -45,24 +54,41 @@ export async function startRedisServer(options: {
   mkdirSync(options.dir, { recursive: true });
   const logFile = path.join(options.dir, 'redis.log');
   const args = [
-    '--port', String(options.port),
-    '--bind', '127.0.0.1',
-    '--protected-mode', 'yes',
-    '--dir', options.dir,
-    '--save', '',
-    '--appendonly', options.appendOnly === false ? 'no' : 'yes',
-    '--appendfsync', 'everysec',
-    '--maxmemory', options.maxMemory ?? '0',
-    '--maxmemory-policy', 'noeviction',
-    '--daemonize', 'no',
-    '--logfile', '',
+    '--port',
+    String(options.port),
+    '--bind',
+    '127.0.0.1',
+    '--protected-mode',
+    'yes',
+    '--dir',
+    options.dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.appendOnly === false ? 'no' : 'yes',
+    '--appendfsync',
+    'everysec',
+    '--maxmemory',
+    options.maxMemory ?? '0',
+    '--maxmemory-policy',
+    'noeviction',
+    '--daemonize',
+    'no',
+    '--logfile',
+    '',
   ];
   const proc = startProcess({ name: 'redis', command: binary, args, logFile });
-  await waitFor('redis-server', async () => ((await pingRedis(options.port)) ? true : undefined), {
+  const answeringPid = await waitFor('redis-server', () => redisProcessId(options.port), {
     timeoutMs: options.startTimeoutMs ?? 15_000,
     intervalMs: 50,
     abortIf: () => (proc.hasExited ? `exited during start-up; last log lines:\n${tail(logFile)}` : undefined),
   });
+  if (answeringPid !== proc.pid) {
+    await proc.stop(2_000);
+    throw new Error(
+      `redis-server: port ${options.port} is served by another Redis (pid ${answeringPid}); pick a free port`,
+    );
+  }
   return {
     url: `redis://127.0.0.1:${options.port}`,
     port: options.port,

@@ -52,32 +52,38 @@ export function startService(info: ServiceInfo, env: NodeJS.ProcessEnv, write: (
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     child.once('error', () => resolve(127));
   });
-  let done = false;
-  void exited.then(() => (done = true));
   return {
     info,
     child,
     exited,
     async stop(graceMs) {
-      if (!done && child.pid !== undefined) {
-        // The whole group: npm, its shell and the node process all get the signal.
-        try {
-          process.kill(-child.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-        const timer = setTimeout(() => {
-          try {
-            if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }, graceMs);
-        const code = await exited;
-        clearTimeout(timer);
-        return code;
-      }
-      return exited;
+      const group = child.pid;
+      if (group === undefined) return exited;
+      // The whole group: npm, its shell and the node process all get the signal.
+      signalGroup(group, 'SIGTERM');
+      const deadline = Date.now() + graceMs;
+      const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), graceMs))]);
+      // npm may exit before the service it started: wait until no member of the group is left.
+      while (groupExists(group) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (groupExists(group)) signalGroup(group, 'SIGKILL');
+      return code === -1 ? exited : code;
     },
   };
+}
+
+function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // the group is already gone
+  }
+}
+
+function groupExists(group: number): boolean {
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

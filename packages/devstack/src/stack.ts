@@ -17,6 +17,8 @@ export interface StackOptions {
   topics: readonly TopicSpec[];
   redisAppendOnly?: boolean;
   kafkaHeapMb?: number;
+  /** false: the processes do not keep this Node process alive (throw-away test stacks). */
+  holdsEventLoop?: boolean;
   log: (line: string) => void;
 }
 
@@ -49,6 +51,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         dir: path.join(options.dir, 'redis'),
         appendOnly: options.redisAppendOnly ?? true,
       }).then((r) => {
+        if (options.holdsEventLoop === false) r.process.unref();
         started.push(r);
         record();
         return r;
@@ -60,6 +63,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         controllerPort: options.controllerPort,
         ...(options.kafkaHeapMb ? { heapMb: options.kafkaHeapMb } : {}),
       }).then((k) => {
+        if (options.holdsEventLoop === false) k.process.unref();
         started.push(k);
         record();
         return k;

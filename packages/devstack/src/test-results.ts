@@ -5,7 +5,9 @@ import path from 'node:path';
  * Adds up the TAP summaries (`# pass N`, `# fail N`, ...) that each workspace's test run
  * wrote, so one run prints one total whatever turbo interleaved before it.
  */
-export function summarizeTapResults(dir: string): { passed: number; failed: number; skipped: number; line: string } | undefined {
+export function summarizeTapResults(
+  dir: string,
+): { passed: number; failed: number; skipped: number; line: string } | undefined {
   if (!existsSync(dir)) return undefined;
   const files = readdirSync(dir).filter((f) => f.endsWith('.tap'));
   if (files.length === 0) return undefined;

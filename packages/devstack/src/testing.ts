@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createAdmin, silentLogger, type KafkaAdmin, type KafkaConnection } from '@pushtech/runtime';
 import { cacheDir } from './paths.js';
+import { sweepStaleStacks } from './leftovers.js';
 import { freePort } from './ports.js';
 import { startStack } from './stack.js';
 
@@ -35,6 +36,8 @@ export function testInfra(): Promise<TestInfra> {
 }
 
 async function startPrivateStack(): Promise<TestInfra> {
+  const log = (line: string): void => void process.stderr.write(`testing: ${line}\n`);
+  await sweepStaleStacks(tmpdir(), log);
   const dir = mkdtempSync(path.join(tmpdir(), 'pushtech-test-'));
   const stack = await startStack({
     dir,
@@ -45,10 +48,13 @@ async function startPrivateStack(): Promise<TestInfra> {
     topics: [],
     redisAppendOnly: false,
     kafkaHeapMb: 384,
-    log: (line) => process.stderr.write(`testing: ${line}\n`),
+    // The stack must not keep a finished test process alive; 'exit' below removes it.
+    holdsEventLoop: false,
+    log,
   });
-  // A test process ends abruptly; a throw-away stack can be killed outright.
-  process.once('exit', () => {
+  // A test process ends abruptly; a throw-away stack can be killed outright. The runner stops
+  // a timed-out test file with SIGTERM, which skips 'exit' handlers, hence the signal hooks.
+  const removeStack = (): void => {
     for (const pid of [stack.kafka.process.pid, stack.redis.process.pid]) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -57,7 +63,14 @@ async function startPrivateStack(): Promise<TestInfra> {
       }
     }
     rmSync(dir, { recursive: true, force: true });
-  });
+  };
+  process.once('exit', removeStack);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      removeStack();
+      process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+    });
+  }
   return { redisUrl: stack.redisUrl, kafkaBrokers: stack.kafkaBrokers };
 }
 
@@ -71,25 +84,33 @@ export async function testKafka(): Promise<KafkaConnection> {
   return { brokers: [infra.kafkaBrokers], clientId: uniqueName('test') };
 }
 
-let sharedAdmin: Promise<KafkaAdmin> | undefined;
-
-/** One admin client per test process, for creating and deleting test topics. */
-export function testAdmin(): Promise<KafkaAdmin> {
-  sharedAdmin ??= (async () => {
-    const admin = createAdmin(await testKafka(), silentLogger());
-    await admin.connect();
-    process.once('beforeExit', () => void admin.disconnect());
-    return admin;
-  })();
-  return sharedAdmin;
+/** An admin client for one test, disconnected when the test ends. */
+export async function testAdmin(t: Cleanup): Promise<KafkaAdmin> {
+  const admin = createAdmin(await testKafka(), silentLogger());
+  await admin.connect();
+  t.after(() => admin.disconnect());
+  return admin;
 }
 
 /** A fresh topic for one test, deleted when the test ends. */
 export async function freshTopic(t: Cleanup, options: { prefix?: string; partitions?: number } = {}): Promise<string> {
   const topic = uniqueName(options.prefix ?? 'test');
-  const admin = await testAdmin();
-  await admin.ensureTopics([{ topic, partitions: options.partitions ?? 3 }]);
-  t.after(() => admin.deleteTopics([topic]));
+  const admin = createAdmin(await testKafka(), silentLogger());
+  await admin.connect();
+  try {
+    await admin.ensureTopics([{ topic, partitions: options.partitions ?? 3 }]);
+  } finally {
+    await admin.disconnect();
+  }
+  t.after(async () => {
+    const cleanup = createAdmin(await testKafka(), silentLogger());
+    await cleanup.connect();
+    try {
+      await cleanup.deleteTopics([topic]);
+    } finally {
+      await cleanup.disconnect();
+    }
+  });
   return topic;
 }
 

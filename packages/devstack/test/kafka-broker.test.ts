@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { createAdmin, silentLogger } from '@pushtech/runtime';
+import { startKafkaBroker, serverProperties } from '../src/kafka-broker.js';
+import { ensureKafkaJars } from '../src/kafka-jars.js';
+import { cacheDir } from '../src/paths.js';
+import { freePort, isListening } from '../src/ports.js';
+
+describe('serverProperties', () => {
+  it('is a loopback-only single-node KRaft config with replication factors of 1', () => {
+    const props = serverProperties({ port: 1, controllerPort: 2, logDir: '/d' });
+    for (const line of [
+      'process.roles=broker,controller',
+      'controller.quorum.voters=1@127.0.0.1:2',
+      'listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2',
+      'offsets.topic.replication.factor=1',
+      'transaction.state.log.replication.factor=1',
+      'group.initial.rebalance.delay.ms=0',
+      'auto.create.topics.enable=false',
+      'log.dirs=/d',
+    ]) {
+      assert.ok(props.split('\n').includes(line), `missing ${line}`);
+    }
+  });
+});
+
+describe('startKafkaBroker', () => {
+  it('formats storage, answers metadata requests, and stops leaving no process or port behind', async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kafka-test-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const jars = await ensureKafkaJars({ cacheRoot: cacheDir(process.env) });
+    const [port, controllerPort] = [await freePort(), await freePort()];
+    const broker = await startKafkaBroker({ libsDir: jars.libsDir, dir, port, controllerPort, heapMb: 256 });
+    t.after(() => broker.stop());
+
+    assert.match(readFileSync(path.join(dir, 'data', 'meta.properties'), 'utf8'), /cluster\.id=/);
+    const admin = createAdmin({ brokers: [broker.brokers], clientId: 'broker-test' }, silentLogger());
+    await admin.connect();
+    t.after(() => admin.disconnect());
+    assert.deepEqual(await admin.ensureTopics([{ topic: 'probe', partitions: 2 }]), ['probe']);
+    assert.deepEqual(await admin.ensureTopics([{ topic: 'probe', partitions: 2 }]), [], 'second call creates nothing');
+    assert.equal((await admin.topicOffsets('probe')).length, 2);
+    await admin.disconnect();
+
+    await broker.stop();
+    assert.equal(broker.process.hasExited, true);
+    assert.equal(await isListening(port), false);
+    assert.equal(await isListening(controllerPort), false);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The runtime's Kafka module (the only code that knows the Kafka client) against the real
+ * broker of the test run. These tests live here, beside the harness that starts the broker,
+ * because the harness itself uses the module (a test in runtime would make a package cycle).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  createAdmin,
+  createConsumer,
+  createProducer,
+  silentLogger,
+  type IncomingMessage,
+  type OutgoingMessage,
+} from '@pushtech/runtime';
+import { eventually, freshTopic, testAdmin, testKafka, uniqueName } from '../src/testing.js';
+
+const logger = silentLogger();
+
+function messages(n: number, prefix: string): OutgoingMessage[] {
+  return Array.from({ length: n }, (_, i) => ({
+    key: `device-${i % 7}`,
+    value: `${prefix} ${i}`,
+    headers: { id: `${prefix}-${i}` },
+  }));
+}
+
+describe('Kafka module against a real broker', () => {
+  it('produces a batch with acks=all and reports where each partition batch landed', async (t) => {
+    const topic = await freshTopic(t, { partitions: 3 });
+    const producer = createProducer(await testKafka(), logger);
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    assert.equal(producer.connected, true);
+
+    const receipts = await producer.send(topic, messages(30, 'a'));
+    assert.ok(receipts.length >= 1 && receipts.length <= 3);
+    for (const r of receipts) {
+      assert.equal(r.topic, topic);
+      assert.equal(r.baseOffset, '0');
+    }
+    const admin = await testAdmin(t);
+    const total = (await admin.topicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    assert.equal(total, 30);
+  });
+
+  it('sends batches for several topics in one call', async (t) => {
+    const [events, dlq] = [await freshTopic(t, { partitions: 1 }), await freshTopic(t, { partitions: 1 })];
+    const producer = createProducer(await testKafka(), logger);
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    await producer.sendMany([
+      { topic: events, messages: messages(3, 'e') },
+      { topic: dlq, messages: messages(1, 'd') },
+      { topic: dlq, messages: [] },
+    ]);
+    const admin = await testAdmin(t);
+    assert.equal((await admin.topicOffsets(events))[0]?.high, '3');
+    assert.equal((await admin.topicOffsets(dlq))[0]?.high, '1');
+  });
+
+  it('consumes every message exactly once in a group and commits only after the handler resolved', async (t) => {
+    const topic = await freshTopic(t, { partitions: 3 });
+    const connection = await testKafka();
+    const producer = createProducer(connection, logger);
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    const sent = messages(50, 'c');
+    await producer.send(topic, sent.slice(0, 20));
+
+    const groupId = uniqueName('group');
+    const consumer = createConsumer(connection, logger, { groupId, topics: [topic], fromBeginning: true });
+    t.after(() => consumer.stop());
+    const received: IncomingMessage[] = [];
+    const crashes: Error[] = [];
+    let batches = 0;
+    consumer.onCrash((e) => crashes.push(e));
+    await consumer.start((batch) => {
+      batches += 1;
+      received.push(...batch.messages);
+      return Promise.resolve();
+    });
+    const assignment = await consumer.waitForAssignment(15_000);
+    assert.deepEqual(assignment, [{ topic, partitions: [0, 1, 2] }]);
+    // Later sends arrive as further batches: the position must move past each handled batch.
+    for (const start of [20, 30, 40]) {
+      await eventually(`the first ${start} messages`, () => (received.length >= start ? true : undefined), 20_000);
+      await producer.send(topic, sent.slice(start, start + 10));
+    }
+
+    await eventually('50 messages', () => (received.length >= 50 ? true : undefined), 20_000);
+    const admin = await testAdmin(t);
+    const high = (await admin.topicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
+    await eventually('committed offsets at the high watermarks', async () => {
+      const committed = await admin.groupOffsets(groupId, topic);
+      return JSON.stringify(committed) === JSON.stringify(high) ? true : undefined;
+    });
+    assert.ok(batches >= 4, `several batches were handled (${batches})`);
+    assert.deepEqual(
+      received.map((m) => m.value?.toString()).sort(),
+      sent.map((m) => String(m.value)).sort(),
+      'every message once, no duplicates',
+    );
+    const first = received.find((m) => m.value?.toString() === 'c 0');
+    assert.equal(first?.headers['id'], 'c-0');
+    assert.equal(first?.key?.toString(), 'device-0');
+    assert.ok(Math.abs((first?.timestamp ?? 0) - Date.now()) < 60_000, 'timestamp is the create time in ms');
+    assert.deepEqual(crashes, []);
+  });
+
+  it('a handler that fails commits nothing and ends the consumer through onCrash', async (t) => {
+    const topic = await freshTopic(t, { partitions: 1 });
+    const connection = await testKafka();
+    const producer = createProducer(connection, logger);
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    await producer.send(topic, messages(5, 'f'));
+
+    const groupId = uniqueName('group');
+    const consumer = createConsumer(connection, logger, { groupId, topics: [topic], fromBeginning: true });
+    t.after(() => consumer.stop());
+    const crashed = new Promise<Error>((resolve) => consumer.onCrash(resolve));
+    let calls = 0;
+    await consumer.start(() => {
+      calls += 1;
+      return Promise.reject(new Error('database unavailable'));
+    });
+    const error = await crashed;
+    assert.match(error.message, /database unavailable/);
+    assert.ok(calls >= 1);
+    assert.equal(consumer.running, false);
+    const committed = await (await testAdmin(t)).groupOffsets(groupId, topic);
+    assert.deepEqual(committed, [{ partition: 0, offset: '-1' }], 'nothing committed for the failed batch');
+  });
+
+  it('finds offsets by timestamp, for replaying the last minutes', async (t) => {
+    const topic = await freshTopic(t, { partitions: 1 });
+    const producer = createProducer(await testKafka(), logger);
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    const base = Date.now() - 10 * 60_000;
+    await producer.send(
+      topic,
+      [0, 1, 2, 3].map((i) => ({ value: `m${i}`, timestamp: base + i * 60_000 })),
+    );
+    const admin = await testAdmin(t);
+    assert.deepEqual(await admin.offsetsForTimestamp(topic, base + 2 * 60_000), [{ partition: 0, offset: '2' }]);
+    assert.deepEqual(await admin.offsetsForTimestamp(topic, base - 1), [{ partition: 0, offset: '0' }]);
+  });
+
+  it('describes the cluster and fails clearly when no broker answers', async (t) => {
+    const admin = await testAdmin(t);
+    const cluster = await admin.describeCluster();
+    assert.equal(cluster.brokers.length, 1);
+    assert.ok(cluster.clusterId.length > 0);
+
+    const nowhere = createAdmin(
+      { brokers: ['127.0.0.1:1'], clientId: 'nowhere', connectionTimeoutMs: 200, retries: 0 },
+      logger,
+    );
+    t.after(() => nowhere.disconnect());
+    await assert.rejects(nowhere.connect(), { code: 'PT_ERR_KAFKA_CONNECT', message: /^cannot connect to Kafka: / });
+  });
+});
