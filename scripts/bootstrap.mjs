@@ -59,13 +59,17 @@ if (!which('redis-server')) {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   } else {
-    fail('redis-server is not installed: run `sudo apt-get install redis-server` (Debian/Ubuntu) or install Redis 7, then retry');
+    fail(
+      'redis-server is not installed: run `sudo apt-get install redis-server` (Debian/Ubuntu) or install Redis 7, then retry',
+    );
   }
 }
 
 // 4. Java and Maven for the real Kafka broker.
-if (!which('java')) fail('Java is not installed: the local Kafka broker needs Java 17+ (`apt-get install openjdk-17-jre-headless`)');
+if (!which('java'))
+  fail('Java is not installed: the local Kafka broker needs Java 17+ (`apt-get install openjdk-17-jre-headless`)');
 if (!which('mvn')) fail('Maven is not installed: it fetches the pinned Kafka jars (`apt-get install maven`)');
 const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
 const javaMajor = Number(/version "(\d+)/.exec(`${java.stderr ?? ''}${java.stdout ?? ''}`)?.[1] ?? 0);
-if (javaMajor < 17) fail(`Java 17 or newer is required for Kafka 4 (found major version ${javaMajor}): install openjdk-17-jre-headless`);
+if (javaMajor < 17)
+  fail(`Java 17 or newer is required for Kafka 4 (found major version ${javaMajor}): install openjdk-17-jre-headless`);
