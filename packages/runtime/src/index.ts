@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './dotenv.js';
 export * from './config.js';
 export * from './common-settings.js';
+export * from './redis-settings.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './probes.js';
