@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { runToEnd } from './child-process.js';
 import { requireCommand } from './commands.js';
@@ -24,7 +25,9 @@ export async function ensureKafkaJars(options: {
   pathVar?: string;
 }): Promise<KafkaJars> {
   const version = options.version ?? KAFKA_VERSION;
-  const home = path.join(options.cacheRoot, `kafka-${version}`);
+  // The pom's hash is part of the folder name: a changed dependency list means a new download.
+  const pomHash = createHash('sha256').update(readFileSync(kafkaPom)).digest('hex').slice(0, 10);
+  const home = path.join(options.cacheRoot, `kafka-${version}-${pomHash}`);
   const libsDir = path.join(home, 'libs');
   const marker = path.join(home, 'jars.txt');
   if (isComplete(marker, libsDir)) return { version, libsDir, cached: true };
