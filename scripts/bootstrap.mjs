@@ -49,19 +49,30 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
   writeFileSync(stamp, lockHash);
 }
 
-// 3. redis-server (Debian package) for the local buffer.
-if (!which('redis-server')) {
+// 3. Debian packages. Which ones depends on what is about to run: `npm start` needs only Redis;
+//    tests also generate a GeoIP database with Perl; benchmarks drive load with wrk.
+const purpose = process.argv[2] ?? 'start';
+const perlModule = (module) => () => spawnSync('perl', [`-M${module}`, '-e', '1'], { stdio: 'ignore' }).status === 0;
+const debianPackages = [
+  { pkg: 'redis-server', present: () => Boolean(which('redis-server')), for: ['start', 'test', 'bench'] },
+  {
+    pkg: 'libmaxmind-db-writer-perl',
+    present: perlModule('MaxMind::DB::Writer::Tree'),
+    for: ['test', 'bench'],
+  },
+  { pkg: 'wrk', present: () => Boolean(which('wrk')), for: ['bench'] },
+];
+const missing = debianPackages.filter((p) => p.for.includes(purpose) && !p.present()).map((p) => p.pkg);
+if (missing.length > 0) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && which('apt-get')) {
-    say('redis-server is missing: installing Debian package redis-server');
+    say(`installing Debian packages: ${missing.join(' ')}`);
     run('apt-get', ['update', '-qq']);
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], {
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   } else {
-    fail(
-      'redis-server is not installed: run `sudo apt-get install redis-server` (Debian/Ubuntu) or install Redis 7, then retry',
-    );
+    fail(`missing Debian packages: run \`sudo apt-get install ${missing.join(' ')}\` (or your system's equivalents), then retry`);
   }
 }
 
