@@ -72,7 +72,9 @@ if (missing.length > 0) {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   } else {
-    fail(`missing Debian packages: run \`sudo apt-get install ${missing.join(' ')}\` (or your system's equivalents), then retry`);
+    fail(
+      `missing Debian packages: run \`sudo apt-get install ${missing.join(' ')}\` (or your system's equivalents), then retry`,
+    );
   }
 }
 
