@@ -1,0 +1,71 @@
+import { isIP } from 'node:net';
+
+/**
+ * An address range for trusted-proxy checks. Addresses are compared as 128-bit integers, with
+ * IPv4 mapped into ::ffff:0:0/96, so `10.0.0.0/8` also matches `::ffff:10.1.2.3` (how a dual-stack
+ * socket reports an IPv4 peer).
+ */
+export interface Cidr {
+  readonly text: string;
+  contains(ip: string): boolean;
+}
+
+export function addressToBigInt(ip: string): bigint | undefined {
+  const text = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  const version = isIP(text);
+  if (version === 4) return 0xffff00000000n | ipv4ToBigInt(text);
+  if (version !== 6) return undefined;
+  return ipv6ToBigInt(text);
+}
+
+function ipv4ToBigInt(text: string): bigint {
+  return text.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+}
+
+function ipv6ToBigInt(text: string): bigint {
+  let body = text.split('%')[0] ?? text;
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(body);
+  if (v4?.[1]) {
+    const n = ipv4ToBigInt(v4[1]);
+    body = `${body.slice(0, -v4[1].length)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+  }
+  const [head = '', tail] = body.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const missing = 8 - headGroups.length - tailGroups.length;
+  const groups = [...headGroups, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...tailGroups];
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+export function parseCidr(text: string): Cidr | undefined {
+  const [addr = '', prefixText] = text.trim().split('/');
+  const base = addressToBigInt(addr);
+  if (base === undefined) return undefined;
+  const isV4 = isIP(addr) === 4;
+  const maxPrefix = isV4 ? 32 : 128;
+  const prefix = prefixText === undefined ? maxPrefix : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > maxPrefix || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+    return undefined;
+  }
+  const bits = BigInt((isV4 ? 96 : 0) + prefix);
+  const mask = bits === 0n ? 0n : ((1n << 128n) - 1n) ^ ((1n << (128n - bits)) - 1n);
+  const network = base & mask;
+  return {
+    text: text.trim(),
+    contains(ip) {
+      const n = addressToBigInt(ip);
+      return n !== undefined && (n & mask) === network;
+    },
+  };
+}
+
+export function parseCidrList(items: readonly string[]): Cidr[] | string {
+  const result: Cidr[] = [];
+  for (const item of items) {
+    const cidr = parseCidr(item);
+    if (!cidr) return item;
+    result.push(cidr);
+  }
+  return result;
+}

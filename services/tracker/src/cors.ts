@@ -1,0 +1,35 @@
+import { HttpError } from './http-error.js';
+
+/**
+ * Browser beacons come with an Origin header. With `*` every origin may send; otherwise only
+ * listed ones, and a request from another origin is refused (403) rather than stored.
+ */
+export interface CorsPolicy {
+  /** Headers for a response to a request from `origin`; throws 403 for a refused origin. */
+  headersFor(origin: string): Record<string, string>;
+  preflightHeaders(origin: string): Record<string, string>;
+}
+
+export function createCorsPolicy(origins: readonly string[]): CorsPolicy {
+  const any = origins.includes('*');
+  const allowed = new Set(origins.map((o) => o.toLowerCase().replace(/\/$/, '')));
+  const headersFor = (origin: string): Record<string, string> => {
+    if (origin === '') return {};
+    if (any) return { 'Access-Control-Allow-Origin': '*' };
+    if (!allowed.has(origin.toLowerCase())) {
+      throw new HttpError(403, 'origin not allowed', `requests from ${origin} are not accepted (TRACKER_CORS_ORIGINS)`);
+    }
+    return { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' };
+  };
+  return {
+    headersFor,
+    preflightHeaders(origin) {
+      return {
+        ...headersFor(origin),
+        'Access-Control-Allow-Methods': 'GET, HEAD, POST, OPTIONS',
+        'Access-Control-Allow-Headers': 'Content-Type, X-Write-Key',
+        'Access-Control-Max-Age': '86400',
+      };
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, latencyBucketsMs, type Registry } from '@pushtech/runtime';
+
+export interface TrackerMetrics {
+  readonly requests: Counter<'route' | 'status'>;
+  readonly stored: Counter;
+  readonly rejected: Counter<'reason'>;
+  readonly pushLatency: Histogram;
+  readonly pushBatchSize: Histogram;
+  readonly queueLength: Gauge;
+}
+
+export function createTrackerMetrics(registry: Registry): TrackerMetrics {
+  return {
+    requests: new Counter({
+      name: 'pushtech_tracker_requests_total',
+      help: 'HTTP requests answered, by route and status',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    }),
+    stored: new Counter({ name: 'pushtech_tracker_events_stored_total', help: 'Events confirmed by Redis', registers: [registry] }),
+    rejected: new Counter({
+      name: 'pushtech_tracker_events_rejected_total',
+      help: 'Events refused with 503 (redis_down, redis_error, queue_full)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    pushLatency: new Histogram({
+      name: 'pushtech_tracker_redis_push_ms',
+      help: 'Latency of one LPUSH batch, ms',
+      buckets: latencyBucketsMs,
+      registers: [registry],
+    }),
+    pushBatchSize: new Histogram({
+      name: 'pushtech_tracker_push_batch_events',
+      help: 'Events per LPUSH (requests batched per event-loop turn)',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
+      registers: [registry],
+    }),
+    queueLength: new Gauge({ name: 'pushtech_tracker_queue_length', help: 'Events waiting in the Redis list', registers: [registry] }),
+  };
+}

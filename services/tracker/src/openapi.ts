@@ -1,0 +1,142 @@
+/** The public API of the tracker as an OpenAPI 3.1 document, served at /openapi.json. */
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+const unavailable = {
+  description: 'Redis unreachable or the buffer is full; nothing was stored. Retry after the given seconds.',
+  headers: { 'Retry-After': { schema: { type: 'integer' } } },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
+const eventParam = {
+  name: 'event',
+  in: 'path',
+  required: true,
+  description: 'Event type, percent-encoded; 1-128 bytes of UTF-8, no control characters.',
+  schema: { type: 'string' },
+};
+const writeKeyHeader = {
+  name: 'X-Write-Key',
+  in: 'header',
+  required: false,
+  description: 'Required when the tracker is configured with write keys (also accepted as the write_key query param).',
+  schema: { type: 'string' },
+};
+const common = {
+  400: error('Invalid event name, params, JSON or schema violation; nothing stored.'),
+  401: error('Missing or wrong write key.'),
+  403: error('Origin not allowed.'),
+  414: error('Query string over 8 KiB.'),
+  429: error('Per-IP rate limit exceeded.'),
+  503: unavailable,
+};
+
+const document = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Pushtech tracker',
+    version: '1.0.0',
+    description:
+      'Fire-and-forget tracking pixels. A 2xx means the event is stored in the buffer and will reach Kafka at least once.',
+  },
+  paths: {
+    '/t/{event}': {
+      parameters: [eventParam, writeKeyHeader],
+      get: {
+        summary: 'Track one event; the query string holds its params. `/t/{event}.gif` answers a 1x1 GIF.',
+        responses: {
+          204: { description: 'Stored.' },
+          200: { description: 'Stored (the .gif form).', content: { 'image/gif': {} } },
+          ...common,
+        },
+      },
+      head: { summary: 'Track one event (no body in the answer).', responses: { 204: { description: 'Stored.' }, ...common } },
+      post: {
+        summary: 'Track one event; body params merge with query params.',
+        requestBody: {
+          content: {
+            'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: { type: 'string' } } },
+            'application/json': { schema: { $ref: '#/components/schemas/Params' } },
+            'text/plain': { schema: { type: 'string', description: 'A JSON object, as sent by navigator.sendBeacon.' } },
+          },
+        },
+        responses: {
+          204: { description: 'Stored.' },
+          ...common,
+          413: error('Body over 1 MiB.'),
+          415: error('Unsupported content type.'),
+        },
+      },
+      options: { summary: 'CORS preflight.', responses: { 204: { description: 'Allowed.' }, 403: error('Origin not allowed.') } },
+    },
+    '/t': {
+      parameters: [writeKeyHeader],
+      post: {
+        summary: 'Track a batch: a JSON array or NDJSON of {event, params}; at most 1000 events and 1 MiB, validated as a whole.',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/BatchItem' } } },
+            'application/x-ndjson': { schema: { type: 'string' } },
+          },
+        },
+        responses: {
+          200: {
+            description: 'All stored.',
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['accepted'], properties: { accepted: { type: 'integer' } } },
+              },
+            },
+          },
+          ...common,
+          413: error('More than 1000 events or over 1 MiB.'),
+        },
+      },
+      options: { summary: 'CORS preflight.', responses: { 204: { description: 'Allowed.' }, 403: error('Origin not allowed.') } },
+    },
+    '/r/{event}': {
+      parameters: [
+        eventParam,
+        { name: 'to', in: 'query', required: true, description: 'Target URL; its host must be allowed.', schema: { type: 'string' } },
+      ],
+      get: {
+        summary: 'Click tracking: store the event, then redirect to an allowed target.',
+        responses: {
+          302: { description: 'Stored; Location holds the target.', headers: { Location: { schema: { type: 'string' } } } },
+          ...common,
+        },
+      },
+    },
+    '/healthz': { get: { summary: 'Liveness.', responses: { 200: { description: 'Alive.' } } } },
+    '/readyz': {
+      get: {
+        summary: 'Readiness: Redis reachable and the buffer below its cap.',
+        responses: { 200: { description: 'Ready.' }, 503: { description: 'Not ready; the body says why.' } },
+      },
+    },
+    '/metrics': { get: { summary: 'Prometheus metrics.', responses: { 200: { description: 'Metrics text.' } } } },
+    '/openapi.json': { get: { summary: 'This document.', responses: { 200: { description: 'OpenAPI 3.1.' } } } },
+  },
+  components: {
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['error', 'detail'],
+        properties: { error: { type: 'string' }, detail: { type: 'string' } },
+      },
+      Params: {
+        type: 'object',
+        additionalProperties: { type: ['string', 'number', 'boolean'] },
+      },
+      BatchItem: {
+        type: 'object',
+        required: ['event'],
+        properties: { event: { type: 'string', minLength: 1 }, params: { $ref: '#/components/schemas/Params' } },
+      },
+    },
+  },
+} as const;
+
+export const openApi = document;
+export const openApiDocument = JSON.stringify(document);

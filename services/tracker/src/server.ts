@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import { decodeParams } from '@pushtech/event';
+import { answerOpsRequest, type Logger, type Probes, type Registry } from '@pushtech/runtime';
+import { parseBatch } from './batch.js';
+import type { CorsPolicy } from './cors.js';
+import { decodeEventName } from './event-name.js';
+import { HttpError } from './http-error.js';
+import { captureRequest, errorReply, readBody, sendReply, type IncomingRequest, type Reply } from './http-exchange.js';
+import type { HitStore } from './hit-store.js';
+import type { TrackerMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { redirectTarget } from './redirect.js';
+import { bodyParams } from './request-params.js';
+import { admit, checkQueryLength, storeHits, toRawHits, withoutWriteKey, type TrackedEvent, type TrackingPolicy } from './tracking.js';
+
+/** A 1×1 transparent GIF for `<img>` pixels and e-mails. */
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+export interface TrackerServerDeps {
+  readonly store: HitStore;
+  readonly policy: TrackingPolicy;
+  readonly cors: CorsPolicy;
+  readonly redirectHosts: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly probes: Probes;
+  readonly registry: Registry;
+  readonly metrics: TrackerMetrics;
+  readonly logger: Logger;
+  readonly tls?: { certFile: string; keyFile: string } | undefined;
+}
+
+export interface TrackerServer {
+  /** Starts listening; resolves with the bound port (useful with port 0 in tests). */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting connections, waits for in-flight requests to be answered. */
+  close(): Promise<void>;
+  readonly inFlight: number;
+}
+
+type Handler = (request: IncomingRequest, res: HttpResponse, aborted: () => boolean) => Promise<Reply>;
+
+/** Builds the tracker's HTTP app without listening, so tests can drive it on port 0. */
+export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
+  const app: TemplatedApp = deps.tls
+    ? uWS.SSLApp({ cert_file_name: deps.tls.certFile, key_file_name: deps.tls.keyFile })
+    : uWS.App();
+  if (deps.tls) {
+    // Fail at start-up, with the file named, rather than on the first TLS handshake.
+    readFileSync(deps.tls.certFile);
+    readFileSync(deps.tls.keyFile);
+  }
+  let inFlight = 0;
+  let closing = false;
+  let listenSocket: us_listen_socket | undefined;
+  const drained: (() => void)[] = [];
+
+  const route = (name: string, handler: Handler, browserFacing = true) => (res: HttpResponse, req: HttpRequest) => {
+    const request = captureRequest(res, req);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    inFlight += 1;
+    let cors: Record<string, string> = {};
+    void (async () => {
+      let reply: Reply;
+      try {
+        // Tracking routes serve browser beacons; ops routes ignore Origin.
+        if (browserFacing) cors = deps.cors.headersFor(request.origin);
+        reply = await handler(request, res, () => aborted);
+      } catch (error: unknown) {
+        if (error instanceof HttpError) {
+          reply = errorReply(error);
+        } else {
+          deps.logger.error({ err: error instanceof Error ? error.message : String(error), route: name }, 'request failed');
+          reply = errorReply(new HttpError(500, 'internal error', 'the tracker failed to handle the request'));
+        }
+      }
+      deps.metrics.requests.inc({ route: name, status: String(reply.status) });
+      if (!aborted) sendReply(res, reply, request.method, cors, closing || reply.status === 413);
+    })().finally(() => {
+      inFlight -= 1;
+      if (closing && inFlight === 0) for (const wake of drained.splice(0)) wake();
+    });
+  };
+
+  const track = async (request: IncomingRequest, events: readonly TrackedEvent[], queryParamsForKey: ReturnType<typeof decodeParams>, indexed: boolean): Promise<number> => {
+    const receivedAt = Date.now();
+    const ip = admit(request, deps.policy, queryParamsForKey, events.length);
+    const hits = toRawHits(request, deps.policy, ip, receivedAt, events, indexed);
+    await storeHits(deps.store, hits);
+    return hits.length;
+  };
+
+  const single: Handler = async (request, res, aborted) => {
+    checkQueryLength(request);
+    const method = request.method;
+    if (method === 'options') return { status: 204, headers: deps.cors.preflightHeaders(request.origin) };
+    if (method !== 'get' && method !== 'head' && method !== 'post') {
+      throw new HttpError(405, 'method not allowed', `${method.toUpperCase()} is not supported on /t/<event>`, { Allow: 'GET, HEAD, POST, OPTIONS' });
+    }
+    const gif = request.param.endsWith('.gif');
+    const type = decodeEventName(gif ? request.param.slice(0, -4) : request.param);
+    const query = decodeParams(request.query);
+    let params = query;
+    if (method === 'post') {
+      const body = await readBody(res, deps.maxBodyBytes, aborted);
+      params = [...query, ...bodyParams(request.contentType, body.toString('utf8'))];
+    }
+    await track(request, [{ type, params: withoutWriteKey(params) }], query, false);
+    return gif
+      ? { status: 200, body: PIXEL, contentType: 'image/gif', headers: { 'Cache-Control': 'no-store, max-age=0' } }
+      : { status: 204, headers: { 'Cache-Control': 'no-store' } };
+  };
+
+  const batch: Handler = async (request, res, aborted) => {
+    checkQueryLength(request);
+    if (request.method === 'options') return { status: 204, headers: deps.cors.preflightHeaders(request.origin) };
+    if (request.method !== 'post') {
+      throw new HttpError(405, 'method not allowed', `${request.method.toUpperCase()} is not supported on /t; POST a batch`, { Allow: 'POST, OPTIONS' });
+    }
+    const query = decodeParams(request.query);
+    const body = await readBody(res, deps.maxBodyBytes, aborted);
+    const items = parseBatch(body.toString('utf8'));
+    const accepted = await track(request, items, query, true);
+    return { status: 200, body: JSON.stringify({ accepted }), contentType: 'application/json' };
+  };
+
+  const click: Handler = async (request) => {
+    checkQueryLength(request);
+    if (request.method === 'options') return { status: 204, headers: deps.cors.preflightHeaders(request.origin) };
+    if (request.method !== 'get' && request.method !== 'head') {
+      throw new HttpError(405, 'method not allowed', `${request.method.toUpperCase()} is not supported on /r/<event>`, { Allow: 'GET, HEAD' });
+    }
+    const type = decodeEventName(request.param);
+    const query = decodeParams(request.query);
+    // The target is checked before anything is stored: a refused redirect stores nothing.
+    const target = redirectTarget(query.find(([k]) => k === 'to')?.[1], deps.redirectHosts);
+    await track(request, [{ type, params: withoutWriteKey(query) }], query, false);
+    return { status: 302, headers: { Location: target, 'Cache-Control': 'no-store' } };
+  };
+
+  const ops: Handler = async (request) => {
+    if (request.url === '/openapi.json' && (request.method === 'get' || request.method === 'head')) {
+      return { status: 200, body: openApiDocument, contentType: 'application/json' };
+    }
+    const answer = await answerOpsRequest(request.method.toUpperCase(), request.url, deps.probes, deps.registry);
+    if (!answer) throw new HttpError(405, 'method not allowed', `${request.method.toUpperCase()} is not supported on ${request.url}`, { Allow: 'GET, HEAD' });
+    return { status: answer.status, body: answer.body, contentType: answer.contentType, headers: { 'Cache-Control': 'no-store' } };
+  };
+
+  const notFound: Handler = (request) =>
+    Promise.reject(new HttpError(404, 'not found', `no route for ${request.method.toUpperCase()} ${request.url.slice(0, 200)}; events go to /t/<event>`));
+
+  app
+    .any('/t/:event', route('track', single))
+    .any('/t', route('batch', batch))
+    .any('/r/:event', route('redirect', click))
+    .any('/healthz', route('ops', ops, false))
+    .any('/readyz', route('ops', ops, false))
+    .any('/metrics', route('ops', ops, false))
+    .any('/openapi.json', route('ops', ops, false))
+    .any('/*', route('not_found', notFound, false));
+
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        app.listen(host, port, (socket) => {
+          if (!socket) {
+            reject(new Error(`tracker: cannot listen on ${host}:${port} (in use, or not permitted)`));
+            return;
+          }
+          listenSocket = socket;
+          resolve(uWS.us_socket_local_port(socket));
+        });
+      });
+    },
+    async close() {
+      closing = true;
+      if (listenSocket) {
+        uWS.us_listen_socket_close(listenSocket);
+        listenSocket = undefined;
+      }
+      if (inFlight > 0) await new Promise<void>((resolve) => drained.push(resolve));
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { canonicalIp, encodeParams, encodeRawHit, newEventId, type ParamList } from '@pushtech/event';
+import type { Cidr } from './cidr.js';
+import { clientIp } from './client-ip.js';
+import type { EventSchemas } from './event-schemas.js';
+import { HttpError } from './http-error.js';
+import type { IncomingRequest } from './http-exchange.js';
+import type { HitStore } from './hit-store.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { WriteKeys } from './write-keys.js';
+
+export const MAX_QUERY_BYTES = 8 * 1024;
+/** A write key may come as a query param (pixels cannot set headers); it is never stored. */
+export const WRITE_KEY_PARAM = 'write_key';
+
+export interface TrackingPolicy {
+  readonly pod: string;
+  readonly trustedProxies: readonly Cidr[];
+  readonly writeKeys: WriteKeys;
+  readonly rateLimiter: RateLimiter;
+  readonly schemas: EventSchemas;
+}
+
+export interface TrackedEvent {
+  readonly type: string;
+  readonly params: ParamList;
+}
+
+/** Checks that come before any parsing: is this client allowed to write at all, and this much? */
+export function admit(request: IncomingRequest, policy: TrackingPolicy, queryParams: ParamList, cost: number): string {
+  const ip = resolveClientIp(request, policy.trustedProxies);
+  const key = request.writeKey !== '' ? request.writeKey : queryParams.find(([k]) => k === WRITE_KEY_PARAM)?.[1];
+  if (!policy.writeKeys.accepts(key)) {
+    throw new HttpError(401, 'unauthorized', key === undefined || key === '' ? 'a write key is required (X-Write-Key header or write_key param)' : 'the write key is not valid');
+  }
+  if (!policy.rateLimiter.take(ip, cost)) {
+    throw new HttpError(429, 'rate limited', `too many events from ${ip}; slow down`, { 'Retry-After': '1' });
+  }
+  return ip;
+}
+
+export function resolveClientIp(request: IncomingRequest, trusted: readonly Cidr[]): string {
+  const ip = clientIp(request.peer, request.forwardedFor, request.realIp, trusted);
+  const canonical = canonicalIp(ip);
+  return canonical.ok ? canonical.value : ip;
+}
+
+export function checkQueryLength(request: IncomingRequest): void {
+  if (request.query.length > MAX_QUERY_BYTES) {
+    throw new HttpError(414, 'query too long', `the query string is ${request.query.length} bytes; at most ${MAX_QUERY_BYTES} are allowed`);
+  }
+}
+
+export function withoutWriteKey(params: ParamList): ParamList {
+  return params.some(([k]) => k === WRITE_KEY_PARAM) ? params.filter(([k]) => k !== WRITE_KEY_PARAM) : params;
+}
+
+/** Applies the event schemas and turns the events into raw hits; nothing is stored on a refusal. */
+export function toRawHits(request: IncomingRequest, policy: TrackingPolicy, ip: string, receivedAt: number, events: readonly TrackedEvent[], indexed: boolean): string[] {
+  return events.map((event, index) => {
+    const problem = policy.schemas.check(event.type, event.params);
+    if (problem) throw new HttpError(400, 'schema violation', indexed ? `item ${index}: ${problem}` : problem);
+    return encodeRawHit({
+      id: newEventId(),
+      ts: receivedAt,
+      ip,
+      host: request.host,
+      pod: policy.pod,
+      type: event.type,
+      params: encodeParams(event.params),
+      ua: request.userAgent,
+    });
+  });
+}
+
+/** Stores the hits; the promise settles when Redis confirmed them (or with a 503). */
+export function storeHits(store: HitStore, hits: readonly string[]): Promise<void> {
+  return store.store(hits);
+}
