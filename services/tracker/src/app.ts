@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { Lifecycle} from '@pushtech/runtime';
+import type { Lifecycle } from '@pushtech/runtime';
 import { Probes, createMetricsRegistry, type Logger, type Registry } from '@pushtech/runtime';
 import { parseCidrList } from './cidr.js';
 import type { TrackerConfig } from './config.js';
@@ -19,9 +19,14 @@ export interface RunningTracker {
 }
 
 /** Composes one tracker process: Redis connection, hit store, HTTP server, probes, metrics. */
-export async function startTracker(config: TrackerConfig, logger: Logger, lifecycle?: Lifecycle): Promise<RunningTracker> {
+export async function startTracker(
+  config: TrackerConfig,
+  logger: Logger,
+  lifecycle?: Lifecycle,
+): Promise<RunningTracker> {
   const trusted = parseCidrList(config.TRACKER_TRUSTED_PROXIES);
-  if (typeof trusted === 'string') throw new Error(`TRACKER_TRUSTED_PROXIES: ${JSON.stringify(trusted)} is not a CIDR (e.g. 10.0.0.0/8)`);
+  if (typeof trusted === 'string')
+    throw new Error(`TRACKER_TRUSTED_PROXIES: ${JSON.stringify(trusted)} is not a CIDR (e.g. 10.0.0.0/8)`);
   let schemas = noSchemas;
   if (config.TRACKER_SCHEMAS !== '') {
     try {
@@ -34,7 +39,8 @@ export async function startTracker(config: TrackerConfig, logger: Logger, lifecy
     config.TRACKER_TLS_CERT !== '' || config.TRACKER_TLS_KEY !== ''
       ? { certFile: config.TRACKER_TLS_CERT, keyFile: config.TRACKER_TLS_KEY }
       : undefined;
-  if (tls && (tls.certFile === '' || tls.keyFile === '')) throw new Error('TRACKER_TLS_CERT and TRACKER_TLS_KEY must be set together');
+  if (tls && (tls.certFile === '' || tls.keyFile === ''))
+    throw new Error('TRACKER_TLS_CERT and TRACKER_TLS_KEY must be set together');
 
   const registry = createMetricsRegistry('tracker');
   const metrics = createTrackerMetrics(registry);
@@ -70,6 +76,7 @@ export async function startTracker(config: TrackerConfig, logger: Logger, lifecy
       writeKeys: createWriteKeys(config.TRACKER_WRITE_KEYS),
       rateLimiter,
       schemas,
+      schemasEnabled: schemas !== noSchemas,
     },
     cors: createCorsPolicy(config.TRACKER_CORS_ORIGINS),
     redirectHosts: config.TRACKER_REDIRECT_HOSTS,
@@ -81,7 +88,10 @@ export async function startTracker(config: TrackerConfig, logger: Logger, lifecy
     tls,
   });
   const port = await server.listen(config.TRACKER_HOST, config.TRACKER_PORT);
-  logger.info({ host: config.TRACKER_HOST, port, tls: tls !== undefined, queue: config.REDIS_QUEUE_KEY }, 'tracker listening');
+  logger.info(
+    { host: config.TRACKER_HOST, port, tls: tls !== undefined, queue: config.REDIS_QUEUE_KEY },
+    'tracker listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>

@@ -16,7 +16,8 @@ export interface BatchItem {
  */
 export function parseBatch(body: string): BatchItem[] {
   const trimmed = body.trim();
-  if (trimmed === '') throw new HttpError(400, 'invalid batch', 'the body is empty; send a JSON array or NDJSON of {"event", "params"}');
+  if (trimmed === '')
+    throw new HttpError(400, 'invalid batch', 'the body is empty; send a JSON array or NDJSON of {"event", "params"}');
   let items: unknown[];
   if (trimmed.startsWith('[')) {
     const parsed = parseJson(trimmed, 'batch');

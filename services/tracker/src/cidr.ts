@@ -45,7 +45,12 @@ export function parseCidr(text: string): Cidr | undefined {
   const isV4 = isIP(addr) === 4;
   const maxPrefix = isV4 ? 32 : 128;
   const prefix = prefixText === undefined ? maxPrefix : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > maxPrefix || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+  if (
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > maxPrefix ||
+    (prefixText !== undefined && !/^\d+$/.test(prefixText))
+  ) {
     return undefined;
   }
   const bits = BigInt((isV4 ? 96 : 0) + prefix);

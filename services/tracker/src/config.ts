@@ -16,9 +16,15 @@ export const trackerSettings = {
   /** Peers (CIDRs) whose X-Forwarded-For / X-Real-IP headers are believed. */
   TRACKER_TRUSTED_PROXIES: setting.list({ accepts: 'a comma-separated list of CIDRs (10.0.0.0/8, fd00::/8)' }),
   /** Hosts `/r/<event>?to=` may redirect to: `example.com` or `*.example.com`. */
-  TRACKER_REDIRECT_HOSTS: setting.list({ item: /^(\*\.)?[A-Za-z0-9.-]+$/, accepts: 'a comma-separated list of host names (a.com, *.b.com)' }),
+  TRACKER_REDIRECT_HOSTS: setting.list({
+    item: /^(\*\.)?[A-Za-z0-9.-]+$/,
+    accepts: 'a comma-separated list of host names (a.com, *.b.com)',
+  }),
   /** Origins allowed to send browser beacons; `*` for any. */
-  TRACKER_CORS_ORIGINS: setting.list({ default: ['*'], accepts: 'a comma-separated list of origins (https://a.com) or *' }),
+  TRACKER_CORS_ORIGINS: setting.list({
+    default: ['*'],
+    accepts: 'a comma-separated list of origins (https://a.com) or *',
+  }),
   TRACKER_WRITE_KEYS: setting.list({ accepts: 'a comma-separated list of write keys' }),
   /** Events per second per client IP; 0 turns the limit off. */
   TRACKER_RATE_LIMIT: setting.integer({ min: 0, max: 10_000_000, default: 0 }),

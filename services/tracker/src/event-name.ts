@@ -13,9 +13,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 export function eventNameProblem(name: string): string | undefined {
   if (name === '') return 'the event name is empty';
   const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > MAX_EVENT_NAME_BYTES) return `the event name is ${bytes} bytes long; at most ${MAX_EVENT_NAME_BYTES} are allowed`;
+  if (bytes > MAX_EVENT_NAME_BYTES)
+    return `the event name is ${bytes} bytes long; at most ${MAX_EVENT_NAME_BYTES} are allowed`;
   const control = CONTROL.exec(name);
-  if (control) return `the event name contains the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
+  if (control)
+    return `the event name contains the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
   if (name.includes('\uFFFD')) return 'the event name is not valid UTF-8';
   if (LONE_SURROGATE.test(name)) return 'the event name contains a lone UTF-16 surrogate';
   return undefined;
@@ -30,7 +32,11 @@ export function decodeEventName(rawSegment: string): string {
   try {
     name = decodeURIComponent(rawSegment);
   } catch {
-    throw new HttpError(400, 'invalid event name', `the event name ${JSON.stringify(rawSegment.slice(0, 64))} is not valid percent-encoded UTF-8`);
+    throw new HttpError(
+      400,
+      'invalid event name',
+      `the event name ${JSON.stringify(rawSegment.slice(0, 64))} is not valid percent-encoded UTF-8`,
+    );
   }
   const problem = eventNameProblem(name);
   if (problem) throw new HttpError(400, 'invalid event name', problem);

@@ -37,7 +37,8 @@ export function compileEventSchemas(parsed: unknown, source: string): EventSchem
   };
   if (!isRecord(parsed) || !isRecord(parsed['events'])) return fail('expected {"events": {"<type>": {...}}}');
   const unknownEvents = parsed['unknownEvents'] ?? 'accept';
-  if (unknownEvents !== 'accept' && unknownEvents !== 'reject') return fail('"unknownEvents" must be "accept" or "reject"');
+  if (unknownEvents !== 'accept' && unknownEvents !== 'reject')
+    return fail('"unknownEvents" must be "accept" or "reject"');
   const rules = new Map<string, Rule>();
   for (const [type, raw] of Object.entries(parsed['events'])) {
     if (!isRecord(raw)) return fail(`events.${type} must be an object`);
@@ -52,7 +53,8 @@ export function compileEventSchemas(parsed: unknown, source: string): EventSchem
   return {
     check(type, params) {
       const rule = rules.get(type);
-      if (!rule) return unknownEvents === 'reject' ? `event type ${JSON.stringify(type)} is not in the schema file` : undefined;
+      if (!rule)
+        return unknownEvents === 'reject' ? `event type ${JSON.stringify(type)} is not in the schema file` : undefined;
       const values = new Map<string, string[]>();
       for (const [k, v] of params) values.set(k, [...(values.get(k) ?? []), v]);
       for (const name of rule.required) {

@@ -25,7 +25,13 @@ export class HitStore {
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: { key: string; maxQueue: number; retryAfterSeconds: number; logger: Logger; metrics: TrackerMetrics },
+    private readonly options: {
+      key: string;
+      maxQueue: number;
+      retryAfterSeconds: number;
+      logger: Logger;
+      metrics: TrackerMetrics;
+    },
   ) {
     // LPUSH replies carry the length; while nothing is pushed, poll it so a drained buffer
     // reopens the door without waiting for a write that is being refused.

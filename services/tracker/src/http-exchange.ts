@@ -27,23 +27,62 @@ export interface Reply {
   readonly contentType?: string;
 }
 
-const decoder = new TextDecoder();
+/** Which optional headers matter under the current configuration (each read crosses into C++). */
+export interface HeaderNeeds {
+  readonly proxies: boolean;
+  readonly writeKey: boolean;
+}
 
-export function captureRequest(res: HttpResponse, req: HttpRequest): IncomingRequest {
+export function captureRequest(res: HttpResponse, req: HttpRequest, needs: HeaderNeeds): IncomingRequest {
+  const method = req.getMethod();
   return {
-    method: req.getMethod(),
+    method,
     url: req.getUrl(),
     query: req.getQuery() ?? '',
     param: req.getParameter(0) ?? '',
-    peer: decoder.decode(res.getRemoteAddressAsText()),
+    peer: peerAddress(res.getRemoteAddress()),
     host: req.getHeader('host'),
     userAgent: req.getHeader('user-agent'),
-    contentType: req.getHeader('content-type'),
+    contentType: method === 'post' ? req.getHeader('content-type') : '',
     origin: req.getHeader('origin'),
-    forwardedFor: req.getHeader('x-forwarded-for'),
-    realIp: req.getHeader('x-real-ip'),
-    writeKey: req.getHeader('x-write-key'),
+    forwardedFor: needs.proxies ? req.getHeader('x-forwarded-for') : '',
+    realIp: needs.proxies ? req.getHeader('x-real-ip') : '',
+    writeKey: needs.writeKey ? req.getHeader('x-write-key') : '',
   };
+}
+
+/**
+ * The peer's address in canonical text from its binary form: dotted IPv4 for IPv4 (also when
+ * the socket reports it IPv4-mapped), RFC 5952 text for IPv6.
+ */
+export function peerAddress(raw: ArrayBuffer): string {
+  const bytes = new Uint8Array(raw);
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length !== 16) return '';
+  let mapped = bytes[10] === 0xff && bytes[11] === 0xff;
+  for (let i = 0; i < 10 && mapped; i += 1) if (bytes[i] !== 0) mapped = false;
+  if (mapped) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
+  // The longest run of two or more zero groups becomes '::' (RFC 5952).
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i += 1;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j += 1;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart === -1) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
 }
 
 /**
@@ -73,11 +112,18 @@ export function readBody(res: HttpResponse, limit: number, aborted: () => boolea
 }
 
 /** Writes a reply in one corked write; closes the connection when asked (shutdown, 413). */
-export function sendReply(res: HttpResponse, reply: Reply, method: string, extraHeaders: Readonly<Record<string, string>>, close: boolean): void {
+export function sendReply(
+  res: HttpResponse,
+  reply: Reply,
+  method: string,
+  extraHeaders: Readonly<Record<string, string>>,
+  close: boolean,
+): void {
   res.cork(() => {
     res.writeStatus(statusText[reply.status] ?? `${reply.status} Status`);
-    for (const [k, v] of Object.entries(extraHeaders)) res.writeHeader(k, v);
-    for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+    for (const k in extraHeaders) res.writeHeader(k, extraHeaders[k] as string);
+    const headers = reply.headers;
+    if (headers) for (const k in headers) res.writeHeader(k, headers[k] as string);
     if (reply.body !== undefined && reply.contentType) res.writeHeader('Content-Type', reply.contentType);
     if (reply.status === 204 || reply.status === 304) {
       // No Content-Length on a 204 (RFC 9110). The native binding counts arguments, so an

@@ -7,17 +7,35 @@ export interface TrackerMetrics {
   readonly pushLatency: Histogram;
   readonly pushBatchSize: Histogram;
   readonly queueLength: Gauge;
+  /** The in-flight gauge is read at scrape time, not updated per request. */
+  onCollectInFlight(read: () => number): void;
 }
 
 export function createTrackerMetrics(registry: Registry): TrackerMetrics {
+  let readInFlight = (): number => 0;
+  new Gauge({
+    name: 'pushtech_tracker_in_flight_requests',
+    help: 'Tracking requests received and not yet answered',
+    registers: [registry],
+    collect() {
+      this.set(readInFlight());
+    },
+  });
   return {
+    onCollectInFlight(read) {
+      readInFlight = read;
+    },
     requests: new Counter({
       name: 'pushtech_tracker_requests_total',
       help: 'HTTP requests answered, by route and status',
       labelNames: ['route', 'status'],
       registers: [registry],
     }),
-    stored: new Counter({ name: 'pushtech_tracker_events_stored_total', help: 'Events confirmed by Redis', registers: [registry] }),
+    stored: new Counter({
+      name: 'pushtech_tracker_events_stored_total',
+      help: 'Events confirmed by Redis',
+      registers: [registry],
+    }),
     rejected: new Counter({
       name: 'pushtech_tracker_events_rejected_total',
       help: 'Events refused with 503 (redis_down, redis_error, queue_full)',
@@ -36,6 +54,10 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
       registers: [registry],
     }),
-    queueLength: new Gauge({ name: 'pushtech_tracker_queue_length', help: 'Events waiting in the Redis list', registers: [registry] }),
+    queueLength: new Gauge({
+      name: 'pushtech_tracker_queue_length',
+      help: 'Events waiting in the Redis list',
+      registers: [registry],
+    }),
   };
 }

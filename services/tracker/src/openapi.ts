@@ -50,14 +50,21 @@ const document = {
           ...common,
         },
       },
-      head: { summary: 'Track one event (no body in the answer).', responses: { 204: { description: 'Stored.' }, ...common } },
+      head: {
+        summary: 'Track one event (no body in the answer).',
+        responses: { 204: { description: 'Stored.' }, ...common },
+      },
       post: {
         summary: 'Track one event; body params merge with query params.',
         requestBody: {
           content: {
-            'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: { type: 'string' } } },
+            'application/x-www-form-urlencoded': {
+              schema: { type: 'object', additionalProperties: { type: 'string' } },
+            },
             'application/json': { schema: { $ref: '#/components/schemas/Params' } },
-            'text/plain': { schema: { type: 'string', description: 'A JSON object, as sent by navigator.sendBeacon.' } },
+            'text/plain': {
+              schema: { type: 'string', description: 'A JSON object, as sent by navigator.sendBeacon.' },
+            },
           },
         },
         responses: {
@@ -67,16 +74,22 @@ const document = {
           415: error('Unsupported content type.'),
         },
       },
-      options: { summary: 'CORS preflight.', responses: { 204: { description: 'Allowed.' }, 403: error('Origin not allowed.') } },
+      options: {
+        summary: 'CORS preflight.',
+        responses: { 204: { description: 'Allowed.' }, 403: error('Origin not allowed.') },
+      },
     },
     '/t': {
       parameters: [writeKeyHeader],
       post: {
-        summary: 'Track a batch: a JSON array or NDJSON of {event, params}; at most 1000 events and 1 MiB, validated as a whole.',
+        summary:
+          'Track a batch: a JSON array or NDJSON of {event, params}; at most 1000 events and 1 MiB, validated as a whole.',
         requestBody: {
           required: true,
           content: {
-            'application/json': { schema: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/BatchItem' } } },
+            'application/json': {
+              schema: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/BatchItem' } },
+            },
             'application/x-ndjson': { schema: { type: 'string' } },
           },
         },
@@ -93,17 +106,29 @@ const document = {
           413: error('More than 1000 events or over 1 MiB.'),
         },
       },
-      options: { summary: 'CORS preflight.', responses: { 204: { description: 'Allowed.' }, 403: error('Origin not allowed.') } },
+      options: {
+        summary: 'CORS preflight.',
+        responses: { 204: { description: 'Allowed.' }, 403: error('Origin not allowed.') },
+      },
     },
     '/r/{event}': {
       parameters: [
         eventParam,
-        { name: 'to', in: 'query', required: true, description: 'Target URL; its host must be allowed.', schema: { type: 'string' } },
+        {
+          name: 'to',
+          in: 'query',
+          required: true,
+          description: 'Target URL; its host must be allowed.',
+          schema: { type: 'string' },
+        },
       ],
       get: {
         summary: 'Click tracking: store the event, then redirect to an allowed target.',
         responses: {
-          302: { description: 'Stored; Location holds the target.', headers: { Location: { schema: { type: 'string' } } } },
+          302: {
+            description: 'Stored; Location holds the target.',
+            headers: { Location: { schema: { type: 'string' } } },
+          },
           ...common,
         },
       },

@@ -20,7 +20,11 @@ export function objectParams(value: unknown, where: string): ParamList {
   for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
     if (raw === null || raw === undefined) continue;
     if (!isScalar(raw)) {
-      throw new HttpError(400, 'invalid params', `${where}.${key} must be a string, number or boolean, not ${Array.isArray(raw) ? 'an array' : 'an object'}`);
+      throw new HttpError(
+        400,
+        'invalid params',
+        `${where}.${key} must be a string, number or boolean, not ${Array.isArray(raw) ? 'an array' : 'an object'}`,
+      );
     }
     pairs.push([key, String(raw)]);
   }
@@ -52,5 +56,9 @@ export function bodyParams(contentType: string, body: string): ParamList {
     if (type !== 'application/json' && !body.trimStart().startsWith('{')) return formParams(body);
     return objectParams(parseJson(body, 'body'), 'body');
   }
-  throw new HttpError(415, 'unsupported content type', `${type} is not accepted; send application/x-www-form-urlencoded, application/json or text/plain`);
+  throw new HttpError(
+    415,
+    'unsupported content type',
+    `${type} is not accepted; send application/x-www-form-urlencoded, application/json or text/plain`,
+  );
 }

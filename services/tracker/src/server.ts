@@ -12,7 +12,16 @@ import type { TrackerMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { redirectTarget } from './redirect.js';
 import { bodyParams } from './request-params.js';
-import { admit, checkQueryLength, storeHits, toRawHits, withoutWriteKey, type TrackedEvent, type TrackingPolicy } from './tracking.js';
+import {
+  admit,
+  checkQueryLength,
+  isCanonicalQuery,
+  storeHits,
+  toRawHits,
+  withoutWriteKey,
+  type TrackedEvent,
+  type TrackingPolicy,
+} from './tracking.js';
 
 /** A 1×1 transparent GIF for `<img>` pixels and e-mails. */
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -51,41 +60,69 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
     readFileSync(deps.tls.keyFile);
   }
   let inFlight = 0;
+  let trackingInFlight = 0;
+  deps.metrics.onCollectInFlight(() => trackingInFlight);
   let closing = false;
+  const needs = { proxies: deps.policy.trustedProxies.length > 0, writeKey: deps.policy.writeKeys.required };
+  // Schemas and write keys look into the params; without them plain queries need no decoding.
+  const fastParams = !deps.policy.schemasEnabled && !deps.policy.writeKeys.required;
+  // prom-client hashes label values on every inc(); resolve each (route, status) child once.
+  const counters = new Map<string, { inc(): void }>();
+  const countRequest = (route: string, status: number): void => {
+    const key = `${route} ${status}`;
+    let counter = counters.get(key);
+    if (!counter) {
+      counter = deps.metrics.requests.labels(route, String(status));
+      counters.set(key, counter);
+    }
+    counter.inc();
+  };
   let listenSocket: us_listen_socket | undefined;
   const drained: (() => void)[] = [];
 
-  const route = (name: string, handler: Handler, browserFacing = true) => (res: HttpResponse, req: HttpRequest) => {
-    const request = captureRequest(res, req);
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    inFlight += 1;
-    let cors: Record<string, string> = {};
-    void (async () => {
-      let reply: Reply;
-      try {
-        // Tracking routes serve browser beacons; ops routes ignore Origin.
-        if (browserFacing) cors = deps.cors.headersFor(request.origin);
-        reply = await handler(request, res, () => aborted);
-      } catch (error: unknown) {
-        if (error instanceof HttpError) {
-          reply = errorReply(error);
-        } else {
-          deps.logger.error({ err: error instanceof Error ? error.message : String(error), route: name }, 'request failed');
-          reply = errorReply(new HttpError(500, 'internal error', 'the tracker failed to handle the request'));
+  const route =
+    (name: string, handler: Handler, browserFacing = true) =>
+    (res: HttpResponse, req: HttpRequest) => {
+      const request = captureRequest(res, req, needs);
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      inFlight += 1;
+      if (browserFacing) trackingInFlight += 1;
+      let cors: Record<string, string> = {};
+      void (async () => {
+        let reply: Reply;
+        try {
+          // Tracking routes serve browser beacons; ops routes ignore Origin.
+          if (browserFacing) cors = deps.cors.headersFor(request.origin);
+          reply = await handler(request, res, () => aborted);
+        } catch (error: unknown) {
+          if (error instanceof HttpError) {
+            reply = errorReply(error);
+          } else {
+            deps.logger.error(
+              { err: error instanceof Error ? error.message : String(error), route: name },
+              'request failed',
+            );
+            reply = errorReply(new HttpError(500, 'internal error', 'the tracker failed to handle the request'));
+          }
         }
-      }
-      deps.metrics.requests.inc({ route: name, status: String(reply.status) });
-      if (!aborted) sendReply(res, reply, request.method, cors, closing || reply.status === 413);
-    })().finally(() => {
-      inFlight -= 1;
-      if (closing && inFlight === 0) for (const wake of drained.splice(0)) wake();
-    });
-  };
+        countRequest(name, reply.status);
+        if (!aborted) sendReply(res, reply, request.method, cors, closing || reply.status === 413);
+      })().finally(() => {
+        inFlight -= 1;
+        if (browserFacing) trackingInFlight -= 1;
+        if (closing && inFlight === 0) for (const wake of drained.splice(0)) wake();
+      });
+    };
 
-  const track = async (request: IncomingRequest, events: readonly TrackedEvent[], queryParamsForKey: ReturnType<typeof decodeParams>, indexed: boolean): Promise<number> => {
+  const track = async (
+    request: IncomingRequest,
+    events: readonly TrackedEvent[],
+    queryParamsForKey: ReturnType<typeof decodeParams>,
+    indexed: boolean,
+  ): Promise<number> => {
     const receivedAt = Date.now();
     const ip = admit(request, deps.policy, queryParamsForKey, events.length);
     const hits = toRawHits(request, deps.policy, ip, receivedAt, events, indexed);
@@ -96,19 +133,26 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
   const single: Handler = async (request, res, aborted) => {
     checkQueryLength(request);
     const method = request.method;
-    if (method === 'options') return { status: 204, headers: deps.cors.preflightHeaders(request.origin) };
+    if (method === 'options') return { status: 204, headers: deps.cors.preflightHeaders() };
     if (method !== 'get' && method !== 'head' && method !== 'post') {
-      throw new HttpError(405, 'method not allowed', `${method.toUpperCase()} is not supported on /t/<event>`, { Allow: 'GET, HEAD, POST, OPTIONS' });
+      throw new HttpError(405, 'method not allowed', `${method.toUpperCase()} is not supported on /t/<event>`, {
+        Allow: 'GET, HEAD, POST, OPTIONS',
+      });
     }
     const gif = request.param.endsWith('.gif');
     const type = decodeEventName(gif ? request.param.slice(0, -4) : request.param);
-    const query = decodeParams(request.query);
-    let params = query;
-    if (method === 'post') {
-      const body = await readBody(res, deps.maxBodyBytes, aborted);
-      params = [...query, ...bodyParams(request.contentType, body.toString('utf8'))];
+    if (method !== 'post' && fastParams && (request.query === '' || isCanonicalQuery(request.query))) {
+      // The hot path of plain pixels: the query is stored as it came, already canonical.
+      await track(request, [{ type, params: [], encodedParams: request.query }], [], false);
+    } else {
+      const query = decodeParams(request.query);
+      let params = query;
+      if (method === 'post') {
+        const body = await readBody(res, deps.maxBodyBytes, aborted);
+        params = [...query, ...bodyParams(request.contentType, body.toString('utf8'))];
+      }
+      await track(request, [{ type, params: withoutWriteKey(params) }], query, false);
     }
-    await track(request, [{ type, params: withoutWriteKey(params) }], query, false);
     return gif
       ? { status: 200, body: PIXEL, contentType: 'image/gif', headers: { 'Cache-Control': 'no-store, max-age=0' } }
       : { status: 204, headers: { 'Cache-Control': 'no-store' } };
@@ -116,9 +160,14 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
 
   const batch: Handler = async (request, res, aborted) => {
     checkQueryLength(request);
-    if (request.method === 'options') return { status: 204, headers: deps.cors.preflightHeaders(request.origin) };
+    if (request.method === 'options') return { status: 204, headers: deps.cors.preflightHeaders() };
     if (request.method !== 'post') {
-      throw new HttpError(405, 'method not allowed', `${request.method.toUpperCase()} is not supported on /t; POST a batch`, { Allow: 'POST, OPTIONS' });
+      throw new HttpError(
+        405,
+        'method not allowed',
+        `${request.method.toUpperCase()} is not supported on /t; POST a batch`,
+        { Allow: 'POST, OPTIONS' },
+      );
     }
     const query = decodeParams(request.query);
     const body = await readBody(res, deps.maxBodyBytes, aborted);
@@ -129,9 +178,11 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
 
   const click: Handler = async (request) => {
     checkQueryLength(request);
-    if (request.method === 'options') return { status: 204, headers: deps.cors.preflightHeaders(request.origin) };
+    if (request.method === 'options') return { status: 204, headers: deps.cors.preflightHeaders() };
     if (request.method !== 'get' && request.method !== 'head') {
-      throw new HttpError(405, 'method not allowed', `${request.method.toUpperCase()} is not supported on /r/<event>`, { Allow: 'GET, HEAD' });
+      throw new HttpError(405, 'method not allowed', `${request.method.toUpperCase()} is not supported on /r/<event>`, {
+        Allow: 'GET, HEAD',
+      });
     }
     const type = decodeEventName(request.param);
     const query = decodeParams(request.query);
@@ -146,15 +197,34 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
       return { status: 200, body: openApiDocument, contentType: 'application/json' };
     }
     const answer = await answerOpsRequest(request.method.toUpperCase(), request.url, deps.probes, deps.registry);
-    if (!answer) throw new HttpError(405, 'method not allowed', `${request.method.toUpperCase()} is not supported on ${request.url}`, { Allow: 'GET, HEAD' });
-    return { status: answer.status, body: answer.body, contentType: answer.contentType, headers: { 'Cache-Control': 'no-store' } };
+    if (!answer)
+      throw new HttpError(
+        405,
+        'method not allowed',
+        `${request.method.toUpperCase()} is not supported on ${request.url}`,
+        { Allow: 'GET, HEAD' },
+      );
+    return {
+      status: answer.status,
+      body: answer.body,
+      contentType: answer.contentType,
+      headers: { 'Cache-Control': 'no-store' },
+    };
   };
 
   const notFound: Handler = (request) =>
-    Promise.reject(new HttpError(404, 'not found', `no route for ${request.method.toUpperCase()} ${request.url.slice(0, 200)}; events go to /t/<event>`));
+    Promise.reject(
+      new HttpError(
+        404,
+        'not found',
+        `no route for ${request.method.toUpperCase()} ${request.url.slice(0, 200)}; events go to /t/<event>`,
+      ),
+    );
 
   app
     .any('/t/:event', route('track', single))
+    // `/t/` has an empty event name: a 400 that says so, not a 404.
+    .any('/t/', route('track', single))
     .any('/t', route('batch', batch))
     .any('/r/:event', route('redirect', click))
     .any('/healthz', route('ops', ops, false))

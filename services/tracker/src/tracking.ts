@@ -18,11 +18,22 @@ export interface TrackingPolicy {
   readonly writeKeys: WriteKeys;
   readonly rateLimiter: RateLimiter;
   readonly schemas: EventSchemas;
+  readonly schemasEnabled: boolean;
 }
 
 export interface TrackedEvent {
   readonly type: string;
   readonly params: ParamList;
+  /** The params already in canonical encoding (a plain query string), to skip re-encoding. */
+  readonly encodedParams?: string;
+}
+
+// A query made only of `key=value` pairs in characters encodeURIComponent leaves alone is its
+// own canonical encoding: decoding and re-encoding it would give the same text back.
+const CANONICAL_QUERY = /^[\w.!~*'()-]+=[\w.!~*'()-]*(?:&[\w.!~*'()-]+=[\w.!~*'()-]*)*$/;
+
+export function isCanonicalQuery(query: string): boolean {
+  return CANONICAL_QUERY.test(query) && !query.includes(WRITE_KEY_PARAM);
 }
 
 /** Checks that come before any parsing: is this client allowed to write at all, and this much? */
@@ -30,7 +41,13 @@ export function admit(request: IncomingRequest, policy: TrackingPolicy, queryPar
   const ip = resolveClientIp(request, policy.trustedProxies);
   const key = request.writeKey !== '' ? request.writeKey : queryParams.find(([k]) => k === WRITE_KEY_PARAM)?.[1];
   if (!policy.writeKeys.accepts(key)) {
-    throw new HttpError(401, 'unauthorized', key === undefined || key === '' ? 'a write key is required (X-Write-Key header or write_key param)' : 'the write key is not valid');
+    throw new HttpError(
+      401,
+      'unauthorized',
+      key === undefined || key === ''
+        ? 'a write key is required (X-Write-Key header or write_key param)'
+        : 'the write key is not valid',
+    );
   }
   if (!policy.rateLimiter.take(ip, cost)) {
     throw new HttpError(429, 'rate limited', `too many events from ${ip}; slow down`, { 'Retry-After': '1' });
@@ -39,6 +56,8 @@ export function admit(request: IncomingRequest, policy: TrackingPolicy, queryPar
 }
 
 export function resolveClientIp(request: IncomingRequest, trusted: readonly Cidr[]): string {
+  // The socket peer is already canonical text (peerAddress); only header values need checking.
+  if (trusted.length === 0) return request.peer;
   const ip = clientIp(request.peer, request.forwardedFor, request.realIp, trusted);
   const canonical = canonicalIp(ip);
   return canonical.ok ? canonical.value : ip;
@@ -46,7 +65,11 @@ export function resolveClientIp(request: IncomingRequest, trusted: readonly Cidr
 
 export function checkQueryLength(request: IncomingRequest): void {
   if (request.query.length > MAX_QUERY_BYTES) {
-    throw new HttpError(414, 'query too long', `the query string is ${request.query.length} bytes; at most ${MAX_QUERY_BYTES} are allowed`);
+    throw new HttpError(
+      414,
+      'query too long',
+      `the query string is ${request.query.length} bytes; at most ${MAX_QUERY_BYTES} are allowed`,
+    );
   }
 }
 
@@ -55,7 +78,14 @@ export function withoutWriteKey(params: ParamList): ParamList {
 }
 
 /** Applies the event schemas and turns the events into raw hits; nothing is stored on a refusal. */
-export function toRawHits(request: IncomingRequest, policy: TrackingPolicy, ip: string, receivedAt: number, events: readonly TrackedEvent[], indexed: boolean): string[] {
+export function toRawHits(
+  request: IncomingRequest,
+  policy: TrackingPolicy,
+  ip: string,
+  receivedAt: number,
+  events: readonly TrackedEvent[],
+  indexed: boolean,
+): string[] {
   return events.map((event, index) => {
     const problem = policy.schemas.check(event.type, event.params);
     if (problem) throw new HttpError(400, 'schema violation', indexed ? `item ${index}: ${problem}` : problem);
@@ -66,7 +96,7 @@ export function toRawHits(request: IncomingRequest, policy: TrackingPolicy, ip: 
       host: request.host,
       pod: policy.pod,
       type: event.type,
-      params: encodeParams(event.params),
+      params: event.encodedParams ?? encodeParams(event.params),
       ua: request.userAgent,
     });
   });

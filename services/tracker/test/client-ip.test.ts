@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseCidr, parseCidrList, type Cidr } from '../src/cidr.js';
+import { clientIp } from '../src/client-ip.js';
+
+function cidrs(...items: string[]): Cidr[] {
+  const list = parseCidrList(items);
+  if (typeof list === 'string') throw new Error(`bad cidr ${list}`);
+  return list;
+}
+
+describe('parseCidr', () => {
+  const table: [string, string, boolean][] = [
+    ['10.0.0.0/8', '10.200.1.1', true],
+    ['10.0.0.0/8', '11.0.0.1', false],
+    ['10.0.0.0/8', '::ffff:10.1.2.3', true],
+    ['192.168.1.7', '192.168.1.7', true],
+    ['192.168.1.7', '192.168.1.8', false],
+    ['fd00::/8', 'fd12:3456::1', true],
+    ['fd00::/8', 'fe80::1', false],
+    ['::1/128', '::1', true],
+    ['0.0.0.0/0', '8.8.8.8', true],
+    ['2001:db8::/32', '2001:db8:ffff::1', true],
+    ['2001:db8::/32', '2001:db9::1', false],
+  ];
+  for (const [range, ip, expected] of table) {
+    it(`${range} ${expected ? 'contains' : 'does not contain'} ${ip}`, () => {
+      assert.equal(parseCidr(range)?.contains(ip), expected);
+    });
+  }
+
+  for (const bad of ['10.0.0.0/33', '10.0.0/8', 'fd00::/129', 'nonsense', '10.0.0.0/x', '']) {
+    it(`rejects ${JSON.stringify(bad)}`, () => assert.equal(parseCidr(bad), undefined));
+  }
+
+  it('names the first bad entry of a list', () => {
+    assert.equal(parseCidrList(['10.0.0.0/8', 'x/1']), 'x/1');
+  });
+});
+
+describe('clientIp', () => {
+  const proxies = cidrs('10.0.0.0/8', 'fd00::/8');
+  const table: [string, string, string, string, readonly Cidr[], string][] = [
+    [
+      'no proxies configured: the peer, whatever the headers say',
+      '203.0.113.9',
+      '1.2.3.4',
+      '5.6.7.8',
+      [],
+      '203.0.113.9',
+    ],
+    ['untrusted peer spoofing X-Forwarded-For', '203.0.113.9', '1.2.3.4', '', proxies, '203.0.113.9'],
+    ['untrusted peer spoofing X-Real-IP', '203.0.113.9', '', '1.2.3.4', proxies, '203.0.113.9'],
+    ['trusted proxy: the address it saw', '10.0.0.5', '198.51.100.7', '', proxies, '198.51.100.7'],
+    ['chain: the right-most untrusted hop', '10.0.0.5', '6.6.6.6, 198.51.100.7, 10.0.0.9', '', proxies, '198.51.100.7'],
+    ['client-prepended garbage is not believed', '10.0.0.5', 'spoofed, 198.51.100.7', '', proxies, '198.51.100.7'],
+    ['IPv6 client behind an IPv6 proxy', 'fd00::1', '2001:db8::42', '', proxies, '2001:db8::42'],
+    ['IPv4 client behind a dual-stack peer address', '::ffff:10.0.0.5', '198.51.100.7', '', proxies, '198.51.100.7'],
+    ['ports appended by a proxy', '10.0.0.5', '198.51.100.7:5555', '', proxies, '198.51.100.7'],
+    ['bracketed IPv6 with port', '10.0.0.5', '[2001:db8::42]:443', '', proxies, '2001:db8::42'],
+    ['X-Real-IP from a trusted proxy without XFF', '10.0.0.5', '', '198.51.100.7', proxies, '198.51.100.7'],
+    ['a malformed last hop keeps the peer', '10.0.0.5', 'not-an-ip', '', proxies, '10.0.0.5'],
+    ['every hop trusted: the left-most', '10.0.0.5', '10.0.0.1, 10.0.0.2', '', proxies, '10.0.0.1'],
+  ];
+  for (const [name, peer, xff, real, trusted, expected] of table) {
+    it(name, () => assert.equal(clientIp(peer, xff, real, trusted), expected));
+  }
+});

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { decodeRawHit } from '@pushtech/event';
+import { freePort, isListening } from '@pushtech/devstack';
+import { eventually, testInfra, testRedis } from '@pushtech/devstack/testing';
+import { request, waitReady } from './helpers.js';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+function spawnTracker(env: Record<string, string>): {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: string[];
+} {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', main], {
+    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', TRACKER_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, output };
+}
+
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+describe('the tracker process', () => {
+  it('on SIGTERM: stops accepting, finishes the request in flight, stores it, exits 0', async (t) => {
+    const redis = await testRedis(t);
+    const key = redis.key('hits');
+    const port = await freePort();
+    const tracker = spawnTracker({
+      REDIS_URL: (await testInfra()).redisUrl,
+      REDIS_QUEUE_KEY: key,
+      TRACKER_PORT: String(port),
+      TRACKER_WORKERS: '1',
+    });
+    t.after(() => tracker.child.kill('SIGKILL'));
+    await waitReady(port);
+
+    // A request whose body is still arriving when the signal comes.
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    t.after(() => socket.destroy());
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      'POST /t/slow HTTP/1.1\r\nHost: t.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\na=1',
+    );
+    await eventually('the request is in flight', async () => {
+      const metrics = (await request(port, 'GET', '/metrics')).text;
+      return /^pushtech_tracker_in_flight_requests\{[^}]*\} 1$/m.test(metrics) ? true : undefined;
+    });
+
+    tracker.child.kill('SIGTERM');
+    await eventually('no new connections accepted', async () => ((await isListening(port)) ? undefined : true));
+    socket.write('&b=2');
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 204 No Content\r\n/, answer);
+    assert.equal(await tracker.exited, 0, tracker.output.join(''));
+    const stored = (await redis.client.lrange(key, 0, -1)).map((e) => decodeRawHit(e));
+    assert.equal(stored.length, 1);
+    assert.ok(stored[0]?.ok && stored[0].value.params === 'a=1&b=2');
+  });
+
+  it('several workers share one port; a crashed worker is replaced; SIGTERM stops them all', async (t) => {
+    const redis = await testRedis(t);
+    const key = redis.key('hits');
+    const port = await freePort();
+    const tracker = spawnTracker({
+      REDIS_URL: (await testInfra()).redisUrl,
+      REDIS_QUEUE_KEY: key,
+      TRACKER_PORT: String(port),
+      TRACKER_WORKERS: '2',
+    });
+    t.after(() => {
+      for (const pid of children(tracker.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
+      tracker.child.kill('SIGKILL');
+    });
+    const supervisor = tracker.child.pid ?? assert.fail('no pid');
+    const workers = await eventually(
+      'two workers',
+      () => (children(supervisor).length === 2 ? children(supervisor) : undefined),
+      20_000,
+    );
+    await eventually(
+      'both workers listening',
+      () => (tracker.output.join('').split('tracker listening').length - 1 === 2 ? true : undefined),
+      20_000,
+    );
+    await waitReady(port);
+    for (let i = 0; i < 20; i += 1) assert.equal((await request(port, 'GET', `/t/w?i=${i}`)).status, 204);
+    assert.equal(await redis.client.llen(key), 20);
+
+    process.kill(workers[0] as number, 'SIGKILL');
+    const replaced = await eventually(
+      'a replacement worker',
+      () => {
+        const now = children(supervisor);
+        return now.length === 2 && !now.includes(workers[0] as number) ? now : undefined;
+      },
+      20_000,
+    );
+    assert.ok(replaced.includes(workers[1] as number), 'the healthy worker was left alone');
+
+    tracker.child.kill('SIGTERM');
+    assert.equal(await tracker.exited, 0, tracker.output.join(''));
+    for (const pid of replaced) {
+      assert.throws(() => process.kill(pid, 0), 'no worker outlives the supervisor');
+    }
+  });
+
+  it('a bad configuration stops the start with a message naming the variable', async () => {
+    const tracker = spawnTracker({ REDIS_URL: 'http://nope', TRACKER_PORT: 'eighty' });
+    assert.equal(await tracker.exited, 1);
+    const out = tracker.output.join('');
+    assert.match(out, /tracker: invalid configuration/);
+    assert.match(out, /REDIS_URL="http:\/\/nope": expected a URL starting with redis:\/\/ or rediss:\/\//);
+    assert.match(out, /TRACKER_PORT="eighty": expected a TCP port number from 0 to 65535/);
+  });
+});
