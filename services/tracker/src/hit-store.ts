@@ -3,10 +3,12 @@ import type { Logger } from '@pushtech/runtime';
 import { HttpError } from './http-error.js';
 import type { TrackerMetrics } from './metrics.js';
 
+/** Called once Redis confirmed the entries (no argument) or refused them. */
+export type StoreCallback = (error?: HttpError) => void;
+
 interface Pending {
-  readonly entries: readonly string[];
-  resolve(): void;
-  reject(error: HttpError): void;
+  readonly entries: readonly string[] | string;
+  readonly done: StoreCallback;
 }
 
 /**
@@ -58,20 +60,30 @@ export class HitStore {
 
   /** Stores the encoded hits; resolves once Redis confirmed them, rejects with a 503 otherwise. */
   store(entries: readonly string[]): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.storeThen(entries, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /**
+   * The same without a promise, for the pixel hot path: `done` runs when the LPUSH holding
+   * these entries was confirmed or failed (synchronously when writes are refused right now).
+   */
+  storeThen(entries: readonly string[] | string, done: StoreCallback): void {
     const refusal = this.refusal();
     if (refusal) {
-      this.options.metrics.rejected.inc({ reason: this.connected ? 'queue_full' : 'redis_down' }, entries.length);
-      return Promise.reject(this.unavailable(refusal));
+      const count = typeof entries === 'string' ? 1 : entries.length;
+      this.options.metrics.rejected.inc({ reason: this.connected ? 'queue_full' : 'redis_down' }, count);
+      done(this.unavailable(refusal));
+      return;
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ entries, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate runs once per loop turn, after the I/O callbacks of that turn: every
-        // request parsed in this turn joins the same LPUSH.
-        setImmediate(() => void this.flush());
-      }
-    });
+    this.pending.push({ entries, done });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      // setImmediate runs once per loop turn, after the I/O callbacks of that turn: every
+      // request parsed in this turn joins the same LPUSH.
+      setImmediate(() => void this.flush());
+    }
   }
 
   private unavailable(reason: string): HttpError {
@@ -85,7 +97,11 @@ export class HitStore {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const entries = batch.flatMap((p) => p.entries);
+    const entries: string[] = [];
+    for (const p of batch) {
+      if (typeof p.entries === 'string') entries.push(p.entries);
+      else for (const e of p.entries) entries.push(e);
+    }
     this.inFlight += 1;
     const started = process.hrtime.bigint();
     try {
@@ -96,13 +112,13 @@ export class HitStore {
       this.options.metrics.pushBatchSize.observe(entries.length);
       this.options.metrics.stored.inc(entries.length);
       this.options.metrics.queueLength.set(length);
-      for (const p of batch) p.resolve();
+      for (const p of batch) p.done();
     } catch (error: unknown) {
       const reason = error instanceof Error ? error.message : String(error);
       this.options.logger.warn({ err: reason, events: entries.length }, 'LPUSH failed; answering 503');
       this.options.metrics.rejected.inc({ reason: 'redis_error' }, entries.length);
       const refusal = this.unavailable(`Redis did not confirm the write (${reason})`);
-      for (const p of batch) p.reject(refusal);
+      for (const p of batch) p.done(refusal);
     } finally {
       this.inFlight -= 1;
       if (this.inFlight === 0 && this.pending.length === 0 && !this.scheduled) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
-import { decodeParams } from '@pushtech/event';
+import { decodeParams, type ParamList } from '@pushtech/event';
 import { answerOpsRequest, type Logger, type Probes, type Registry } from '@pushtech/runtime';
 import { parseBatch } from './batch.js';
 import type { CorsPolicy } from './cors.js';
@@ -47,7 +47,17 @@ export interface TrackerServer {
   readonly inFlight: number;
 }
 
-type Handler = (request: IncomingRequest, res: HttpResponse, aborted: () => boolean) => Promise<Reply>;
+/** Answer `reply` once the raw hit `storeFirst` is confirmed by Redis. */
+interface StoreThenReply {
+  readonly storeFirst: string;
+  readonly reply: Reply;
+}
+
+type Handler = (
+  request: IncomingRequest,
+  res: HttpResponse,
+  aborted: () => boolean,
+) => Promise<Reply> | Reply | StoreThenReply;
 
 /** Builds the tracker's HTTP app without listening, so tests can drive it on port 0. */
 export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
@@ -80,57 +90,90 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
   let listenSocket: us_listen_socket | undefined;
   const drained: (() => void)[] = [];
 
+  const finish = (
+    request: IncomingRequest,
+    res: HttpResponse,
+    name: string,
+    browserFacing: boolean,
+    cors: Record<string, string>,
+    aborted: () => boolean,
+    reply: Reply,
+  ): void => {
+    countRequest(name, reply.status);
+    if (!aborted()) sendReply(res, reply, request.method, cors, closing || reply.status === 413);
+    inFlight -= 1;
+    if (browserFacing) trackingInFlight -= 1;
+    if (closing && inFlight === 0) for (const wake of drained.splice(0)) wake();
+  };
+
+  const failureReply = (error: unknown, name: string): Reply => {
+    if (error instanceof HttpError) return errorReply(error);
+    deps.logger.error({ err: error instanceof Error ? error.message : String(error), route: name }, 'request failed');
+    return errorReply(new HttpError(500, 'internal error', 'the tracker failed to handle the request'));
+  };
+
   const route =
     (name: string, handler: Handler, browserFacing = true) =>
     (res: HttpResponse, req: HttpRequest) => {
       const request = captureRequest(res, req, needs);
-      let aborted = false;
+      let wasAborted = false;
       res.onAborted(() => {
-        aborted = true;
+        wasAborted = true;
       });
+      const aborted = (): boolean => wasAborted;
       inFlight += 1;
       if (browserFacing) trackingInFlight += 1;
       let cors: Record<string, string> = {};
-      void (async () => {
-        let reply: Reply;
-        try {
-          // Tracking routes serve browser beacons; ops routes ignore Origin.
-          if (browserFacing) cors = deps.cors.headersFor(request.origin);
-          reply = await handler(request, res, () => aborted);
-        } catch (error: unknown) {
-          if (error instanceof HttpError) {
-            reply = errorReply(error);
-          } else {
-            deps.logger.error(
-              { err: error instanceof Error ? error.message : String(error), route: name },
-              'request failed',
-            );
-            reply = errorReply(new HttpError(500, 'internal error', 'the tracker failed to handle the request'));
-          }
+      const done = (reply: Reply): void => finish(request, res, name, browserFacing, cors, aborted, reply);
+      try {
+        // Tracking routes serve browser beacons; ops routes ignore Origin.
+        if (browserFacing) cors = deps.cors.headersFor(request.origin);
+        const outcome = handler(request, res, aborted);
+        if (outcome instanceof Promise) {
+          outcome.then(done, (error: unknown) => done(failureReply(error, name)));
+        } else if ('storeFirst' in outcome) {
+          // The pixel hot path: no promise per request, the LPUSH confirmation answers it.
+          deps.store.storeThen(outcome.storeFirst, (error) => done(error ? errorReply(error) : outcome.reply));
+        } else {
+          done(outcome);
         }
-        countRequest(name, reply.status);
-        if (!aborted) sendReply(res, reply, request.method, cors, closing || reply.status === 413);
-      })().finally(() => {
-        inFlight -= 1;
-        if (browserFacing) trackingInFlight -= 1;
-        if (closing && inFlight === 0) for (const wake of drained.splice(0)) wake();
-      });
+      } catch (error: unknown) {
+        done(failureReply(error, name));
+      }
     };
+
+  /** Admission, schemas and raw hits for events about to be stored; throws on a refusal. */
+  const prepare = (
+    request: IncomingRequest,
+    events: readonly TrackedEvent[],
+    queryParamsForKey: ParamList,
+    indexed: boolean,
+  ): string[] => {
+    const receivedAt = Date.now();
+    const ip = admit(request, deps.policy, queryParamsForKey, events.length);
+    return toRawHits(request, deps.policy, ip, receivedAt, events, indexed);
+  };
 
   const track = async (
     request: IncomingRequest,
     events: readonly TrackedEvent[],
-    queryParamsForKey: ReturnType<typeof decodeParams>,
+    queryParamsForKey: ParamList,
     indexed: boolean,
   ): Promise<number> => {
-    const receivedAt = Date.now();
-    const ip = admit(request, deps.policy, queryParamsForKey, events.length);
-    const hits = toRawHits(request, deps.policy, ip, receivedAt, events, indexed);
+    const hits = prepare(request, events, queryParamsForKey, indexed);
     await storeHits(deps.store, hits);
     return hits.length;
   };
 
-  const single: Handler = async (request, res, aborted) => {
+  const noContent: Reply = { status: 204, headers: { 'Cache-Control': 'no-store' } };
+  const pixel: Reply = {
+    status: 200,
+    body: PIXEL,
+    contentType: 'image/gif',
+    headers: { 'Cache-Control': 'no-store, max-age=0' },
+  };
+
+  const single: Handler = (request, res, aborted) => {
     checkQueryLength(request);
     const method = request.method;
     if (method === 'options') return { status: 204, headers: deps.cors.preflightHeaders() };
@@ -141,10 +184,13 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
     }
     const gif = request.param.endsWith('.gif');
     const type = decodeEventName(gif ? request.param.slice(0, -4) : request.param);
+    const reply = gif ? pixel : noContent;
     if (method !== 'post' && fastParams && (request.query === '' || isCanonicalQuery(request.query))) {
-      // The hot path of plain pixels: the query is stored as it came, already canonical.
-      await track(request, [{ type, params: [], encodedParams: request.query }], [], false);
-    } else {
+      // Plain pixels: the query is stored as it came (already canonical), without a promise.
+      const [hit] = prepare(request, [{ type, params: [], encodedParams: request.query }], [], false);
+      return { storeFirst: hit as string, reply };
+    }
+    return (async () => {
       const query = decodeParams(request.query);
       let params = query;
       if (method === 'post') {
@@ -152,10 +198,8 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
         params = [...query, ...bodyParams(request.contentType, body.toString('utf8'))];
       }
       await track(request, [{ type, params: withoutWriteKey(params) }], query, false);
-    }
-    return gif
-      ? { status: 200, body: PIXEL, contentType: 'image/gif', headers: { 'Cache-Control': 'no-store, max-age=0' } }
-      : { status: 204, headers: { 'Cache-Control': 'no-store' } };
+      return reply;
+    })();
   };
 
   const batch: Handler = async (request, res, aborted) => {
