@@ -21,7 +21,8 @@ export function forgetProcesses(dir: string): void {
   rmSync(path.join(dir, fileName), { force: true });
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process (or, with a negative pid, a process group) still exists. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

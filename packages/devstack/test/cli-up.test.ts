@@ -6,19 +6,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { stopLeftovers } from '../src/leftovers.js';
+import { isAlive, stopLeftovers } from '../src/leftovers.js';
 import { freePort, isListening } from '../src/ports.js';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A stand-in service: reports the addresses it was given, and records a graceful SIGTERM. */
 function writeFakeService(root: string): string {

@@ -4,16 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { recordProcesses, stopLeftovers, sweepStaleStacks } from '../src/leftovers.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isAlive, recordProcesses, stopLeftovers, sweepStaleStacks } from '../src/leftovers.js';
 
 describe('stopLeftovers', () => {
   it('stops processes a killed earlier run left behind, and only those', async (t) => {

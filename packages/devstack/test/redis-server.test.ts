@@ -4,17 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { isAlive } from '../src/leftovers.js';
 import { freePort, isListening } from '../src/ports.js';
 import { pingRedis, startRedisServer } from '../src/redis-server.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('startRedisServer', () => {
   it('runs a Redis configured as the event buffer and stops it without a trace', async (t) => {
