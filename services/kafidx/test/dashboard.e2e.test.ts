@@ -1,0 +1,175 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's chromium, driven by playwright-core),
+ * fed by the real pipeline: pixels fired at the tracker, drained by kafkastore into Kafka, read
+ * by kafidx. A screenshot is saved under .test-artifacts/ for a human to look at.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort, repoRoot } from '@pushtech/devstack';
+import { eventually, freshTopic, testInfra, testRedis, type Cleanup } from '@pushtech/devstack/testing';
+import { TOKEN, startTestKafidx } from './helpers.js';
+
+const servicesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const artifacts = process.env['PUSHTECH_TEST_ARTIFACTS'] ?? path.join(repoRoot, '.test-artifacts');
+
+function startService(t: Cleanup, name: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', path.join(servicesDir, name, 'src', 'main.ts')],
+    {
+      env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  t.after(() => {
+    child.kill('SIGKILL');
+  });
+  return child;
+}
+
+const iphone =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+
+function fire(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false, headers: { 'User-Agent': iphone } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
+  });
+}
+
+async function launch(t: Cleanup): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  t.after(() => browser.close());
+  return browser;
+}
+
+const rowTexts = (page: Page): Promise<string[]> => page.locator('#events tbody tr td:nth-child(2)').allTextContents();
+
+describe('dashboard end to end (headless Chromium)', () => {
+  it('logs in, shows pixels from the real pipeline within 2 s, filters, pauses, and renders markup as text', async (t) => {
+    const infra = await testInfra();
+    const redis = await testRedis(t);
+    const queue = redis.key('hits');
+    const k = await startTestKafidx(t, { KAFIDX_MAX_EVENTS_PER_SECOND: '1000' });
+    const dlq = await freshTopic(t, { partitions: 1 });
+    const trackerPort = await freePort();
+    startService(t, 'tracker', {
+      REDIS_URL: infra.redisUrl,
+      REDIS_QUEUE_KEY: queue,
+      TRACKER_HOST: '127.0.0.1',
+      TRACKER_PORT: String(trackerPort),
+      TRACKER_WORKERS: '1',
+    });
+    startService(t, 'kafkastore', {
+      REDIS_URL: infra.redisUrl,
+      REDIS_QUEUE_KEY: queue,
+      KAFKA_BROKERS: infra.kafkaBrokers,
+      KAFKA_TOPIC: k.topic,
+      KAFKA_DLQ_TOPIC: dlq,
+      KAFKASTORE_PORT: '0',
+      KAFKASTORE_INSTANCE: `e2e-${process.pid}`,
+      GEOIP_DB: '',
+    });
+    await eventually(
+      'tracker up',
+      async () => ((await fire(trackerPort, '/readyz').catch(() => 0)) === 200 ? true : undefined),
+      30_000,
+    );
+
+    const browser = await launch(t);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+
+    // Without the token: the page is refused, and so is a socket opened from it.
+    const refused = await page.goto(`${k.base}/`);
+    assert.equal(refused?.status(), 401);
+    await page.locator('input[name=token]').waitFor();
+    const socketOpened = await page.evaluate(
+      (url) =>
+        new Promise<boolean>((resolve) => {
+          const ws = new WebSocket(url);
+          ws.onopen = () => resolve(true);
+          ws.onclose = () => resolve(false);
+        }),
+      `ws://127.0.0.1:${k.port}/ws`,
+    );
+    assert.equal(socketOpened, false);
+
+    // Log in with the form.
+    await page.fill('input[name=token]', TOKEN);
+    await Promise.all([page.waitForURL(`${k.base}/`), page.click('button[type=submit]')]);
+    await page.locator('#connection[data-state=open]').waitFor({ timeout: 10_000 });
+
+    // Pixels through tracker -> Redis -> kafkastore -> Kafka -> kafidx -> browser, within 2 s.
+    const fired = Date.now();
+    assert.equal(await fire(trackerPort, '/t/app_open?deviceid=e2e-1'), 204);
+    await page.locator('#events tbody tr', { hasText: 'app_open' }).first().waitFor({ timeout: 2_000 });
+    const latencyMs = Date.now() - fired;
+    assert.ok(latencyMs <= 2_000);
+
+    // Markup in an event name is text: no element, no script, no dialog.
+    const xss = '<img src=x onerror=alert(1)>';
+    assert.equal(
+      await fire(trackerPort, `/t/${encodeURIComponent(xss)}?q=${encodeURIComponent('<script>alert(2)</script>')}`),
+      204,
+    );
+    await page.locator('#events tbody tr td', { hasText: xss }).first().waitFor({ timeout: 5_000 });
+    assert.equal(await page.locator('#events img, #events script').count(), 0);
+    await page.locator('#events tbody tr', { hasText: xss }).first().click();
+    assert.equal(
+      await page
+        .locator('#detail-raw')
+        .textContent()
+        .then((s) => s?.startsWith('%3Cimg')),
+      true,
+    );
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, 'kafidx-dashboard-detail.png'), fullPage: true });
+
+    // Filter: only click events from now on.
+    await page.fill('#f-types', 'click');
+    await page.click('#apply');
+    await page.click('#clear');
+    await fire(trackerPort, '/t/app_open?after=filter');
+    await fire(trackerPort, '/t/click?after=filter');
+    await page.locator('#events tbody tr', { hasText: 'click' }).first().waitFor({ timeout: 5_000 });
+    assert.deepEqual(await rowTexts(page), ['click']);
+
+    // Pause: nothing arrives; resume: new events arrive again.
+    await page.click('#pause');
+    await fire(trackerPort, '/t/click?while=paused');
+    await page.click('#pause');
+    await fire(trackerPort, '/t/click?after=resume');
+    await page.locator('#events tbody tr', { hasText: 'after=resume' }).first().waitFor({ timeout: 5_000 });
+    assert.equal(await page.locator('#events tbody tr', { hasText: 'while=paused' }).count(), 0);
+
+    await page.screenshot({ path: path.join(artifacts, 'kafidx-dashboard-filtered.png'), fullPage: true });
+    assert.deepEqual(dialogs, [], 'no dialog opened');
+    console.log(`pixel to dashboard row: ${latencyMs} ms`);
+  });
+});
