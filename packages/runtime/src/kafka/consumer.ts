@@ -101,9 +101,16 @@ class KafkajsConsumer implements EventConsumer {
         // Resolving moves kafkajs's fetch position past the batch (without it the same batch
         // is fetched again); the committed offset is the next one to read, hence +1.
         payload.resolveOffset(last.offset);
-        await this.consumer.commitOffsets([
-          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-        ]);
+        // Committed through the batch payload: consumer.commitOffsets() silently skips the commit
+        // once a stop has begun, which would lose the commit of the batch a graceful stop waits for.
+        await payload.commitOffsetsIfNecessary({
+          topics: [
+            {
+              topic: batch.topic,
+              partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
+            },
+          ],
+        });
       },
     });
     this.isRunning = true;
