@@ -13,7 +13,11 @@ function pinoLogCreator(logger: Logger): logCreator {
       switch (level) {
         case logLevel.ERROR:
         case logLevel.NOTHING:
-          child.error(extra, message);
+          // kafkajs logs every error response of the broker at ERROR, also the retriable ones it
+          // handles itself (a group coordinator still loading, a leader moving); a real failure
+          // still surfaces as a rejected call.
+          if (message.startsWith('Response ')) child.warn(extra, message);
+          else child.error(extra, message);
           break;
         case logLevel.WARN:
           child.warn(extra, message);
