@@ -1,0 +1,3 @@
+export { runLoad, type LoadOptions, type LoadResult, type LoadSnapshot } from './load.js';
+export { Latencies } from './latency.js';
+export { makePixel, seededRandom, eventMix, userAgents, publicAddresses, type Pixel } from './traffic.js';

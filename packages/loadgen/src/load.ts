@@ -1,0 +1,147 @@
+import http from 'node:http';
+import { Latencies } from './latency.js';
+import { makePixel, seededRandom, type Pixel } from './traffic.js';
+
+export interface LoadOptions {
+  /** http://host:port of the tracker. */
+  readonly target: string;
+  /** Events per second to send, whatever the answers take (open model). */
+  readonly rate: number;
+  readonly durationSeconds: number;
+  /** One event type for every pixel instead of the realistic mix. */
+  readonly event?: string | undefined;
+  /** Send `POST /t` batches of this many events instead of single pixels. */
+  readonly batchSize?: number | undefined;
+  readonly connections: number;
+  readonly seed?: number;
+  /** Called with every acknowledged (2xx) request id. */
+  readonly onAcknowledged?: (rids: readonly string[]) => void;
+}
+
+export interface LoadSnapshot {
+  readonly elapsedSeconds: number;
+  readonly scheduled: number;
+  readonly acknowledged: number;
+  readonly refused: number;
+  readonly failed: number;
+  readonly inFlight: number;
+  readonly statuses: Readonly<Record<string, number>>;
+}
+
+export interface LoadResult extends LoadSnapshot {
+  readonly latency: Latencies;
+}
+
+/**
+ * Sends pixels at a constant rate. Each request has a scheduled send time; its latency is
+ * measured from that time, so a server that falls behind shows the queueing it causes instead
+ * of quietly lowering the offered rate (no coordinated omission).
+ */
+export async function runLoad(
+  options: LoadOptions,
+  onSecond?: (snapshot: LoadSnapshot, window: Latencies) => void,
+): Promise<LoadResult> {
+  const url = new URL(options.target);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
+  const random = seededRandom(options.seed ?? Date.now());
+  const runId = Math.floor(random() * 36 ** 6).toString(36);
+  const batch = options.batchSize ?? 0;
+  const eventsPerRequest = batch > 0 ? batch : 1;
+  const requestRate = options.rate / eventsPerRequest;
+  const total = Math.round(requestRate * options.durationSeconds);
+  const latency = new Latencies();
+  const window = new Latencies();
+  const statuses: Record<string, number> = {};
+  let scheduled = 0;
+  let acknowledged = 0;
+  let refused = 0;
+  let failed = 0;
+  let inFlight = 0;
+  let seq = 0;
+  const started = performance.now();
+  const snapshot = (): LoadSnapshot => ({
+    elapsedSeconds: (performance.now() - started) / 1000,
+    scheduled,
+    acknowledged,
+    refused,
+    failed,
+    inFlight,
+    statuses: { ...statuses },
+  });
+
+  const send = (due: number): Promise<void> => {
+    const pixels: Pixel[] = Array.from({ length: eventsPerRequest }, () =>
+      makePixel(seq++, random, { event: options.event, runId }),
+    );
+    const first = pixels[0] as Pixel;
+    const body =
+      batch > 0
+        ? JSON.stringify(
+            pixels.map((p) => ({
+              event: p.path.slice(3, p.path.indexOf('?')),
+              params: Object.fromEntries(new URL(p.path, url).searchParams),
+            })),
+          )
+        : undefined;
+    inFlight += 1;
+    return new Promise<void>((resolve) => {
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: batch > 0 ? 'POST' : 'GET',
+          path: batch > 0 ? '/t' : first.path,
+          agent,
+          headers: {
+            'User-Agent': first.userAgent,
+            'X-Forwarded-For': first.forwardedFor,
+            ...(body ? { 'Content-Type': 'application/json' } : {}),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const ms = performance.now() - due;
+            latency.add(ms);
+            window.add(ms);
+            const status = res.statusCode ?? 0;
+            statuses[status] = (statuses[status] ?? 0) + 1;
+            if (status >= 200 && status < 300) {
+              acknowledged += pixels.length;
+              options.onAcknowledged?.(pixels.map((p) => p.rid));
+            } else {
+              refused += pixels.length;
+            }
+            inFlight -= 1;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        failed += pixels.length;
+        statuses['error'] = (statuses['error'] ?? 0) + 1;
+        inFlight -= 1;
+        resolve();
+      });
+      req.end(body);
+    });
+  };
+
+  const pending = new Set<Promise<void>>();
+  const ticker = setInterval(() => onSecond?.(snapshot(), window.takeWindow()), 1000);
+  try {
+    for (let i = 0; i < total; i += 1) {
+      const due = started + (i * 1000) / requestRate;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      scheduled += eventsPerRequest;
+      const p = send(due).finally(() => pending.delete(p));
+      pending.add(p);
+    }
+    await Promise.all(pending);
+  } finally {
+    clearInterval(ticker);
+    agent.destroy();
+  }
+  return { ...snapshot(), latency };
+}
