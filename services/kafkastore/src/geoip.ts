@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises';
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { canonicalIp } from '@pushtech/event';
+import { describeError, type Logger } from '@pushtech/runtime';
+import { LRUCache } from 'lru-cache';
+import { Reader, type Response } from 'maxmind';
+import { uncountedCache, type CacheStats } from './cache-stats.js';
+import { UNKNOWN_LOCATION, locationFromRecord, type GeoLocation } from './geo-record.js';
+import { isReservedIp } from './reserved-ip.js';
+
+export type GeoLookup = (ip: string) => GeoLocation;
+
+export interface GeoIp {
+  readonly lookup: GeoLookup;
+  /** Stops watching the database files. */
+  close(): void;
+}
+
+/** The null object when GEOIP_DB is unset: every address is `XX`. */
+export const noGeoIp: GeoIp = Object.freeze({ lookup: () => UNKNOWN_LOCATION, close: () => undefined });
+
+interface Database {
+  readonly file: string;
+  reader: Reader<Response>;
+  /** An IPv4-only database answers garbage for IPv6 addresses, so those skip it. */
+  ipv6: boolean;
+}
+
+async function loadReader(file: string): Promise<Reader<Response>> {
+  return new Reader<Response>(await readFile(file));
+}
+
+/**
+ * GeoIP over one or more MaxMind-format databases, tried in order until one knows the address.
+ * Each file is watched; a new version replaces the old reader only once it parsed, so a
+ * half-written file never takes the service down (the old data stays in use until then).
+ */
+export async function openGeoIp(options: {
+  files: readonly string[];
+  cacheSize: number;
+  watchIntervalMs: number;
+  logger: Logger;
+  stats?: CacheStats;
+}): Promise<GeoIp> {
+  const { logger } = options;
+  const stats = options.stats ?? uncountedCache;
+  const cache = new LRUCache<string, GeoLocation>({ max: options.cacheSize });
+  const databases: Database[] = [];
+  for (const file of options.files) {
+    let reader: Reader<Response>;
+    try {
+      reader = await loadReader(file);
+    } catch (error: unknown) {
+      throw new Error(`GEOIP_DB: cannot open ${file} as a MaxMind database: ${describeError(error)}`, { cause: error });
+    }
+    databases.push({ file, reader, ipv6: reader.metadata.ipVersion === 6 });
+    logger.info(
+      { file, type: reader.metadata.databaseType, built: reader.metadata.buildEpoch },
+      'GeoIP database loaded',
+    );
+  }
+
+  const listeners = databases.map((db) => {
+    const onChange = (current: Stats, previous: Stats): void => {
+      if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
+      if (current.nlink === 0) return; // removed: keep the loaded data until a new file appears
+      loadReader(db.file).then(
+        (reader) => {
+          db.reader = reader;
+          db.ipv6 = reader.metadata.ipVersion === 6;
+          cache.clear();
+          logger.info({ file: db.file, type: reader.metadata.databaseType }, 'GeoIP database reloaded');
+        },
+        (error: unknown) =>
+          logger.error(
+            { file: db.file, err: describeError(error) },
+            'GeoIP database changed but cannot be read; keeping the old one',
+          ),
+      );
+    };
+    watchFile(db.file, { interval: options.watchIntervalMs, persistent: false }, onChange);
+    return { file: db.file, onChange };
+  });
+
+  function find(ip: string): GeoLocation {
+    if (isReservedIp(ip)) return UNKNOWN_LOCATION;
+    const canonical = canonicalIp(ip);
+    if (!canonical.ok) return UNKNOWN_LOCATION;
+    const isIpv6 = canonical.value.includes(':');
+    for (const db of databases) {
+      if (isIpv6 && !db.ipv6) continue;
+      const location = locationFromRecord(db.reader.get(canonical.value));
+      if (location) return location;
+    }
+    return UNKNOWN_LOCATION;
+  }
+
+  return {
+    lookup: function lookupGeo(ip: string): GeoLocation {
+      const cached = cache.get(ip);
+      if (cached !== undefined) {
+        stats.hit();
+        return cached;
+      }
+      stats.miss();
+      const location = find(ip);
+      cache.set(ip, location);
+      return location;
+    },
+    close() {
+      for (const { file, onChange } of listeners) unwatchFile(file, onChange);
+    },
+  };
+}

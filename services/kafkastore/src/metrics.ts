@@ -1,0 +1,76 @@
+import { Counter, Gauge, Histogram, latencyBucketsMs, type Registry } from '@pushtech/runtime';
+
+/** Every metric kafkastore exports, registered on the service's own registry. */
+export interface KafkastoreMetrics {
+  readonly queueDepth: Gauge;
+  readonly processingDepth: Gauge;
+  readonly batchSize: Histogram;
+  readonly produceLatencyMs: Histogram;
+  readonly produceFailures: Counter;
+  readonly eventsProduced: Counter;
+  readonly eventsDeadLettered: Counter<'stage'>;
+  readonly eventsReplayed: Counter;
+  readonly klagMs: Histogram;
+  readonly cacheLookups: Counter<'cache' | 'result'>;
+}
+
+export function createKafkastoreMetrics(registry: Registry): KafkastoreMetrics {
+  const registers = [registry];
+  return {
+    queueDepth: new Gauge({
+      name: 'pushtech_kafkastore_queue_depth',
+      help: 'Entries waiting in the incoming Redis list (as of the last batch taken)',
+      registers,
+    }),
+    processingDepth: new Gauge({
+      name: 'pushtech_kafkastore_processing_depth',
+      help: 'Entries in this instance’s processing list (the batch in flight)',
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'pushtech_kafkastore_batch_size',
+      help: 'Entries per batch taken from Redis',
+      buckets: [1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers,
+    }),
+    produceLatencyMs: new Histogram({
+      name: 'pushtech_kafkastore_produce_latency_ms',
+      help: 'Time from sending a batch to Kafka until acks=all, per attempt that succeeded',
+      buckets: latencyBucketsMs,
+      registers,
+    }),
+    produceFailures: new Counter({
+      name: 'pushtech_kafkastore_produce_failures_total',
+      help: 'Produce attempts Kafka did not acknowledge (the batch is retried)',
+      registers,
+    }),
+    eventsProduced: new Counter({
+      name: 'pushtech_kafkastore_events_produced_total',
+      help: 'Events acknowledged by Kafka on the events topic',
+      registers,
+    }),
+    eventsDeadLettered: new Counter({
+      name: 'pushtech_kafkastore_events_dead_lettered_total',
+      help: 'Entries sent to the dead-letter topic, by the step that refused them',
+      labelNames: ['stage'],
+      registers,
+    }),
+    eventsReplayed: new Counter({
+      name: 'pushtech_kafkastore_events_replayed_total',
+      help: 'Entries found in the processing list (left by a crash or a lost reply) and produced again',
+      registers,
+    }),
+    klagMs: new Histogram({
+      name: 'pushtech_kafkastore_klag_ms',
+      help: 'Produce time minus tracker receive time',
+      buckets: latencyBucketsMs,
+      registers,
+    }),
+    cacheLookups: new Counter({
+      name: 'pushtech_kafkastore_cache_lookups_total',
+      help: 'Enrichment cache lookups by cache (ua, geoip) and result (hit, miss)',
+      labelNames: ['cache', 'result'],
+      registers,
+    }),
+  };
+}

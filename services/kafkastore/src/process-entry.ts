@@ -1,0 +1,103 @@
+import { decodeParams, decodeRawHit, encodeMessage, type EventMeta } from '@pushtech/event';
+import type { IpAnonymizer } from './anonymize-ip.js';
+import { idOfRawEntry } from './dead-letter.js';
+import type { DeviceLookup } from './device.js';
+import type { GeoLookup } from './geoip.js';
+
+/** The outcome of one Redis entry: a Kafka message, or a dead letter with the reason. */
+export type EntryOutcome =
+  | {
+      readonly kind: 'ok';
+      readonly id: string;
+      readonly key: string | null;
+      readonly value: string;
+      readonly klag: number;
+    }
+  | {
+      readonly kind: 'dead-letter';
+      readonly stage: 'decode' | 'encode' | 'size';
+      readonly error: string;
+      /** The event id when the entry decoded that far. */
+      readonly id?: string;
+    };
+
+export interface EntryProcessorDeps {
+  readonly lookupGeo: GeoLookup;
+  readonly lookupDevice: DeviceLookup;
+  readonly anonymizeIp: IpAnonymizer;
+  /** The params field whose value is the message key; '' for none. */
+  readonly partitionKey: string;
+  /** Events whose message would be larger are dead-lettered. */
+  readonly maxMessageBytes: number;
+}
+
+function firstParam(params: ReadonlyArray<readonly [string, string]>, name: string): string | null {
+  for (const [key, value] of params) if (key === name) return value === '' ? null : value;
+  return null;
+}
+
+/**
+ * Decode -> GeoIP -> device -> anonymise -> encode, for one entry of the Redis list. Bad data
+ * is an outcome, never an exception: one broken entry must not stop the queue.
+ */
+export function createEntryProcessor(deps: EntryProcessorDeps): (entry: string, now: number) => EntryOutcome {
+  return function processEntry(entry: string, now: number): EntryOutcome {
+    const decoded = decodeRawHit(entry);
+    if (!decoded.ok) return { kind: 'dead-letter', stage: 'decode', error: decoded.error, id: idOfRawEntry(entry) };
+    const hit = decoded.value;
+    // GeoIP needs the full address; anonymisation comes after it and before anything is sent.
+    const geo = deps.lookupGeo(hit.ip);
+    const device = deps.lookupDevice(hit.ua);
+    const params = decodeParams(hit.params);
+    const klag = now - hit.ts;
+    const meta: EventMeta = {
+      type: device.type,
+      browser: device.browser,
+      engine: device.engine,
+      version: device.version,
+      os: device.os,
+      host: hit.host,
+      ts: hit.ts,
+      ip: deps.anonymizeIp(hit.ip),
+      klag,
+      country: geo.country,
+      city: geo.city,
+      id: hit.id,
+      pod: hit.pod,
+      bot: device.bot,
+      extra: [],
+    };
+    if (geo.region !== undefined) meta.region = geo.region;
+    if (geo.lat !== undefined && geo.lon !== undefined) {
+      meta.lat = geo.lat;
+      meta.lon = geo.lon;
+    }
+    if (device.osVersion !== '') meta.osVersion = device.osVersion;
+    if (device.vendor !== '') meta.vendor = device.vendor;
+    if (device.model !== '') meta.model = device.model;
+    let value: string;
+    try {
+      value = encodeMessage({ type: hit.type, meta, params });
+    } catch (error: unknown) {
+      // encodeMessage only refuses values its decoder would refuse; decodeRawHit should have
+      // caught them already, so this is a contract gap worth a dead letter, not a crash.
+      return {
+        kind: 'dead-letter',
+        stage: 'encode',
+        error: `cannot encode the event: ${error instanceof Error ? error.message : String(error)}`,
+        id: hit.id,
+      };
+    }
+    // A UTF-8 byte is at most 3 per UTF-16 unit, so most messages skip the exact count.
+    if (value.length * 3 > deps.maxMessageBytes && Buffer.byteLength(value) > deps.maxMessageBytes) {
+      return {
+        kind: 'dead-letter',
+        stage: 'size',
+        error: `the event's message is ${Buffer.byteLength(value)} bytes, above KAFKASTORE_MAX_MESSAGE_BYTES=${deps.maxMessageBytes}`,
+        id: hit.id,
+      };
+    }
+    const key = deps.partitionKey === '' ? null : firstParam(params, deps.partitionKey);
+    return { kind: 'ok', id: hit.id, key, value, klag };
+  };
+}

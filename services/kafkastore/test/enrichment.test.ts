@@ -1,0 +1,141 @@
+/** The enrichment steps on their own, table-driven: device data, GeoIP, IP truncation. */
+import assert from 'node:assert/strict';
+import { renameSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { encodeRawHit } from '@pushtech/event';
+import { silentLogger } from '@pushtech/runtime';
+import { eventually } from '@pushtech/devstack/testing';
+import { truncateIp } from '../src/anonymize-ip.js';
+import { redactRawEntry } from '../src/dead-letter.js';
+import { createDeviceLookup, parseDevice } from '../src/device.js';
+import { noGeoIp, openGeoIp, type GeoIp } from '../src/geoip.js';
+import { createEntryProcessor } from '../src/process-entry.js';
+import { isReservedIp } from '../src/reserved-ip.js';
+import { geoIpCases } from './fixtures/geoip-cases.js';
+import { userAgentCases } from './fixtures/user-agents.js';
+import { generateGeoIpDb, writeGeoIpDb } from './helpers/geoip-db.js';
+import { rawHit } from './helpers/hits.js';
+
+describe('device data from the User-Agent', () => {
+  for (const c of userAgentCases) {
+    it(c.name, () => {
+      const device = parseDevice(c.ua);
+      for (const [field, value] of Object.entries(c.expect)) {
+        assert.equal(device[field as keyof typeof device], value, field);
+      }
+    });
+  }
+
+  it('answers repeated User-Agents from the cache', () => {
+    let hits = 0;
+    let misses = 0;
+    const lookup = createDeviceLookup({ cacheSize: 10, stats: { hit: () => hits++, miss: () => misses++ } });
+    const ua = userAgentCases[0]?.ua ?? '';
+    assert.equal(lookup(ua), lookup(ua));
+    assert.deepEqual({ hits, misses }, { hits: 1, misses: 1 });
+  });
+});
+
+for (const layout of ['city', 'flat'] as const) {
+  describe(`GeoIP from a ${layout}-layout database`, () => {
+    let geo: GeoIp = noGeoIp;
+    before(async () => {
+      geo = await openGeoIp({
+        files: [await generateGeoIpDb({ after }, layout)],
+        cacheSize: 10,
+        watchIntervalMs: 60_000,
+        logger: silentLogger(),
+      });
+    });
+    after(() => geo.close());
+    for (const c of geoIpCases) {
+      it(`${c.name} (${c.ip})`, () => assert.deepEqual(geo.lookup(c.ip), c.expect));
+    }
+  });
+}
+
+describe('GeoIP database files', () => {
+  it('tries several databases in order and never asks an IPv4-only one about IPv6', async (t) => {
+    const city = await generateGeoIpDb(t, 'city');
+    const geo = await openGeoIp({
+      files: [city, await generateGeoIpDb(t, 'flat')],
+      cacheSize: 10,
+      watchIntervalMs: 60_000,
+      logger: silentLogger(),
+    });
+    t.after(() => geo.close());
+    assert.equal(geo.lookup('2a02:8100::1').country, 'DE');
+  });
+
+  it('reloads a database when its file is replaced, keeping the old data if the new file is broken', async (t) => {
+    const file = await generateGeoIpDb(t, 'city');
+    const geo = await openGeoIp({ files: [file], cacheSize: 10, watchIntervalMs: 50, logger: silentLogger() });
+    t.after(() => geo.close());
+    assert.equal(geo.lookup('81.2.69.160').city, 'London');
+    await writeGeoIpDb('city', `${file}.new`, 'moved');
+    renameSync(`${file}.new`, file);
+    await eventually('the new database to be used', () =>
+      geo.lookup('81.2.69.160').city === 'Dublin' ? true : undefined,
+    );
+    assert.equal(geo.lookup('81.2.69.160').country, 'IE');
+  });
+});
+
+function ipField(entry: string): unknown {
+  const fields: unknown = JSON.parse(entry);
+  return Array.isArray(fields) ? (fields as unknown[])[3] : undefined;
+}
+
+describe('IP truncation (IP_ANONYMIZE=truncate)', () => {
+  const cases: Array<[string, string]> = [
+    ['81.2.69.160', '81.2.69.0'],
+    ['::ffff:81.2.69.160', '81.2.69.0'],
+    ['2a02:8100:1234:5678:9abc:def0:1234:5678', '2a02:8100:1234::'],
+    ['2001:db8::1', '2001:db8::'],
+    ['::1', '::'],
+  ];
+  for (const [ip, expected] of cases) it(`${ip} -> ${expected}`, () => assert.equal(truncateIp(ip), expected));
+
+  it('also truncates the IP of a dead letter, and blanks one that is not an address', () => {
+    const hit = rawHit({ ip: '81.2.69.160' });
+    assert.equal(ipField(redactRawEntry(encodeRawHit(hit))), '81.2.69.0');
+    assert.equal(ipField(redactRawEntry(encodeRawHit({ ...hit, ip: 'secret' }))), '');
+    assert.equal(redactRawEntry('not json'), 'not json');
+  });
+
+  it('looks up the location before truncating', () => {
+    const seen: string[] = [];
+    const processEntry = createEntryProcessor({
+      lookupGeo: (ip) => {
+        seen.push(ip);
+        return { country: 'GB', city: 'London' };
+      },
+      lookupDevice: parseDevice,
+      anonymizeIp: truncateIp,
+      partitionKey: '',
+      maxMessageBytes: 1_000_000,
+    });
+    const outcome = processEntry(encodeRawHit(rawHit({ ip: '81.2.69.160' })), Date.now());
+    assert.equal(outcome.kind, 'ok');
+    assert.deepEqual(seen, ['81.2.69.160']);
+    assert.match(outcome.kind === 'ok' ? outcome.value : '', /&ip=ffff51024500&/);
+  });
+});
+
+describe('reserved addresses', () => {
+  const cases: Array<[string, boolean]> = [
+    ['10.0.0.1', true],
+    ['172.16.5.4', true],
+    ['172.32.0.1', false],
+    ['100.64.1.1', true],
+    ['169.254.1.1', true],
+    ['224.0.0.1', true],
+    ['fe80::1', true],
+    ['ff02::1', true],
+    ['::', true],
+    ['8.8.8.8', false],
+    ['2a00:1450::1', false],
+  ];
+  for (const [ip, reserved] of cases)
+    it(`${ip}: ${reserved ? 'reserved' : 'public'}`, () => assert.equal(isReservedIp(ip), reserved));
+});
