@@ -10,10 +10,17 @@ import type { BatchHandler, ConsumerOptions, EventConsumer, IncomingMessage, Kaf
  */
 class HandlerFailed extends Error {
   readonly retriable = false;
+  /**
+   * The handler's error. Deliberately not `cause`: kafkajs decides whether to restart from the
+   * innermost cause, so a handler error caused by a retriable Kafka error (a failed dead-letter
+   * send) would otherwise restart the consumer in a loop instead of ending it.
+   */
+  readonly handlerError: unknown;
 
-  constructor(cause: unknown) {
-    super(`batch handler failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  constructor(handlerError: unknown) {
+    super(`batch handler failed: ${handlerError instanceof Error ? handlerError.message : String(handlerError)}`);
     this.name = 'HandlerFailed';
+    this.handlerError = handlerError;
   }
 }
 

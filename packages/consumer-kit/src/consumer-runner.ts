@@ -1,0 +1,151 @@
+import type { Redis } from 'ioredis';
+import {
+  createConsumer,
+  type EventConsumer,
+  type IncomingBatch,
+  type KafkaConnection,
+  type Logger,
+  type Registry,
+} from '@pushtech/runtime';
+import type { RetryPolicy } from './backoff.js';
+import { processBatch } from './batch-processor.js';
+import type { ConsumerMetrics } from './consumer-metrics.js';
+import type { DeadLetterSink } from './dead-letter.js';
+import { createDedup, type Dedup } from './dedup.js';
+import type { AnyConsumerDefinition, ConsumerContext } from './define-consumer.js';
+import { ConsumerKitError } from './errors.js';
+
+export interface ConsumerRunnerOptions {
+  readonly definition: AnyConsumerDefinition;
+  /** The consumer's parsed settings. */
+  readonly config: unknown;
+  readonly connection: KafkaConnection;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly fromBeginning: boolean;
+  readonly concurrency: number;
+  readonly sessionTimeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly deadLetters: DeadLetterSink;
+  /** Undefined when the consumer did not ask for Redis. */
+  readonly redis: Redis | undefined;
+  readonly keyPrefix: string;
+  readonly dedupWindowSeconds: number;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly metrics: ConsumerMetrics;
+}
+
+/**
+ * One consumer in its own consumer group: start, stop, health. A batch's offsets are committed
+ * by the runtime's EventConsumer only after `processBatch` resolved; when it rejects, the
+ * consumer ends and `onCrash` listeners hear about it (the process must then exit).
+ */
+export class ConsumerRunner {
+  readonly name: string;
+  private readonly consumer: EventConsumer;
+  private readonly stopping = new AbortController();
+  private readonly context: Omit<ConsumerContext<unknown>, 'heartbeat'>;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly options: ConsumerRunnerOptions) {
+    this.name = options.definition.name;
+    const logger = options.logger.child({ consumer: this.name });
+    this.consumer = createConsumer(options.connection, logger, {
+      groupId: options.groupId,
+      topics: options.topics,
+      fromBeginning: options.fromBeginning,
+      concurrency: options.concurrency,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+    });
+    const name = this.name;
+    const redis = options.redis;
+    const keyPrefix = `${options.keyPrefix}:${name}`;
+    const dedup: Dedup | undefined = redis
+      ? createDedup(redis, {
+          markPrefix: `${options.keyPrefix}:dedup:${name}:`,
+          windowSeconds: options.dedupWindowSeconds,
+        })
+      : undefined;
+    const noRedis = (): never => {
+      throw new ConsumerKitError(
+        'PT_ERR_CONSUMER_NO_REDIS',
+        `consumer ${name} uses Redis; declare it with \`redis: true\` in defineConsumer`,
+      );
+    };
+    this.context = {
+      name,
+      config: options.config,
+      logger,
+      metrics: options.registry,
+      keyPrefix,
+      signal: this.stopping.signal,
+      get redis(): Redis {
+        return redis ?? noRedis();
+      },
+      get dedup(): Dedup {
+        return dedup ?? noRedis();
+      },
+    };
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
+  get running(): boolean {
+    return this.consumer.running;
+  }
+
+  onCrash(listener: (error: Error) => void): void {
+    this.consumer.onCrash(listener);
+  }
+
+  async start(): Promise<void> {
+    const { definition, metrics } = this.options;
+    await this.consumer.start(async (batch, kafka) => {
+      const ended = metrics.batchDuration.startTimer({ consumer: this.name });
+      // The shared context plus this batch's heartbeat (batches of several partitions may run at once).
+      const context: ConsumerContext<unknown> = Object.create(this.context, {
+        heartbeat: { value: () => kafka.heartbeat() },
+      }) as ConsumerContext<unknown>;
+      await processBatch(batch, {
+        consumer: this.name,
+        handle: (events) => definition.handleBatch(events, context),
+        checkDependencies: async () => {
+          await this.options.redis?.ping();
+          await definition.checkDependencies?.(context);
+        },
+        deadLetters: this.options.deadLetters,
+        retry: this.options.retry,
+        signal: this.stopping.signal,
+        heartbeat: () => kafka.heartbeat(),
+        metrics,
+        logger: this.context.logger,
+      });
+      ended();
+      this.recordLag(batch);
+    });
+  }
+
+  /** The partitions this instance owns now (after the latest rebalance). */
+  assignment(timeoutMs: number): Promise<{ topic: string; partitions: number[] }[]> {
+    return this.consumer.waitForAssignment(timeoutMs);
+  }
+
+  /** Lets the batch in hand finish and commit, then leaves the group. Idempotent. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping.abort();
+      await this.consumer.stop();
+    })();
+    return this.stopped;
+  }
+
+  private recordLag(batch: IncomingBatch): void {
+    const last = batch.messages[batch.messages.length - 1];
+    if (!last) return;
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n);
+    this.options.metrics.lag.set({ consumer: this.name, topic: batch.topic, partition: String(batch.partition) }, lag);
+  }
+}

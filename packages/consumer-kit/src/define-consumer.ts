@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import type { ConfigOf, ConfigSchema, Logger, Registry } from '@pushtech/runtime';
+import type { ConsumedEvent } from './consumed-event.js';
+import type { Dedup } from './dedup.js';
+import { ConsumerKitError } from './errors.js';
+
+/** What a handler gets besides its events. */
+export interface ConsumerContext<Config> {
+  readonly name: string;
+  /** The consumer's own settings, parsed from the environment (see `settings`). */
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The process's Prometheus registry, for the consumer's own metrics. */
+  readonly metrics: Registry;
+  /** Shared Redis client; only for consumers defined with `redis: true`. */
+  readonly redis: Redis;
+  /** Event-id dedup in Redis; only for consumers defined with `redis: true`. */
+  readonly dedup: Dedup;
+  /** `<CONSUMER_KEY_PREFIX>:<name>`: the namespace for the consumer's Redis keys. */
+  readonly keyPrefix: string;
+  /** Aborted when the process is stopping; long work may end early and throw. */
+  readonly signal: AbortSignal;
+  /** Keeps the group membership alive during a long batch. */
+  heartbeat(): Promise<void>;
+}
+
+export interface ConsumerDefinition<Config> {
+  /** Lower snake case; also the default group id suffix and the metrics label. */
+  readonly name: string;
+  /** Topics to read; KAFKA_TOPIC when omitted. */
+  readonly topics?: readonly string[];
+  /** The consumer's own environment variables, validated at start-up. */
+  readonly settings?: ConfigSchema;
+  readonly redis?: boolean;
+  /**
+   * Throws when something the handler needs is down. Asked when a batch keeps failing, before
+   * events are dead-lettered: an outage is not bad events, so nothing is dead-lettered or
+   * committed and the process exits to be restarted. Redis is checked already for `redis: true`.
+   */
+  checkDependencies?(ctx: ConsumerContext<Config>): Promise<void>;
+  /**
+   * Handles one batch. Resolving commits the batch's offsets; throwing retries it with backoff,
+   * then isolates the failing events and dead-letters them. May see an event again after a
+   * crash or a rebalance (at-least-once): make the effect idempotent (see `ctx.dedup`).
+   */
+  handleBatch(events: readonly ConsumedEvent[], ctx: ConsumerContext<Config>): Promise<void>;
+}
+
+/** Any consumer, whatever its settings (what the runner holds in a list). */
+export type AnyConsumerDefinition = ConsumerDefinition<unknown>;
+
+const NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** Declares a consumer: a name, optional topics and settings, and a batch handler. */
+export function defineConsumer<S extends ConfigSchema = Record<never, never>>(definition: {
+  readonly name: string;
+  readonly topics?: readonly string[];
+  readonly settings?: S;
+  readonly redis?: boolean;
+  checkDependencies?(ctx: ConsumerContext<ConfigOf<S>>): Promise<void>;
+  handleBatch(events: readonly ConsumedEvent[], ctx: ConsumerContext<ConfigOf<S>>): Promise<void>;
+}): ConsumerDefinition<ConfigOf<S>> {
+  if (!NAME.test(definition.name)) {
+    throw new ConsumerKitError(
+      'PT_ERR_CONSUMER_DEFINITION',
+      `consumer name ${JSON.stringify(definition.name)} is not lower snake case (e.g. event_counter)`,
+    );
+  }
+  if (definition.topics?.length === 0) {
+    throw new ConsumerKitError(
+      'PT_ERR_CONSUMER_DEFINITION',
+      `consumer ${definition.name}: topics is empty; omit it to read KAFKA_TOPIC`,
+    );
+  }
+  return Object.freeze({ ...definition });
+}

@@ -1,0 +1,16 @@
+export {
+  defineConsumer,
+  type AnyConsumerDefinition,
+  type ConsumerContext,
+  type ConsumerDefinition,
+} from './define-consumer.js';
+export type { ConsumedEvent, EventSource } from './consumed-event.js';
+export { createDedup, type CounterOp, type Dedup, type KeyExpiry } from './dedup.js';
+export { consumerKitSettings, type ConsumerKitConfig } from './settings.js';
+export { ConsumerService, type ConsumerServiceOptions } from './consumer-service.js';
+export { ConsumerRunner } from './consumer-runner.js';
+export { processBatch, type BatchProcessorDeps } from './batch-processor.js';
+export { toDeadLetterMessage, type DeadLetter, type DeadLetterReason, type DeadLetterSink } from './dead-letter.js';
+export { createConsumerMetrics, type ConsumerMetrics } from './consumer-metrics.js';
+export { retryDelayMs, type RetryPolicy } from './backoff.js';
+export { ConsumerKitError, consumerKitErrorCodes, isConsumerKitError, type ConsumerKitErrorCode } from './errors.js';

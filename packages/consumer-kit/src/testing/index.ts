@@ -1,0 +1,4 @@
+/** The consumer test kit: run a consumer on a real topic with given events, inspect its effects. */
+export { runConsumer, startConsumerHarness, type ConsumerHarness, type HarnessOptions } from './consumer-harness.js';
+export { readTopic } from './read-topic.js';
+export { sampleEvent } from './sample-event.js';

@@ -1,0 +1,137 @@
+/**
+ * Events/s handled by a no-op consumer through the kit (decode, retry wrapper, commit after
+ * each batch, metrics) against a bare kafkajs consumer reading the same topic, in the same run.
+ * Prints a table and writes `${PUSHTECH_BENCH_RESULTS ?? <repo>/.bench-results}/consumers.json`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConsumerService, consumerKitSettings, defineConsumer } from '@pushtech/consumer-kit';
+import { sampleEvent } from '@pushtech/consumer-kit/testing';
+import { decodeMessage, encodeMessage } from '@pushtech/event';
+import {
+  createAdmin,
+  createMetricsRegistry,
+  createProducer,
+  parseConfig,
+  silentLogger,
+  type OutgoingMessage,
+} from '@pushtech/runtime';
+import { testInfra, uniqueName } from '@pushtech/devstack/testing';
+import { consumeWithBareKafkajs } from '../../../packages/runtime/bench/bare-kafkajs-consumer.js';
+
+const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 200_000);
+const ROUNDS = 3;
+const PARTITIONS = 6;
+const MAX_OVERHEAD = 0.2;
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const infra = await testInfra();
+const brokers = [infra.kafkaBrokers];
+const logger = silentLogger();
+const admin = createAdmin({ brokers, clientId: 'bench-admin' }, logger);
+await admin.connect();
+const topic = uniqueName('bench-consumers');
+const dlq = `${topic}.dlq`;
+await admin.ensureTopics([
+  { topic, partitions: PARTITIONS },
+  { topic: dlq, partitions: 1 },
+]);
+
+try {
+  const producer = createProducer({ brokers, clientId: 'bench-producer' }, logger);
+  await producer.connect();
+  const messages: OutgoingMessage[] = Array.from({ length: EVENTS }, (_, i) => ({
+    key: `device-${i % 1000}`,
+    value: encodeMessage(sampleEvent({ params: [['i', String(i)]] })),
+  }));
+  for (let i = 0; i < messages.length; i += 5_000) await producer.send(topic, messages.slice(i, i + 5_000));
+  await producer.disconnect();
+
+  async function kitRun(): Promise<number> {
+    const env = {
+      KAFKA_BROKERS: infra.kafkaBrokers,
+      KAFKA_TOPIC: topic,
+      KAFKA_DLQ_TOPIC: dlq,
+      KAFKA_CLIENT_ID: uniqueName('bench'),
+    };
+    let handled = 0;
+    let resolveDone: (ms: number) => void = () => undefined;
+    const done = new Promise<number>((resolve) => (resolveDone = resolve));
+    const noop = defineConsumer({
+      name: 'noop',
+      handleBatch(events) {
+        handled += events.length;
+        if (handled >= EVENTS) resolveDone(performance.now());
+        return Promise.resolve();
+      },
+    });
+    const service = new ConsumerService({
+      definitions: [noop],
+      config: parseConfig('bench', consumerKitSettings, env),
+      env,
+      logger,
+      registry: createMetricsRegistry('bench', { processMetrics: false }),
+    });
+    const started = performance.now();
+    await service.start();
+    const ended = await done;
+    await service.stop();
+    return ended - started;
+  }
+
+  async function bareRun(decode: boolean): Promise<number> {
+    const run = await consumeWithBareKafkajs({
+      brokers,
+      topic,
+      groupId: uniqueName('bench-bare'),
+      expected: EVENTS,
+      ...(decode ? { perMessage: (value: Buffer | null) => void decodeMessage(value?.toString('utf8') ?? '') } : {}),
+    });
+    return run.ms;
+  }
+
+  const bare: number[] = [];
+  const bareDecoding: number[] = [];
+  const kit: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    bare.push(await bareRun(false));
+    bareDecoding.push(await bareRun(true));
+    kit.push(await kitRun());
+  }
+  const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const rate = (ms: number): number => Math.round((EVENTS / ms) * 1000);
+  const bareRate = rate(median(bare));
+  const bareDecodingRate = rate(median(bareDecoding));
+  const kitRate = rate(median(kit));
+  const overhead = 1 - kitRate / bareRate;
+  const overheadOverDecoding = 1 - kitRate / bareDecodingRate;
+  const rows = [
+    { consumer: 'bare kafkajs (baseline)', 'events/s': bareRate, 'runs ms': bare.map(Math.round).join(' / ') },
+    {
+      consumer: 'bare kafkajs + decodeMessage',
+      'events/s': bareDecodingRate,
+      'runs ms': bareDecoding.map(Math.round).join(' / '),
+    },
+    { consumer: 'consumer kit, no-op handler', 'events/s': kitRate, 'runs ms': kit.map(Math.round).join(' / ') },
+  ];
+  console.log(`\n${EVENTS} events, ${PARTITIONS} partitions, median of ${ROUNDS} runs each`);
+  console.table(rows);
+  const verdict = overhead <= MAX_OVERHEAD ? 'ok' : 'over budget';
+  console.log(
+    `kit overhead vs bare kafkajs: ${(overhead * 100).toFixed(1)}% (budget ${MAX_OVERHEAD * 100}%): ${verdict}`,
+  );
+  console.log(`kit overhead vs bare kafkajs + decodeMessage: ${(overheadOverDecoding * 100).toFixed(1)}%`);
+
+  const dir = process.env['PUSHTECH_BENCH_RESULTS'] ?? path.join(repo, '.bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'consumers.json');
+  writeFileSync(
+    file,
+    `${JSON.stringify({ events: EVENTS, partitions: PARTITIONS, rounds: ROUNDS, bare: { ms: bare, eventsPerSecond: bareRate }, bareDecoding: { ms: bareDecoding, eventsPerSecond: bareDecodingRate }, overheadOverDecoding, kit: { ms: kit, eventsPerSecond: kitRate }, overhead, maxOverhead: MAX_OVERHEAD, verdict, at: new Date().toISOString() }, null, 2)}\n`,
+  );
+  console.log(`wrote ${file}`);
+} finally {
+  await admin.deleteTopics([topic, dlq]);
+  await admin.disconnect();
+}
