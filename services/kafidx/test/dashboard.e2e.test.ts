@@ -94,7 +94,8 @@ describe('dashboard end to end (headless Chromium)', () => {
     await eventually(
       'tracker up',
       async () => ((await fire(trackerPort, '/readyz').catch(() => 0)) === 200 ? true : undefined),
-      30_000,
+      // Generous: two services compile through tsx at start, on a machine that may be busy.
+      60_000,
     );
 
     const browser = await launch(t);
