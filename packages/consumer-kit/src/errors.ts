@@ -1,24 +1,18 @@
+import { PushtechError, type ErrorCode } from '@pushtech/runtime';
+
 /**
- * The consumer kit's error codes. A code names a condition the consumer author or operator can
- * act on; the message says what to do.
+ * The consumer kit's errors: the codes live in the one catalog of the runtime
+ * (`PT_ERR_CONSUMER_*`); a code names a condition the consumer author or operator can act on,
+ * the message says what to do.
  */
-export const consumerKitErrorCodes = [
-  'PT_ERR_CONSUMER_DEFINITION',
-  'PT_ERR_CONSUMER_UNKNOWN',
-  'PT_ERR_CONSUMER_NO_REDIS',
-  'PT_ERR_CONSUMER_OUTAGE',
-  'PT_ERR_CONSUMER_STOPPED',
-] as const;
+export type ConsumerKitErrorCode = Extract<ErrorCode, `PT_ERR_CONSUMER_${string}`>;
 
-export type ConsumerKitErrorCode = (typeof consumerKitErrorCodes)[number];
-
-export class ConsumerKitError extends Error {
-  readonly code: ConsumerKitErrorCode;
+export class ConsumerKitError extends PushtechError {
+  declare readonly code: ConsumerKitErrorCode;
 
   constructor(code: ConsumerKitErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ConsumerKitError';
-    this.code = code;
   }
 }
 

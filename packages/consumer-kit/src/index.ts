@@ -13,4 +13,4 @@ export { processBatch, type BatchProcessorDeps } from './batch-processor.js';
 export { toDeadLetterMessage, type DeadLetter, type DeadLetterReason, type DeadLetterSink } from './dead-letter.js';
 export { createConsumerMetrics, type ConsumerMetrics } from './consumer-metrics.js';
 export { retryDelayMs, type RetryPolicy } from './backoff.js';
-export { ConsumerKitError, consumerKitErrorCodes, isConsumerKitError, type ConsumerKitErrorCode } from './errors.js';
+export { ConsumerKitError, isConsumerKitError, type ConsumerKitErrorCode } from './errors.js';

@@ -8,6 +8,12 @@ export const errorCodes = [
   'PT_ERR_KAFKA_PRODUCE',
   'PT_ERR_KAFKA_ADMIN',
   'PT_ERR_SHUTDOWN_TIMEOUT',
+  // The consumer kit's (packages/consumer-kit).
+  'PT_ERR_CONSUMER_DEFINITION',
+  'PT_ERR_CONSUMER_UNKNOWN',
+  'PT_ERR_CONSUMER_NO_REDIS',
+  'PT_ERR_CONSUMER_OUTAGE',
+  'PT_ERR_CONSUMER_STOPPED',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
