@@ -86,7 +86,13 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   if (!existsSync(metaFile)) {
     // Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters).
     const clusterId = randomBytes(16).toString('base64url');
-    const args = [...javaArgs(options, 'kafka.tools.StorageTool', 256), 'format', '-t', clusterId, '-c', propsFile];
+    const args = [
+      ...javaArgs(options, 'kafka.tools.StorageTool', 256),
+      'format',
+      `--cluster-id=${clusterId}`,
+      '-c',
+      propsFile,
+    ];
     const { code, text } = await runToEnd(java, args);
     if (code !== 0) throw new Error(`kafka storage format failed (exit ${code}):\n${text.slice(-3000)}`);
   }
