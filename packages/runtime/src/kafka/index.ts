@@ -1,4 +1,5 @@
 export type * from './types.js';
+export { kafkaClients } from './types.js';
 export { createProducer, type ProducerOptions } from './producer.js';
 export { createAdmin } from './admin.js';
 export { createConsumer } from './consumer.js';

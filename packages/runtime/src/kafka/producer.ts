@@ -2,6 +2,7 @@ import { CompressionTypes, Partitioners, type Message, type Producer, type Recor
 import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
+import { createPlatformaticProducer } from './platformatic-producer.js';
 import type { Compression, EventProducer, KafkaConnection, OutgoingMessage, ProduceReceipt } from './types.js';
 
 export interface ProducerOptions {
@@ -82,12 +83,16 @@ class KafkajsProducer implements EventProducer {
   }
 }
 
-/** A producer that waits for acks=all on every batch and never creates topics by accident. */
+/**
+ * A producer that waits for acks=all on every batch and never creates topics by accident, on the
+ * client library `connection.client` names (KAFKA_CLIENT; kafkajs unless set).
+ */
 export function createProducer(
   connection: KafkaConnection,
   logger: Logger,
   options: ProducerOptions = {},
 ): EventProducer {
+  if (connection.client === 'platformatic') return createPlatformaticProducer(connection, logger, options);
   const kafka = createKafkaClient(connection, logger);
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,

@@ -1,5 +1,5 @@
 import { setting } from '../config.js';
-import type { KafkaConnection } from './types.js';
+import { kafkaClients, type KafkaClient, type KafkaConnection } from './types.js';
 
 /** The environment variables every Kafka-using service shares. */
 export const kafkaSettings = {
@@ -14,13 +14,20 @@ export const kafkaSettings = {
     accepts: 'a Kafka topic name; empty means <KAFKA_TOPIC>.dlq',
   }),
   KAFKA_CLIENT_ID: setting.string({ default: 'pushtech' }),
+  /** The producer's client library; admin and consumers stay on kafkajs. */
+  KAFKA_CLIENT: setting.oneOf(kafkaClients, { default: 'kafkajs' }),
 } as const;
 
+/** A service's connection; KAFKA_CLIENT is optional so services that never produce can omit it. */
 export function kafkaConnectionFrom(
-  config: { KAFKA_BROKERS: readonly string[]; KAFKA_CLIENT_ID: string },
+  config: { KAFKA_BROKERS: readonly string[]; KAFKA_CLIENT_ID: string; KAFKA_CLIENT?: KafkaClient },
   service: string,
 ): KafkaConnection {
-  return { brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${service}` };
+  return {
+    brokers: config.KAFKA_BROKERS,
+    clientId: `${config.KAFKA_CLIENT_ID}-${service}`,
+    ...(config.KAFKA_CLIENT ? { client: config.KAFKA_CLIENT } : {}),
+  };
 }
 
 /** The dead-letter topic: KAFKA_DLQ_TOPIC, or `<KAFKA_TOPIC>.dlq` when unset. */

@@ -4,9 +4,18 @@
  * touching a service.
  */
 
+/**
+ * The client libraries behind the interface. Only the producer can run on either; the admin
+ * and the consumer always use kafkajs (docs/kafka-client.md).
+ */
+export const kafkaClients = ['kafkajs', 'platformatic'] as const;
+export type KafkaClient = (typeof kafkaClients)[number];
+
 export interface KafkaConnection {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  /** The library the producer uses (default kafkajs). */
+  readonly client?: KafkaClient;
   /** Time allowed to open a TCP connection to a broker. */
   readonly connectionTimeoutMs?: number;
   /** Time allowed for one request (produce, fetch, metadata). */

@@ -1,0 +1,191 @@
+import {
+  compatibilityPartitioner,
+  Producer,
+  ProduceAcks,
+  type MessageToProduce,
+  type ProduceResult,
+  type RetryDelayGetter,
+} from '@platformatic/kafka';
+import { PushtechError, describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ProducerOptions } from './producer.js';
+import type { EventProducer, KafkaConnection, OutgoingMessage, ProduceReceipt } from './types.js';
+
+type OutgoingRecord = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+
+/**
+ * The same key must land on the same partition whichever client produced it, or switching
+ * clients would break per-key ordering. kafkajs's default partitioner and the Java client take
+ * murmur2 with the sign bit masked; @platformatic/kafka's default keeps it (`>>> 0`), which
+ * differs for about half of the keys. Keyless messages go round-robin, as with kafkajs.
+ */
+function javaCompatiblePartitioner(): (message: OutgoingRecord, key: Buffer | undefined) => number {
+  const next = new Map<string, number>();
+  return (message, key) => {
+    if (key !== undefined) return compatibilityPartitioner(message, key);
+    const n = next.get(message.topic) ?? 0;
+    next.set(message.topic, (n + 1) % 0x7fffffff);
+    return n;
+  };
+}
+
+/** kafkajs's schedule: 100 ms doubling up to 5 s, with ±20 % jitter so clients do not retry in step. */
+const retryDelay: RetryDelayGetter = (_client, _operation, attempt) =>
+  Math.round(Math.min(5_000, 100 * 2 ** Math.max(0, attempt - 1)) * (0.8 + Math.random() * 0.4));
+
+function toBuffer(value: string | Buffer): Buffer {
+  return typeof value === 'string' ? Buffer.from(value) : value;
+}
+
+function toRecord(topic: string, message: OutgoingMessage): OutgoingRecord {
+  const record: OutgoingRecord = { topic, value: toBuffer(message.value) };
+  if (message.key !== undefined && message.key !== null) record.key = toBuffer(message.key);
+  if (message.headers) {
+    const headers = new Map<Buffer, Buffer>();
+    for (const [name, value] of Object.entries(message.headers)) headers.set(Buffer.from(name), Buffer.from(value));
+    record.headers = headers;
+  }
+  if (message.timestamp !== undefined) record.timestamp = BigInt(message.timestamp);
+  return record;
+}
+
+function toReceipts(result: ProduceResult): ProduceReceipt[] {
+  return (result.offsets ?? []).map((o) => ({
+    topic: o.topic,
+    partition: o.partition,
+    baseOffset: o.offset.toString(),
+  }));
+}
+
+/**
+ * One line from the client's nested errors. A retried failure is an AggregateError whose own
+ * message only counts the attempts ("metadata failed 4 times."); the reason is in its last
+ * attempt, often one more level down, and the system error (ECONNREFUSED) is a `cause`.
+ */
+function describeClientError(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current !== undefined; depth++) {
+    if (!(current instanceof Error)) {
+      parts.push(describeError(current));
+      break;
+    }
+    parts.push(current.message.replace(/\.$/, ''));
+    current = current instanceof AggregateError && current.errors.length > 0 ? current.errors.at(-1) : current.cause;
+  }
+  return parts.filter((p) => p !== '').join(': ');
+}
+
+class PlatformaticProducer implements EventProducer {
+  /** Created by connect(); a closed @platformatic/kafka client cannot be reopened. */
+  private client: Producer | undefined;
+  /**
+   * Whether the last attempt to reach a broker succeeded. Not the pool's own isConnected(): the
+   * broker closes idle connections (connections.max.idle.ms), which must not make an idle but
+   * healthy producer unready.
+   */
+  private reachable = false;
+
+  constructor(
+    private readonly connection: KafkaConnection,
+    private readonly options: ProducerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get connected(): boolean {
+    return this.client !== undefined && this.reachable;
+  }
+
+  private open(): Producer {
+    const client = new Producer<Buffer, Buffer, Buffer, Buffer>({
+      clientId: this.connection.clientId,
+      bootstrapBrokers: [...this.connection.brokers],
+      connectTimeout: this.connection.connectionTimeoutMs ?? 3_000,
+      requestTimeout: this.connection.requestTimeoutMs ?? 30_000,
+      retries: this.connection.retries ?? 5,
+      retryDelay,
+      // The broker-side wait for the in-sync replicas (the Produce request's timeout).
+      timeout: this.options.ackTimeoutMs ?? 30_000,
+      compression: this.options.compression === 'gzip' ? 'gzip' : 'none',
+      partitioner: javaCompatiblePartitioner(),
+      autocreateTopics: false,
+      // Ordering within a partition matters more than pipelining for a tracking stream.
+      maxInflights: 1,
+    });
+    client.on('client:broker:connect', () => (this.reachable = true));
+    client.on('client:broker:failed', ({ broker }) => {
+      this.reachable = false;
+      this.logger.warn({ broker: `${broker.host}:${broker.port}` }, 'cannot connect to a Kafka broker');
+    });
+    client.on('client:broker:disconnect', ({ broker }) =>
+      this.logger.debug({ broker: `${broker.host}:${broker.port}` }, 'Kafka broker connection closed'),
+    );
+    return client;
+  }
+
+  async connect(): Promise<void> {
+    if (this.client === undefined || this.client.closed) this.client = this.open();
+    try {
+      // Like kafkajs's connect: reach a bootstrap broker and learn the cluster's brokers.
+      await this.client.metadata({ topics: [] });
+      this.reachable = true;
+    } catch (error: unknown) {
+      this.reachable = false;
+      throw new PushtechError(
+        'PT_ERR_KAFKA_CONNECT',
+        `cannot connect the Kafka producer: ${describeClientError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<ProduceReceipt[]> {
+    return this.sendMany([{ topic, messages }]);
+  }
+
+  async sendMany(
+    batches: readonly { topic: string; messages: readonly OutgoingMessage[] }[],
+  ): Promise<ProduceReceipt[]> {
+    const records: OutgoingRecord[] = [];
+    for (const batch of batches) for (const m of batch.messages) records.push(toRecord(batch.topic, m));
+    if (records.length === 0) return [];
+    const client = this.client;
+    if (client === undefined || client.closed) {
+      // kafkajs refuses a send before connect() or after disconnect() too; both clients must agree.
+      throw new PushtechError(
+        'PT_ERR_KAFKA_PRODUCE',
+        'Kafka did not acknowledge the batch: the producer is not connected (call connect() first)',
+      );
+    }
+    try {
+      // acks per send: the client applies a producer-level `acks` only to idempotent producers
+      // and otherwise defaults every send to acks=1 (leader only).
+      const result = await client.send({ messages: records, acks: ProduceAcks.ALL });
+      this.reachable = true;
+      return toReceipts(result);
+    } catch (error: unknown) {
+      throw new PushtechError(
+        'PT_ERR_KAFKA_PRODUCE',
+        `Kafka did not acknowledge the batch: ${describeClientError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const client = this.client;
+    this.reachable = false;
+    if (client === undefined || client.closed) return;
+    // A send waiting between retries (a stop during an outage) fails at once instead of blocking it.
+    await client.close();
+  }
+}
+
+/** The EventProducer on @platformatic/kafka: acks=all, Java-compatible key partitioning. */
+export function createPlatformaticProducer(
+  connection: KafkaConnection,
+  logger: Logger,
+  options: ProducerOptions = {},
+): EventProducer {
+  return new PlatformaticProducer(connection, options, logger.child({ component: 'kafka-producer' }));
+}
