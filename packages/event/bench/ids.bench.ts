@@ -162,6 +162,22 @@ const report = {
   sampleMessageBytes: Buffer.byteLength(message),
   sampleRawHitBytes: Buffer.byteLength(rawHit),
   results,
+  summary: {
+    bench: 'event',
+    title: 'Wire formats: event ids, messages, raw hits (one core)',
+    // Each case is charted next to the baseline it is compared with, e.g. encodeMessage beside
+    // JSON.stringify of the same event.
+    rows: results.map((r) => {
+      const pair = r.baseline ?? (results.some((other) => other.baseline === r.name) ? r.name : null);
+      return {
+        name: r.name,
+        metric: pair === null ? `${r.unit}/s` : `${r.unit}/s, against ${pair}`,
+        value: r.opsPerSecond,
+        baseline: r.baseline === null && pair !== null,
+      };
+    }),
+    notes: [`sample message ${Buffer.byteLength(message)} bytes, raw hit ${Buffer.byteLength(rawHit)} bytes`],
+  },
 };
 writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`\nwrote ${outFile} (sink ${sink % 10})`);

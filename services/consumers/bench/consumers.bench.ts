@@ -128,7 +128,42 @@ try {
   const file = path.join(dir, 'consumers.json');
   writeFileSync(
     file,
-    `${JSON.stringify({ events: EVENTS, partitions: PARTITIONS, rounds: ROUNDS, bare: { ms: bare, eventsPerSecond: bareRate }, bareDecoding: { ms: bareDecoding, eventsPerSecond: bareDecodingRate }, overheadOverDecoding, kit: { ms: kit, eventsPerSecond: kitRate }, overhead, maxOverhead: MAX_OVERHEAD, verdict, at: new Date().toISOString() }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        events: EVENTS,
+        partitions: PARTITIONS,
+        rounds: ROUNDS,
+        bare: { ms: bare, eventsPerSecond: bareRate },
+        bareDecoding: { ms: bareDecoding, eventsPerSecond: bareDecodingRate },
+        overheadOverDecoding,
+        kit: { ms: kit, eventsPerSecond: kitRate },
+        overhead,
+        maxOverhead: MAX_OVERHEAD,
+        verdict,
+        at: new Date().toISOString(),
+        summary: {
+          bench: 'consumers',
+          title: 'Consumer kit: no-op handler against a bare kafkajs consumer',
+          rows: [
+            { name: 'bare kafkajs consumer', metric: 'events/s', value: bareRate, baseline: true },
+            { name: 'bare kafkajs + decodeMessage', metric: 'events/s', value: bareDecodingRate },
+            { name: 'consumer kit, no-op handler', metric: 'events/s', value: kitRate },
+          ],
+          goals: [
+            {
+              goal: `kit overhead <= ${MAX_OVERHEAD * 100}% of bare kafkajs`,
+              value: `${(overhead * 100).toFixed(0)}%`,
+              met: overhead <= MAX_OVERHEAD,
+            },
+          ],
+          notes: [
+            `${EVENTS} events, ${PARTITIONS} partitions, median of ${ROUNDS} runs; over bare kafkajs + decoding the kit costs ${(overheadOverDecoding * 100).toFixed(0)}%`,
+          ],
+        },
+      },
+      null,
+      2,
+    )}\n`,
   );
   console.log(`wrote ${file}`);
 } finally {

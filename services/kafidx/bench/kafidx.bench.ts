@@ -212,9 +212,45 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     path.join(dir, 'kafidx.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), rate: RATE, clients: CLIENTS, seconds: SECONDS, baseline, withStalled }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), rate: RATE, clients: CLIENTS, seconds: SECONDS, baseline, withStalled, summary: summary(baseline, withStalled) }, null, 2)}\n`,
   );
   process.exit(0);
+}
+
+function summary(alone: Record<string, number>, stalled: Record<string, number>): unknown {
+  const n = (r: Record<string, number>, key: string): number => Number((r[key] ?? 0).toFixed(1));
+  return {
+    bench: 'kafidx',
+    title: `Kafidx: ${RATE} events/s fanned out to ${CLIENTS} WebSocket clients`,
+    rows: [
+      { name: 'offered per client', metric: 'events/s per client', value: RATE, baseline: true },
+      {
+        name: 'delivered, slowest client',
+        metric: 'events/s per client',
+        value: n(alone, 'deliveredPerClientPerSecond'),
+      },
+      {
+        name: 'delivered, slowest healthy client beside a stalled one',
+        metric: 'events/s per client',
+        value: n(stalled, 'deliveredPerClientPerSecond'),
+      },
+      { name: 'kafidx CPU', metric: '% of one core', value: n(alone, 'kafidxCpuPercent') },
+      { name: 'kafidx CPU with a stalled client', metric: '% of one core', value: n(stalled, 'kafidxCpuPercent') },
+      { name: 'kafidx RSS', metric: 'MiB', value: n(alone, 'kafidxRssMiB') },
+    ],
+    goals: [
+      {
+        goal: `every one of ${CLIENTS} clients gets every event`,
+        value: `${alone['completeClients']}/${CLIENTS}`,
+        met: alone['completeClients'] === CLIENTS,
+      },
+      {
+        goal: 'a stalled client changes nothing for the others',
+        value: `${stalled['completeClients']}/${CLIENTS} healthy clients complete`,
+        met: stalled['completeClients'] === CLIENTS,
+      },
+    ],
+  };
 }
 
 main().catch((error: unknown) => {

@@ -248,6 +248,7 @@ async function main(): Promise<void> {
       KAFKA_PARTITION_KEY: 'deviceid',
       GEOIP_DB: geoFiles.join(','),
       LOG_LEVEL: 'silent',
+      KAFKA_CLIENT: process.env['KAFKA_CLIENT'] ?? 'kafkajs',
     };
     const config = kafkastoreConfig(env, { baseDir: repoRoot });
     let messageBytes = 0;
@@ -327,6 +328,40 @@ async function main(): Promise<void> {
       latencyAt5kPerSecondMs: { events: latencies.length, p50: Number(p50.toFixed(1)), p99: Number(p99.toFixed(1)) },
       durationSeconds: Math.round((Date.now() - started) / 1000),
     };
+    const ratio = kafkastoreRate / baselineRate;
+    const summary = {
+      bench: 'kafkastore',
+      title: 'Kafkastore: Redis -> enrich -> Kafka (acks=all)',
+      rows: [
+        {
+          name: 'Kafka ProducerPerformance (Java), same broker and size',
+          metric: 'events/s',
+          value: results.producerPerformanceRecordsPerSecond,
+          baseline: true,
+        },
+        {
+          name: 'kafkastore, one process, with enrichment',
+          metric: 'events/s',
+          value: results.kafkastoreEventsPerSecond,
+        },
+        { name: 'enrichment, cold caches', metric: 'µs per event', value: results.enrichmentMicrosPerEvent.cold },
+        { name: 'enrichment, warm caches', metric: 'µs per event', value: results.enrichmentMicrosPerEvent.warm },
+        { name: 'tracker-ack -> Kafka-ack p50 at 5k/s', metric: 'ms', value: results.latencyAt5kPerSecondMs.p50 },
+        { name: 'tracker-ack -> Kafka-ack p99 at 5k/s', metric: 'ms', value: results.latencyAt5kPerSecondMs.p99 },
+      ],
+      goals: [
+        { goal: '>= 0.5x ProducerPerformance', value: `${ratio.toFixed(2)}x`, met: ratio >= 0.5 },
+        {
+          goal: '>= 50k events/s on this machine',
+          value: `${results.kafkastoreEventsPerSecond} events/s`,
+          met: results.kafkastoreEventsPerSecond >= 50_000,
+        },
+      ],
+      notes: [
+        `${THROUGHPUT_EVENTS} events of ${avgSize} bytes, batches of ${BATCH}, ${PARTITIONS} partitions; GeoIP: ${results.geoip}`,
+        `kafkastore used ${(cpuShare * 100).toFixed(0)}% of one core; the broker shares the same 2 cores`,
+      ],
+    };
     console.table({
       'kafkastore Redis->Kafka (events/s)': { value: results.kafkastoreEventsPerSecond },
       'ProducerPerformance acks=all (records/s)': { value: results.producerPerformanceRecordsPerSecond },
@@ -339,7 +374,7 @@ async function main(): Promise<void> {
     });
     const outDir = process.env['PUSHTECH_BENCH_RESULTS'] ?? path.join(repoRoot, '.bench-results');
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, 'kafkastore.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(path.join(outDir, 'kafkastore.json'), `${JSON.stringify({ ...results, summary }, null, 2)}\n`);
     log(`results in ${path.join(outDir, 'kafkastore.json')} (${results.durationSeconds} s)`);
     const admin = createAdmin(connection, silentLogger());
     await admin.connect();

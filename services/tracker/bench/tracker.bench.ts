@@ -172,6 +172,36 @@ async function main(): Promise<void> {
       trackerVsNodeHttp: trackerResult.requestsPerSecond / nodeResult.requestsPerSecond,
     },
     storedTotal,
+    summary: {
+      bench: 'tracker',
+      title: 'Tracker: pixels into Redis (wrk, keep-alive)',
+      rows: [
+        {
+          name: 'bare uWebSockets.js, answers only',
+          metric: 'req/s',
+          value: Math.round(bareResult.requestsPerSecond),
+          baseline: true,
+        },
+        { name: 'tracker, stores every event', metric: 'req/s', value: Math.round(trackerResult.requestsPerSecond) },
+        { name: 'node:http + ioredis, same work', metric: 'req/s', value: Math.round(nodeResult.requestsPerSecond) },
+        { name: `tracker at ${halfRate}/s p50`, metric: 'ms at half rate', value: half.latency.p50 },
+        { name: `tracker at ${halfRate}/s p99`, metric: 'ms at half rate', value: half.latency.p99 },
+        { name: 'tracker RSS after the runs', metric: 'MiB', value: Math.round(memory.rss) },
+      ],
+      goals: [
+        {
+          goal: 'tracker >= 0.6x the bare server',
+          value: `${(trackerResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(2)}x`,
+          met: trackerResult.requestsPerSecond >= 0.6 * bareResult.requestsPerSecond,
+        },
+        { goal: 'p99 < 5 ms at half that rate', value: `${half.latency.p99} ms`, met: half.latency.p99 < 5 },
+        { goal: 'RSS < 150 MiB', value: `${memory.rss.toFixed(0)} MiB`, met: memory.rss < 150 },
+      ],
+      notes: [
+        `every 2xx stored: ${storedAfterMax} entries in Redis for ${answered2xx} 2xx answers in the max run`,
+        'the load generator (wrk, one thread) shares the 2 cores with the server and Redis',
+      ],
+    },
   };
 
   const row = (name: string, r: { requestsPerSecond: number; p50ms: number; p99ms: number; non2xx: number }): string =>
