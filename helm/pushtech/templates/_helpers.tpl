@@ -1,0 +1,266 @@
+{{/*
+Names are <release>-<component> (pushtech-tracker, ...): the ops CLI and the Rakefile find the
+tracker Deployment as <release>-tracker.
+*/}}
+{{- define "pushtech.name" -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels of every object; call with (dict "root" $ "component" "tracker"). */}}
+{{- define "pushtech.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{ include "pushtech.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: pushtech
+{{- end -}}
+
+{{- define "pushtech.selectorLabels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "pushtech.metadata" -}}
+name: {{ .name }}
+namespace: {{ .root.Release.Namespace }}
+labels:
+  {{- include "pushtech.labels" . | nindent 2 }}
+{{- end -}}
+
+{{/* <registry>/<service>:<tag>; call with (dict "root" $ "service" "tracker"). */}}
+{{- define "pushtech.image" -}}
+{{- printf "%s/%s:%s" .root.Values.image.registry .service (.root.Values.image.tag | default .root.Chart.AppVersion) -}}
+{{- end -}}
+
+{{/* Pod-level hardening shared by every pod; the images run as uid 1000 (`node`, `appuser`). */}}
+{{- define "pushtech.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 1000
+runAsGroup: 1000
+fsGroup: 1000
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Container hardening; call with the uid the image expects. */}}
+{{- define "pushtech.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{- define "pushtech.podCommon" -}}
+automountServiceAccountToken: false
+enableServiceLinks: false
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Settings every service reads (packages/runtime commonSettings). */}}
+{{- define "pushtech.commonEnv" -}}
+- name: NODE_ENV
+  value: production
+- name: LOG_LEVEL
+  value: {{ .root.Values.logLevel | quote }}
+- name: LOG_FORMAT
+  value: json
+- name: SHUTDOWN_TIMEOUT_MS
+  value: {{ .shutdownTimeoutMs | int | quote }}
+{{- end -}}
+
+{{- define "pushtech.kafkaBrokers" -}}
+{{- if .Values.kafka.demo.enabled -}}
+{{- printf "%s-kafka.%s.svc:9092" (include "pushtech.name" .) .Release.Namespace -}}
+{{- else -}}
+{{- join "," .Values.kafka.brokers -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "pushtech.kafkaEnv" -}}
+- name: KAFKA_BROKERS
+  value: {{ include "pushtech.kafkaBrokers" . | quote }}
+- name: KAFKA_TOPIC
+  value: {{ .Values.kafka.topic | quote }}
+- name: KAFKA_DLQ_TOPIC
+  value: {{ .Values.kafka.dlqTopic | quote }}
+- name: KAFKA_CLIENT_ID
+  value: {{ .Values.kafka.clientId | quote }}
+{{- end -}}
+
+{{/* The shared Redis is rendered for the separate layout's buffer and for consumers with state. */}}
+{{- define "pushtech.consumersNeedRedis" -}}
+{{- range $name, $c := .Values.consumers.list }}{{ if and $c.enabled $c.redis }}yes{{ end }}{{ end -}}
+{{- end -}}
+
+{{- define "pushtech.sharedRedisUsed" -}}
+{{- if or (eq .Values.topology "separate") (include "pushtech.consumersNeedRedis" .) }}yes{{ end -}}
+{{- end -}}
+
+{{- define "pushtech.sharedRedisRendered" -}}
+{{- if and (include "pushtech.sharedRedisUsed" .) (not .Values.redis.externalUrl) }}yes{{ end -}}
+{{- end -}}
+
+{{- define "pushtech.sharedRedisUrl" -}}
+{{- if .Values.redis.externalUrl -}}
+{{- .Values.redis.externalUrl -}}
+{{- else -}}
+{{- printf "redis://%s-redis:6379" (include "pushtech.name" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "pushtech.secondsCeil" -}}
+{{- div (add (int .) 999) 1000 -}}
+{{- end -}}
+
+{{/*
+Grace period of a sidecar-layout tracker pod. Termination runs in sequence (native sidecars):
+the tracker's preStop sleep, the tracker's own stop (bounded by its SHUTDOWN_TIMEOUT_MS), then
+kafkastore drains the pod's Redis (bounded by its SHUTDOWN_TIMEOUT_MS, which exceeds
+KAFKASTORE_DRAIN_TIMEOUT_MS), then Redis writes its AOF and exits; plus a margin.
+*/}}
+{{- define "pushtech.sidecarGraceSeconds" -}}
+{{- $t := .Values.tracker -}}
+{{- $computed := add $t.preStopSleepSeconds (include "pushtech.secondsCeil" $t.shutdownTimeoutMs) (include "pushtech.secondsCeil" .Values.kafkastore.shutdownTimeoutMs) $t.localRedis.stopSeconds 5 -}}
+{{- include "pushtech.graceOrOverride" (dict "computed" $computed "override" $t.terminationGracePeriodSeconds) -}}
+{{- end -}}
+
+{{- define "pushtech.trackerGraceSeconds" -}}
+{{- $t := .Values.tracker -}}
+{{- $computed := add $t.preStopSleepSeconds (include "pushtech.secondsCeil" $t.shutdownTimeoutMs) 5 -}}
+{{- include "pushtech.graceOrOverride" (dict "computed" $computed "override" $t.terminationGracePeriodSeconds) -}}
+{{- end -}}
+
+{{- define "pushtech.graceOrOverride" -}}
+{{- if kindIs "invalid" .override -}}
+{{- .computed -}}
+{{- else if lt (int .override) (int .computed) -}}
+{{- fail (printf "tracker.terminationGracePeriodSeconds=%d is below the %d s the pod needs to stop without losing events (preStop sleep + tracker and kafkastore shutdown timeouts + Redis stop + 5 s margin); raise it or leave it empty" (int .override) (int .computed)) -}}
+{{- else -}}
+{{- .override -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "pushtech.httpProbes" -}}
+startupProbe:
+  httpGet: { path: /healthz, port: {{ .port }} }
+  periodSeconds: 2
+  failureThreshold: {{ .startupFailures | default 30 }}
+livenessProbe:
+  httpGet: { path: /healthz, port: {{ .port }} }
+  periodSeconds: 10
+  timeoutSeconds: 2
+  failureThreshold: 3
+{{- if .readiness }}
+readinessProbe:
+  httpGet: { path: /readyz, port: {{ .port }} }
+  periodSeconds: 5
+  timeoutSeconds: 2
+  failureThreshold: 2
+{{- end }}
+{{- end -}}
+
+{{/*
+The kafkastore container, the same in both layouts; call with
+(dict "root" $ "redisUrl" "..." "drainOnExit" true "readiness" false).
+*/}}
+{{- define "pushtech.kafkastoreContainer" -}}
+{{- $k := .root.Values.kafkastore -}}
+name: kafkastore
+image: {{ include "pushtech.image" (dict "root" .root "service" "kafkastore") }}
+imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+command: ["node", "dist/main.js"]
+ports:
+  - { name: ops, containerPort: {{ $k.port | int }} }
+env:
+  {{- include "pushtech.commonEnv" (dict "root" .root "shutdownTimeoutMs" $k.shutdownTimeoutMs) | nindent 2 }}
+  {{- include "pushtech.kafkaEnv" .root | nindent 2 }}
+  - name: REDIS_URL
+    value: {{ .redisUrl | quote }}
+  - name: REDIS_QUEUE_KEY
+    value: {{ .root.Values.queueKey | quote }}
+  - name: KAFKASTORE_HOST
+    value: "0.0.0.0"
+  - name: KAFKASTORE_PORT
+    value: {{ $k.port | int | quote }}
+  - name: KAFKASTORE_BATCH
+    value: {{ $k.batch | int | quote }}
+  # The processing list is named after the pod, so a restarted container replays its batch.
+  - name: KAFKASTORE_INSTANCE
+    valueFrom:
+      fieldRef: { fieldPath: metadata.name }
+  - name: KAFKASTORE_DRAIN_ON_EXIT
+    value: {{ .drainOnExit | quote }}
+  - name: KAFKASTORE_DRAIN_TIMEOUT_MS
+    value: {{ $k.drainTimeoutMs | int | quote }}
+  - name: GEOIP_DB
+    value: {{ join "," $k.geoip.files | quote }}
+  - name: IP_ANONYMIZE
+    value: {{ $k.ipAnonymize | quote }}
+  - name: KAFKA_PARTITION_KEY
+    value: {{ $k.partitionKey | quote }}
+  {{- with $k.extraEnv }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{ include "pushtech.httpProbes" (dict "port" "ops" "readiness" .readiness "startupFailures" 60) }}
+resources:
+  {{- toYaml $k.resources | nindent 2 }}
+securityContext:
+  {{- include "pushtech.containerSecurityContext" 1000 | nindent 2 }}
+volumeMounts:
+  - { name: tmp, mountPath: /tmp }
+  {{- if $k.geoip.volume }}
+  - { name: geoip, mountPath: {{ $k.geoip.mountPath }}, readOnly: true }
+  {{- end }}
+{{- end -}}
+
+{{- define "pushtech.kafkastoreVolumes" -}}
+{{- with .Values.kafkastore.geoip.volume }}
+- name: geoip
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Cross-field checks the JSON schema cannot express. */}}
+{{- define "pushtech.validate" -}}
+{{- $k := .Values.kafkastore -}}
+{{- if ge (int $k.drainTimeoutMs) (int $k.shutdownTimeoutMs) -}}
+{{- fail (printf "kafkastore.drainTimeoutMs=%d must be below kafkastore.shutdownTimeoutMs=%d, or the shutdown timer cuts the drain short" (int $k.drainTimeoutMs) (int $k.shutdownTimeoutMs)) -}}
+{{- end -}}
+{{- if eq .Values.topology "sidecar" -}}
+{{- $drainable := div (mul (int $k.drainRatePerSecond) (int $k.drainTimeoutMs)) 1000 -}}
+{{- if gt (int .Values.tracker.maxQueue) (int $drainable) -}}
+{{- fail (printf "tracker.maxQueue=%d cannot be drained on scale-down: kafkastore empties about %d events/s (kafkastore.drainRatePerSecond) for at most %d ms (kafkastore.drainTimeoutMs), i.e. %d events; lower tracker.maxQueue or raise kafkastore.drainTimeoutMs" (int .Values.tracker.maxQueue) (int $k.drainRatePerSecond) (int $k.drainTimeoutMs) (int $drainable)) -}}
+{{- end -}}
+{{- end -}}
+{{- $topics := .Values.kafka.topics -}}
+{{- if gt (int $topics.minInsyncReplicas) (int $topics.replicationFactor) -}}
+{{- fail (printf "kafka.topics.minInsyncReplicas=%d exceeds kafka.topics.replicationFactor=%d: no produce with acks=all could succeed" (int $topics.minInsyncReplicas) (int $topics.replicationFactor)) -}}
+{{- end -}}
+{{- if and .Values.kafka.demo.enabled (gt (int $topics.replicationFactor) 1) -}}
+{{- fail (printf "kafka.demo.enabled runs one broker: set kafka.topics.replicationFactor=1 and kafka.topics.minInsyncReplicas=1 (got %d)" (int $topics.replicationFactor)) -}}
+{{- end -}}
+{{- if and (not .Values.kafka.demo.enabled) (empty .Values.kafka.brokers) -}}
+{{- fail "kafka.brokers is empty: list your Kafka bootstrap brokers (host:port) or set kafka.demo.enabled=true" -}}
+{{- end -}}
+{{- range $name, $c := .Values.consumers.list -}}
+{{- if and $c.enabled $c.persistence $c.persistence.enabled (gt (int $c.replicas) 1) -}}
+{{- fail (printf "consumers.list.%s: replicas=%d with a ReadWriteOnce volume; use replicas: 1 or persistence.enabled: false" $name (int $c.replicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../../runtime/src/config.js';
+import { devstackSettings, pipelineTopics } from '../../devstack/src/settings.js';
+import { builtServiceDir, checkProject, runtimeOf } from './compose-checks.js';
+import { checkDockerfile, readDockerfile, workspaces, type ImageCheckContext } from './compose-image-checks.js';
+import { dockerignoreMatcher } from './compose-dockerfile.js';
+import {
+  ComposeError,
+  composeDir,
+  composeFiles,
+  isMap,
+  loadProject,
+  readEnvFile,
+  repoRoot,
+  type ComposeProject,
+  type ComposeService,
+  type Lookup,
+} from './compose-files.js';
+
+const TOKEN = 'compose-test-token-0123456789abcdef';
+const withToken: Lookup = (name) => (name === 'KAFIDX_TOKEN' ? TOKEN : undefined);
+const defaults = readEnvFile(path.join(repoRoot, '.env'));
+const pipelineFile = path.join(composeDir, 'pipeline.yml');
+
+/** The component files each one needs beside it when run alone (`docker compose -f a -f b`). */
+const standalone: Readonly<Record<string, readonly string[]>> = {
+  'redis.yml': [],
+  'kafka.yml': [],
+  'tracker.yml': ['redis.yml'],
+  'kafkastore.yml': ['redis.yml', 'kafka.yml'],
+  'consumers.yml': ['redis.yml', 'kafka.yml'],
+  'kafidx.yml': ['kafka.yml'],
+};
+
+/** What `docker compose -f a -f b ...` sees for files that define disjoint services. */
+function merged(files: readonly string[]): ComposeProject {
+  const projects = files.map((f) => loadProject(path.join(composeDir, f), withToken));
+  return {
+    file: projects[0]?.file ?? '',
+    services: new Map(projects.flatMap((p) => [...p.services])),
+    volumes: new Set(projects.flatMap((p) => [...p.volumes])),
+  };
+}
+
+function composeAvailable(): boolean {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('docker-compose/', () => {
+  it('every file parses, interpolates, and (where Compose is installed) passes docker compose config', () => {
+    assert.deepEqual(composeFiles(), [...Object.keys(standalone), 'pipeline.yml'].sort());
+    for (const file of composeFiles()) {
+      loadProject(path.join(composeDir, file), withToken);
+      // One project name whichever files are combined, so the volumes are the same ones.
+      const { name } = parseYaml(readFileSync(path.join(composeDir, file), 'utf8')) as { name?: unknown };
+      assert.equal(name, 'pushtech', `${file}: name`);
+    }
+    if (composeAvailable()) {
+      const env = { ...process.env, KAFIDX_TOKEN: TOKEN };
+      for (const [file, needs] of [...Object.entries(standalone), ['pipeline.yml', []] as const]) {
+        const args = [...needs, file].flatMap((f) => ['-f', path.join(composeDir, f)]);
+        execFileSync('docker', ['compose', ...args, 'config', '--quiet'], { env, stdio: 'pipe' });
+      }
+    }
+  });
+
+  it('pipeline.yml includes every component file, so it runs every service of the repository', () => {
+    const pipeline = loadProject(pipelineFile, withToken);
+    const components = merged(Object.keys(standalone));
+    assert.deepEqual([...pipeline.services.keys()].sort(), [...components.services.keys()].sort());
+    assert.deepEqual([...pipeline.volumes].sort(), [...components.volumes].sort());
+    const built = [...pipeline.services.values()].map(builtServiceDir).filter((d) => d !== undefined);
+    const deployables = readdirSync(path.join(repoRoot, 'services'))
+      .filter((name) => existsSync(path.join(repoRoot, 'services', name, 'package.json')))
+      .map((name) => `services/${name}`);
+    assert.deepEqual(built.sort(), deployables.sort());
+  });
+
+  it('the whole pipeline keeps the deployment rules (healthchecks, depends_on, ports, env the services accept)', () => {
+    assert.deepEqual(checkProject(loadProject(pipelineFile, withToken), defaults), []);
+  });
+
+  for (const [file, needs] of Object.entries(standalone)) {
+    it(`${file} runs alone next to ${needs.join(' and ') || 'nothing else'}, as its header says`, () => {
+      assert.deepEqual(checkProject(merged([...needs, file]), defaults), []);
+      const header = readFileSync(path.join(composeDir, file), 'utf8');
+      for (const need of needs) assert.match(header, new RegExp(`-f docker-compose/${need.replace('.', '\\.')}`));
+    });
+  }
+
+  it('refuses to start kafidx without KAFIDX_TOKEN, and says how to set it', () => {
+    for (const lookup of [(): undefined => undefined, (n: string) => (n === 'KAFIDX_TOKEN' ? '' : undefined)]) {
+      assert.throws(
+        () => loadProject(pipelineFile, lookup),
+        (error: unknown) =>
+          error instanceof ComposeError &&
+          /KAFIDX_TOKEN: set KAFIDX_TOKEN to a secret of 16 to 256/.test(error.message),
+      );
+    }
+  });
+
+  it('the containers reach Redis and Kafka by service name, and the host keeps the addresses of .env', () => {
+    const pipeline = loadProject(pipelineFile, withToken);
+    const env = (name: string): Record<string, string> => runtimeOf(pipeline.services.get(name) as ComposeService).env;
+    assert.equal(env('tracker')['REDIS_URL'], 'redis://redis:6379');
+    assert.equal(env('kafkastore')['KAFKA_BROKERS'], 'kafka:9092');
+    assert.equal(env('kafidx')['KAFIDX_TOKEN'], TOKEN);
+    // The image's GeoIP default survives .env's relative paths only because compose sets it again.
+    assert.match(env('kafkastore')['GEOIP_DB'] ?? '', /^\/app\/node_modules\/@ip-location-db\/dbip-city-mmdb\//);
+  });
+
+  it('the topic job creates the topics the devstack creates, named and sized by .env', () => {
+    const pipeline = loadProject(pipelineFile, withToken);
+    const job = pipeline.services.get('kafka-topics') as ComposeService;
+    assert.equal(job.definition['image'], pipeline.services.get('kafka')?.definition['image']);
+    const [shell, flag] = job.definition['entrypoint'] as string[];
+    const script = (job.definition['command'] as string[])[0] as string;
+    const tool = '/opt/kafka/bin/kafka-topics.sh';
+    assert.ok(script.includes(tool), `the job must use ${tool} of the Kafka image`);
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'compose-topics-'));
+    try {
+      const stub = path.join(dir, 'kafka-topics.sh');
+      writeFileSync(stub, '#!/bin/sh\nprintf "%s\\n" "$*" >> "$CALLS"\n');
+      chmodSync(stub, 0o755);
+      const runJob = (
+        overrides: Record<string, string>,
+      ): { created: unknown[]; expected: unknown[]; calls: string[] } => {
+        const env = { ...runtimeOf(job).env, ...overrides };
+        const calls = path.join(dir, `calls-${Object.keys(overrides).length}`);
+        execFileSync(shell as string, [flag as string, script.replaceAll(tool, stub)], {
+          env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env, CALLS: calls },
+        });
+        const lines = readFileSync(calls, 'utf8').trim().split('\n');
+        const created = lines
+          .filter((l) => l.includes('--create'))
+          .map((l) => ({
+            topic: /--topic (\S+)/.exec(l)?.[1],
+            partitions: Number(/--partitions (\d+)/.exec(l)?.[1]),
+            ifNotExists: l.includes('--if-not-exists'),
+          }));
+        const expected = pipelineTopics(parseConfig('devstack', devstackSettings, env)).map((t) => ({
+          ...t,
+          ifNotExists: true,
+        }));
+        return { created, expected, calls: lines };
+      };
+      const asIs = runJob({});
+      assert.deepEqual(asIs.created, asIs.expected);
+      assert.ok(
+        asIs.calls.every((l) => l.includes('--bootstrap-server kafka:9092')),
+        asIs.calls.join('\n'),
+      );
+      const other = runJob({ KAFKA_TOPIC: 'clicks', KAFKA_DLQ_TOPIC: '', KAFKA_TOPIC_PARTITIONS: '3' });
+      assert.deepEqual(other.created, other.expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('service Dockerfiles', () => {
+  const context: ImageCheckContext = {
+    root: repoRoot,
+    dockerignore: readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8'),
+    workspaces: workspaces(),
+    defaults,
+  };
+  const services = readdirSync(path.join(repoRoot, 'services')).filter((name) =>
+    existsSync(path.join(repoRoot, 'services', name, 'package.json')),
+  );
+
+  for (const name of services) {
+    it(`services/${name}/Dockerfile: multi-stage, non-root, node dist/main.js, healthcheck, sources that exist`, () => {
+      assert.deepEqual(checkDockerfile(`services/${name}`, readDockerfile(`services/${name}`), context), []);
+    });
+  }
+
+  it('.dockerignore keeps dependencies, build output, local state and secrets out of the build context', () => {
+    const ignored = dockerignoreMatcher(context.dockerignore);
+    for (const excluded of [
+      'node_modules/yaml/package.json',
+      'services/tracker/node_modules/x',
+      'packages/runtime/dist/index.js',
+      '.turbo/cache',
+      'services/kafidx/.turbo/x',
+      '.devstack/redis/appendonly.aof',
+      '.test-results/runtime.tap',
+      '.bench-results/event.json',
+      '.test-artifacts/x.png',
+      '.git/HEAD',
+      '.env',
+      '.env.local',
+    ]) {
+      assert.equal(ignored(excluded), true, `${excluded} must be excluded`);
+    }
+    for (const kept of ['package.json', 'package-lock.json', 'tsconfig.base.json', 'packages/runtime/src/index.ts']) {
+      assert.equal(ignored(kept), false, `${kept} must stay in the context`);
+    }
+  });
+
+  it('each compose build names one of these Dockerfiles, with the repository root as context', () => {
+    const pipeline = loadProject(pipelineFile, withToken);
+    for (const service of pipeline.services.values()) {
+      const build = service.definition['build'];
+      if (build === undefined) continue;
+      assert.ok(isMap(build), `${service.name}: build must be a map`);
+      assert.equal(path.resolve(path.dirname(service.file), String(build['context'])), repoRoot, service.name);
+      assert.ok(
+        services.some((name) => builtServiceDir(service) === `services/${name}`),
+        service.name,
+      );
+    }
+  });
+});
