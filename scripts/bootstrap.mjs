@@ -50,7 +50,8 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
 }
 
 // 3. Debian packages. Which ones depends on what is about to run: `npm start` needs only Redis;
-//    tests also generate a GeoIP database with Perl and drive Chromium; benchmarks use wrk.
+//    tests also generate a GeoIP database with Perl, drive Chromium and run helm and rake;
+//    benchmarks use wrk.
 const purpose = process.argv[2] ?? 'start';
 const perlModule = (module) => () => spawnSync('perl', [`-M${module}`, '-e', '1'], { stdio: 'ignore' }).status === 0;
 const debianPackages = [
@@ -63,6 +64,10 @@ const debianPackages = [
   { pkg: 'wrk', present: () => Boolean(which('wrk')), for: ['bench'] },
   // The dashboard's end-to-end test drives a real headless browser (playwright-core).
   { pkg: 'chromium', present: () => Boolean(which('chromium')), for: ['test'] },
+  // Deployment tests: helm and kubectl come zipped in an npm package (unzip), and `rake -T` runs.
+  { pkg: 'unzip', present: () => Boolean(which('unzip')), for: ['test'] },
+  { pkg: 'ruby', present: () => Boolean(which('ruby')), for: ['test'] },
+  { pkg: 'rake', present: () => Boolean(which('rake')), for: ['test'] },
 ];
 const missing = debianPackages.filter((p) => p.for.includes(purpose) && !p.present()).map((p) => p.pkg);
 if (missing.length > 0) {
