@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import { decodeMessage } from '@pushtech/event';
+import {
+  createAdmin,
+  createConsumer,
+  silentLogger,
+  type EventConsumer,
+  type IncomingBatch,
+  type KafkaAdmin,
+} from '@pushtech/runtime';
+import type { AuditTopics } from './topics.js';
+
+/** Where one request id was found in Kafka. */
+export interface Sighting {
+  /** Distinct Kafka messages carrying this id (more than one: a duplicate). */
+  count: number;
+  /** When the broker appended the first of them (LogAppendTime), ms since the epoch. */
+  firstAppendedAt: number;
+}
+
+const MAX_RESTARTS = 5;
+
+/**
+ * Reads the scenario's topic from the beginning, in a consumer group of its own, and records
+ * every request id (the load generator's `rid` param) it finds and how often. A message is
+ * counted once per partition and offset, so a message the auditor itself reads twice (a new
+ * consumer after a pause or a crash starts from the beginning) is not taken for a duplicate.
+ */
+export class Auditor {
+  private readonly seen = new Map<string, Sighting>();
+  private readonly offsets = new Set<string>();
+  /** Per partition of the event topic, the offset after the last message read. */
+  private readonly readUpTo = new Map<number, bigint>();
+  private admin: KafkaAdmin | undefined;
+  private consumer: EventConsumer | undefined;
+  private restarts = 0;
+  private failure: Error | undefined;
+  private stopped = false;
+  private pausing = false;
+  deadLetters = 0;
+  undecodable = 0;
+  withoutRequestId = 0;
+  messages = 0;
+
+  private constructor(
+    private readonly brokers: string,
+    private readonly topics: AuditTopics,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  static async start(brokers: string, topics: AuditTopics, log: (line: string) => void): Promise<Auditor> {
+    const auditor = new Auditor(brokers, topics, log);
+    await auditor.connect();
+    return auditor;
+  }
+
+  get sightings(): ReadonlyMap<string, Sighting> {
+    return this.seen;
+  }
+
+  /**
+   * Every consumer gets a group of its own and reads from the beginning: a predecessor that
+   * failed to leave its group cannot hold the partitions, and the per-offset check in
+   * record() makes the second reading harmless.
+   */
+  private async connect(): Promise<void> {
+    const groupId = `chaos-auditor-${randomBytes(4).toString('hex')}`;
+    const consumer = createConsumer({ brokers: [this.brokers], clientId: groupId }, silentLogger(), {
+      groupId,
+      topics: [this.topics.topic, this.topics.deadLetterTopic],
+      fromBeginning: true,
+      maxWaitMs: 100,
+    });
+    consumer.onCrash((error) => {
+      if (this.stopped || this.pausing || this.consumer !== consumer) return;
+      if (this.restarts >= MAX_RESTARTS) {
+        this.failure = new Error(`the auditor's Kafka consumer stopped for good: ${error.message}`, { cause: error });
+        return;
+      }
+      this.restarts += 1;
+      this.log(`auditor: consumer stopped (${error.message}); starting a new one`);
+      void consumer
+        .stop()
+        .catch(() => undefined)
+        .then(() => this.connect())
+        .catch((e: unknown) => {
+          this.failure = e instanceof Error ? e : new Error(String(e));
+        });
+    });
+    this.consumer = consumer;
+    await consumer.start((batch) => {
+      this.record(batch);
+      return Promise.resolve();
+    });
+  }
+
+  private record(batch: IncomingBatch): void {
+    for (const message of batch.messages) {
+      const where = `${batch.topic}/${batch.partition}/${message.offset}`;
+      if (this.offsets.has(where)) continue;
+      this.offsets.add(where);
+      if (batch.topic === this.topics.deadLetterTopic) {
+        this.deadLetters += 1;
+        continue;
+      }
+      this.messages += 1;
+      const next = BigInt(message.offset) + 1n;
+      if (next > (this.readUpTo.get(batch.partition) ?? 0n)) this.readUpTo.set(batch.partition, next);
+      const decoded = decodeMessage(message.value?.toString('utf8') ?? '');
+      if (!decoded.ok) {
+        this.undecodable += 1;
+        continue;
+      }
+      let rid: string | undefined;
+      for (const [name, value] of decoded.value.params) if (name === 'rid') rid = value;
+      if (rid === undefined) {
+        this.withoutRequestId += 1;
+        continue;
+      }
+      const sighting = this.seen.get(rid);
+      if (sighting) {
+        sighting.count += 1;
+        sighting.firstAppendedAt = Math.min(sighting.firstAppendedAt, message.timestamp);
+      } else {
+        this.seen.set(rid, { count: 1, firstAppendedAt: message.timestamp });
+      }
+    }
+  }
+
+  /**
+   * Waits until every id was seen, or `nothingPending` says nothing more can arrive (then the
+   * ids still missing are lost and waiting longer would change nothing), or `timeoutMs` passed.
+   * Resolves with how many ids are missing. Rejects when the auditor cannot read Kafka any more.
+   */
+  async waitFor(
+    ids: Iterable<string>,
+    options: { timeoutMs: number; nothingPending?: () => Promise<boolean> },
+  ): Promise<number> {
+    const deadline = Date.now() + options.timeoutMs;
+    let missing = [...ids].filter((id) => !this.seen.has(id));
+    let lastPendingCheck = 0;
+    while (missing.length > 0 && Date.now() < deadline) {
+      if (this.failure) throw this.failure;
+      await new Promise((r) => setTimeout(r, 100));
+      missing = missing.filter((id) => !this.seen.has(id));
+      if (missing.length > 0 && options.nothingPending && Date.now() - lastPendingCheck >= 500) {
+        lastPendingCheck = Date.now();
+        const settled = await options.nothingPending().catch(() => false);
+        if (settled) return missing.filter((id) => !this.seen.has(id)).length;
+      }
+    }
+    return missing.length;
+  }
+
+  /**
+   * Leaves the topic alone for a while: the consumer stops cleanly while the broker is still
+   * there. Riding a broker outage out instead puts kafkajs into its crash-and-restart path,
+   * where a consumer stopped at the wrong moment can restart itself afterwards and keep the
+   * process alive (seen once: the test process never exited).
+   */
+  async pause(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    this.pausing = true;
+    try {
+      await consumer?.stop();
+    } finally {
+      this.pausing = false;
+    }
+  }
+
+  /** Reads on with a new consumer (from the beginning; what was read already is skipped). */
+  async resume(): Promise<void> {
+    if (!this.consumer) await this.connect();
+  }
+
+  /** Whether everything in the event topic right now has been read. */
+  async caughtUp(): Promise<boolean> {
+    if (!this.admin) {
+      const admin = createAdmin({ brokers: [this.brokers], clientId: 'chaos-auditor-admin' }, silentLogger());
+      await admin.connect();
+      this.admin = admin;
+    }
+    const offsets = await this.admin.topicOffsets(this.topics.topic);
+    return offsets.every((o) => BigInt(o.high) <= (this.readUpTo.get(o.partition) ?? 0n));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([this.consumer?.stop(), this.admin?.disconnect()]);
+  }
+}

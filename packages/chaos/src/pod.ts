@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, startRedisServer, type RedisServer } from '@pushtech/devstack';
+import { entriesIn } from './redis-command.js';
+import { trackProcess, type Scope } from './scope.js';
+import { startService, type ServiceProcess } from './service-process.js';
+import type { AuditTopics } from './topics.js';
+
+const QUEUE_KEY = 'pushtech:hits';
+const INSTANCE = 'chaos-kafkastore';
+const READY_TIMEOUT_MS = 60_000;
+
+export interface PodOptions {
+  /** The scenario's own folder: Redis AOF and the services' empty working directory. */
+  readonly dir: string;
+  readonly brokers: string;
+  readonly topics: AuditTopics;
+  /** false: only Redis and the tracker (the loss control starts kafkastore later). */
+  readonly withKafkastore?: boolean;
+}
+
+/**
+ * One Kubernetes pod as deployed, made of processes: tracker, its own Redis (AOF everysec,
+ * noeviction) and the kafkastore sidecar (drain on exit). Scenarios kill, stop and restart its
+ * parts; whatever runs when the scenario ends is stopped by the scope.
+ */
+export class Pod {
+  redis: RedisServer;
+  readonly tracker: ServiceProcess;
+  kafkastore: ServiceProcess | undefined;
+  /** Every kafkastore process this pod ran, the replacements after a kill included. */
+  readonly kafkastoreRuns: ServiceProcess[] = [];
+  readonly trackerUrl: string;
+
+  private constructor(
+    private readonly options: PodOptions,
+    private readonly redisOptions: { port: number; dir: string; appendOnly: true },
+    redis: RedisServer,
+    tracker: ServiceProcess,
+    trackerPort: number,
+    private readonly kafkastorePort: number,
+    private readonly cwd: string,
+  ) {
+    this.redis = redis;
+    this.tracker = tracker;
+    this.trackerUrl = `http://127.0.0.1:${trackerPort}`;
+  }
+
+  static async start(options: PodOptions, scope: Scope): Promise<Pod> {
+    const cwd = path.join(options.dir, 'run');
+    mkdirSync(cwd, { recursive: true });
+    const redisOptions = { port: await freePort(), dir: path.join(options.dir, 'redis'), appendOnly: true as const };
+    const redis = await startRedis(redisOptions);
+    const trackerPort = await freePort();
+    const kafkastorePort = await freePort();
+    const tracker = startService({
+      name: 'tracker',
+      opsPort: trackerPort,
+      cwd,
+      env: {
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        REDIS_URL: redis.url,
+        REDIS_QUEUE_KEY: QUEUE_KEY,
+        TRACKER_HOST: '127.0.0.1',
+        TRACKER_PORT: String(trackerPort),
+        TRACKER_WORKERS: '1',
+        POD_IP: 'chaos-pod',
+        // The load generator sends client addresses in X-Forwarded-For, as a proxy would.
+        TRACKER_TRUSTED_PROXIES: '127.0.0.1/32,::1/128',
+      },
+    });
+    const pod = new Pod(options, redisOptions, redis, tracker, trackerPort, kafkastorePort, cwd);
+    scope.defer('pod', () => pod.stop());
+    await tracker.waitReady(READY_TIMEOUT_MS);
+    if (options.withKafkastore !== false) await pod.startKafkastore().waitReady(READY_TIMEOUT_MS);
+    return pod;
+  }
+
+  get redisUrl(): string {
+    return this.redis.url;
+  }
+
+  /** The incoming list and kafkastore's processing list: where acknowledged events wait. */
+  get queueKeys(): readonly [string, string] {
+    return [QUEUE_KEY, `${QUEUE_KEY}:processing:${INSTANCE}`];
+  }
+
+  /** Events waiting in Redis (both lists); undefined while Redis does not answer. */
+  backlog(): Promise<number | undefined> {
+    return entriesIn(this.redis.url, this.queueKeys);
+  }
+
+  /** Events in kafkastore's processing list: a batch taken but not yet acknowledged by Kafka. */
+  inFlight(): Promise<number | undefined> {
+    return entriesIn(this.redis.url, [this.queueKeys[1]]);
+  }
+
+  /**
+   * Starts a kafkastore (again). The instance name stays the same across restarts, so a new
+   * process finds and re-produces the batch a killed one left in its processing list.
+   */
+  startKafkastore(): ServiceProcess {
+    const kafkastore = startService({
+      name: 'kafkastore',
+      opsPort: this.kafkastorePort,
+      cwd: this.cwd,
+      env: {
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        REDIS_URL: this.redis.url,
+        REDIS_QUEUE_KEY: QUEUE_KEY,
+        KAFKA_BROKERS: this.options.brokers,
+        KAFKA_TOPIC: this.options.topics.topic,
+        KAFKA_DLQ_TOPIC: this.options.topics.deadLetterTopic,
+        KAFKASTORE_HOST: '127.0.0.1',
+        KAFKASTORE_PORT: String(this.kafkastorePort),
+        KAFKASTORE_INSTANCE: INSTANCE,
+        KAFKASTORE_DRAIN_ON_EXIT: 'true',
+        KAFKA_PARTITION_KEY: 'deviceid',
+        GEOIP_DB: '',
+      },
+    });
+    this.kafkastore = kafkastore;
+    this.kafkastoreRuns.push(kafkastore);
+    return kafkastore;
+  }
+
+  /** Starts Redis again on the same port and folder, so it replays its AOF. */
+  async restartRedis(): Promise<RedisServer> {
+    this.redis = await startRedis(this.redisOptions);
+    return this.redis;
+  }
+
+  /** Stops whatever still runs: tracker and kafkastore first (they drain into Kafka), Redis last. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.tracker.stop(10_000), ...this.kafkastoreRuns.map((k) => k.stop(30_000))]);
+    await this.redis.stop();
+  }
+}
+
+async function startRedis(options: { port: number; dir: string; appendOnly: true }): Promise<RedisServer> {
+  const redis = await startRedisServer(options);
+  const untrack = trackProcess(redis.process.pid, 'redis');
+  void redis.process.exited.then(untrack);
+  return redis;
+}

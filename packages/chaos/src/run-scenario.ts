@@ -1,0 +1,190 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { runLoad, seededRandom, type LoadResult } from '@pushtech/loadgen';
+import { Acknowledgements, median, recoveryMs, summarize } from './audit.js';
+import { Auditor } from './auditor.js';
+import { Broker } from './broker.js';
+import { Pod } from './pod.js';
+import {
+  ChaosUsageError,
+  defaultOptions,
+  type ChaosEnvironment,
+  type Check,
+  type FaultRun,
+  type ResolvedOptions,
+  type ScenarioDefinition,
+  type ScenarioName,
+  type ScenarioOptions,
+  type ScenarioResult,
+  sleep,
+} from './scenario.js';
+import { scenarios } from './scenarios/index.js';
+import { Scope } from './scope.js';
+import { createAuditTopics, deleteAuditTopics } from './topics.js';
+
+export function resolveOptions(definition: ScenarioDefinition, options: ScenarioOptions): ResolvedOptions {
+  const resolved: ResolvedOptions = { ...defaultOptions, seed: Date.now() % 1_000_000_007, ...options };
+  const positive: (keyof ResolvedOptions)[] = [
+    'rate',
+    'durationSeconds',
+    'connections',
+    'settleTimeoutMs',
+    'killEverySeconds',
+    'kafkaOutageSeconds',
+    'redisDownSeconds',
+  ];
+  for (const key of positive) {
+    const value = resolved[key];
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new ChaosUsageError(`${definition.name}: ${key} must be a positive number, got ${String(value)}`);
+    }
+  }
+  const minimum = definition.minDurationSeconds(resolved);
+  if (resolved.durationSeconds < minimum) {
+    throw new ChaosUsageError(
+      `${definition.name}: a load of ${resolved.durationSeconds} s is too short for this scenario with these ` +
+        `settings; give it at least ${Math.ceil(minimum)} s`,
+    );
+  }
+  return resolved;
+}
+
+/**
+ * Runs one scenario end to end: its own Redis, tracker and kafkastore (and broker, if it stops
+ * Kafka), a fresh topic, the auditor, the load with the fault injected into it; then waits for
+ * Kafka to settle and compares what was acknowledged with what arrived.
+ */
+export async function runScenario(
+  name: ScenarioName,
+  env: ChaosEnvironment,
+  options: ScenarioOptions,
+): Promise<ScenarioResult> {
+  const definition = scenarios[name];
+  const resolved = resolveOptions(definition, options);
+  const startedAt = Date.now();
+  const scope = new Scope();
+  mkdirSync(env.workDir, { recursive: true });
+  const dir = mkdtempSync(path.join(env.workDir, `${name}-`));
+  scope.defer('work folder', () => rmSync(dir, { recursive: true, force: true }));
+  try {
+    let broker: Broker | undefined;
+    let brokers = env.sharedBrokers;
+    if (definition.ownBroker) {
+      env.log(`${name}: starting a Kafka broker of its own`);
+      const own = await Broker.start({ dir, cacheRoot: env.cacheRoot, log: env.log });
+      scope.defer('kafka broker', () => own.stop());
+      broker = own;
+      brokers = own.brokers;
+    }
+    const topics = await createAuditTopics(brokers, `chaos-${name}`);
+    scope.defer('topics', () => deleteAuditTopics(brokers, topics));
+    const auditor = await Auditor.start(brokers, topics, env.log);
+    scope.defer('auditor', () => auditor.stop());
+    const pod = await Pod.start({ dir, brokers, topics }, scope);
+    env.log(`${name}: infrastructure and pod up in ${Date.now() - startedAt} ms`);
+
+    const acks = new Acknowledgements();
+    env.log(`${name}: ${resolved.rate} events/s for ${resolved.durationSeconds} s`);
+    const loadStartedAt = Date.now();
+    const load = runLoad(
+      {
+        target: pod.trackerUrl,
+        rate: resolved.rate,
+        durationSeconds: resolved.durationSeconds,
+        connections: resolved.connections,
+        seed: resolved.seed,
+        onAcknowledged: (rids) => acks.add(rids),
+      },
+      (s) => {
+        if (Math.round(s.elapsedSeconds) % 5 === 0)
+          env.log(
+            `${name}: ${s.elapsedSeconds.toFixed(0)} s, acknowledged ${s.acknowledged}, refused ${s.refused}, failed ${s.failed}`,
+          );
+      },
+    );
+    const injection = definition.inject({
+      pod,
+      broker,
+      options: resolved,
+      acks,
+      auditor,
+      random: seededRandom(resolved.seed + 1),
+      loadStartedAt,
+      at: (seconds) => sleep(loadStartedAt + seconds * 1000 - Date.now()),
+      log: env.log,
+    });
+    // The load runs its course even when the injection failed, so nothing keeps firing later.
+    const [loadOutcome, injected] = await Promise.allSettled([load, injection]);
+    if (loadOutcome.status === 'rejected') throw loadOutcome.reason;
+    if (injected.status === 'rejected') throw injected.reason;
+    const loadResult: LoadResult = loadOutcome.value;
+    const faultRun: FaultRun = injected.value;
+
+    env.log(`${name}: load done (${acks.count} acknowledged); waiting for Kafka to settle`);
+    const settleStarted = Date.now();
+    await auditor.waitFor(acks.ids(), {
+      timeoutMs: resolved.settleTimeoutMs,
+      // Nothing waits in Redis any more and everything in the topic was read: the ids still
+      // missing will never come.
+      nothingPending: async () => (await pod.backlog()) === 0 && (await auditor.caughtUp()),
+    });
+
+    env.log(`${name}: settled in ${Date.now() - settleStarted} ms`);
+    const seen = auditor.sightings;
+    const summary = summarize(acks, seen);
+    const faults = faultRun.faults.map(({ recovers, ...fault }) => ({
+      ...fault,
+      recoveryMs: recovers === false ? null : recoveryMs(fault.endedAt, acks, seen),
+    }));
+    const recoveries = faults.map((f) => f.recoveryMs).filter((ms): ms is number => ms !== null);
+    const { evidence, checks } = faultRun.evaluate({ acks, load: loadResult });
+    const allChecks: Check[] = [
+      {
+        name: 'every acknowledged event is in Kafka',
+        ok: summary.lost === 0 && summary.acknowledged > 0,
+        detail:
+          summary.lost === 0
+            ? `${summary.delivered} of ${summary.acknowledged} delivered`
+            : `${summary.lost} of ${summary.acknowledged} lost, e.g. ${summary.lostSample.slice(0, 5).join(', ')}`,
+      },
+      {
+        name: 'every message in Kafka is well-formed',
+        ok: auditor.deadLetters === 0 && auditor.undecodable === 0 && auditor.withoutRequestId === 0,
+        detail: `${auditor.deadLetters} dead-lettered, ${auditor.undecodable} undecodable, ${auditor.withoutRequestId} without a request id`,
+      },
+      ...checks,
+    ];
+    return {
+      scenario: name,
+      title: definition.title,
+      description: definition.description,
+      recoveryDefinition: definition.recoveryDefinition,
+      rate: resolved.rate,
+      durationSeconds: resolved.durationSeconds,
+      startedAt: new Date(startedAt).toISOString(),
+      wallSeconds: (Date.now() - startedAt) / 1000,
+      load: {
+        scheduled: loadResult.scheduled,
+        acknowledged: loadResult.acknowledged,
+        refused: loadResult.refused,
+        failed: loadResult.failed,
+        statuses: loadResult.statuses,
+      },
+      audit: {
+        ...summary,
+        messages: auditor.messages,
+        deadLettered: auditor.deadLetters,
+        undecodable: auditor.undecodable,
+        withoutRequestId: auditor.withoutRequestId,
+      },
+      faults,
+      recovery:
+        recoveries.length === 0 ? null : { worstMs: Math.max(...recoveries), medianMs: median(recoveries) ?? 0 },
+      evidence,
+      checks: allChecks,
+      passed: allChecks.every((c) => c.ok),
+    };
+  } finally {
+    await scope.close(env.log);
+  }
+}

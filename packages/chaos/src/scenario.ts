@@ -1,0 +1,147 @@
+import type { LoadResult } from '@pushtech/loadgen';
+import type { Acknowledgements, AuditSummary } from './audit.js';
+import type { Broker } from './broker.js';
+import type { Pod } from './pod.js';
+
+export const scenarioNames = ['kafkastore-kill', 'kafka-outage', 'redis-restart', 'pod-scale-down'] as const;
+export type ScenarioName = (typeof scenarioNames)[number];
+
+export function isScenarioName(name: string): name is ScenarioName {
+  return (scenarioNames as readonly string[]).includes(name);
+}
+
+/** Where scenarios run: infrastructure shared between them and a folder for their state. */
+export interface ChaosEnvironment {
+  /** A broker the scenarios that leave Kafka alone share (each with fresh topics). */
+  readonly sharedBrokers: string;
+  /** Cache of the Kafka jars, for the scenario that runs (and stops) a broker of its own. */
+  readonly cacheRoot: string;
+  /** Parent folder of every scenario's state (Redis AOF, broker data); removed per scenario. */
+  readonly workDir: string;
+  readonly log: (line: string) => void;
+}
+
+export interface ScenarioOptions {
+  /** Events per second the load generator offers. */
+  readonly rate: number;
+  /** How long the load runs; the faults happen inside this window. */
+  readonly durationSeconds: number;
+  readonly connections?: number;
+  readonly seed?: number;
+  /** After the load: longest wait for acknowledged events to show up in Kafka. */
+  readonly settleTimeoutMs?: number;
+  /** kafkastore-kill: mean time between two kills. */
+  readonly killEverySeconds?: number;
+  /** kafka-outage: how long the broker stays stopped. */
+  readonly kafkaOutageSeconds?: number;
+  /** redis-restart: how long Redis stays down. */
+  readonly redisDownSeconds?: number;
+}
+
+export type ResolvedOptions = Required<ScenarioOptions>;
+
+export const defaultOptions: Omit<ResolvedOptions, 'rate' | 'durationSeconds' | 'seed'> = {
+  connections: 32,
+  settleTimeoutMs: 60_000,
+  killEverySeconds: 4,
+  kafkaOutageSeconds: 15,
+  redisDownSeconds: 3,
+};
+
+/** A check that the scenario did what it claims (the fault really happened, the pod behaved). */
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface Fault {
+  readonly what: string;
+  /** ms since the epoch. */
+  readonly startedAt: number;
+  /** When the failed part was back (process restarted, broker or Redis answering again). */
+  readonly endedAt: number;
+  /** See ScenarioDefinition.recoveryDefinition; null when not measurable or not applicable. */
+  readonly recoveryMs: number | null;
+}
+
+/** What a scenario's fault injection reports; evaluated once the load ended and Kafka settled. */
+export interface FaultRun {
+  readonly faults: readonly (Omit<Fault, 'recoveryMs'> & { readonly recovers?: boolean })[];
+  evaluate(view: { acks: Acknowledgements; load: LoadResult }): {
+    evidence: Record<string, number>;
+    checks: Check[];
+  };
+}
+
+export interface ScenarioContext {
+  readonly pod: Pod;
+  /** The scenario's own broker (only for scenarios that stop Kafka). */
+  readonly broker: Broker | undefined;
+  readonly options: ResolvedOptions;
+  readonly acks: Acknowledgements;
+  /** The measuring side, paused while the broker it reads from is away. */
+  readonly auditor: { pause(): Promise<void>; resume(): Promise<void> };
+  /** Seeded, so a run can be repeated. */
+  readonly random: () => number;
+  readonly loadStartedAt: number;
+  /** Resolves `seconds` after the load started. */
+  at(seconds: number): Promise<void>;
+  readonly log: (line: string) => void;
+}
+
+export interface ScenarioDefinition {
+  readonly name: ScenarioName;
+  readonly title: string;
+  readonly description: string;
+  /** What "time to recover" means for this scenario. */
+  readonly recoveryDefinition: string;
+  readonly ownBroker: boolean;
+  /** The shortest load that leaves room for the fault and a recovery after it. */
+  minDurationSeconds(options: ResolvedOptions): number;
+  /** Runs while the load runs; returns when the fault is over. */
+  inject(context: ScenarioContext): Promise<FaultRun>;
+}
+
+export interface ScenarioResult {
+  readonly scenario: ScenarioName;
+  readonly title: string;
+  readonly description: string;
+  readonly recoveryDefinition: string;
+  readonly rate: number;
+  readonly durationSeconds: number;
+  readonly startedAt: string;
+  readonly wallSeconds: number;
+  readonly load: {
+    readonly scheduled: number;
+    readonly acknowledged: number;
+    readonly refused: number;
+    readonly failed: number;
+    readonly statuses: Readonly<Record<string, number>>;
+  };
+  readonly audit: AuditSummary & {
+    /** Messages read from the event topic. */
+    readonly messages: number;
+    readonly deadLettered: number;
+    readonly undecodable: number;
+    readonly withoutRequestId: number;
+  };
+  readonly faults: readonly Fault[];
+  readonly recovery: { readonly worstMs: number; readonly medianMs: number } | null;
+  readonly evidence: Readonly<Record<string, number>>;
+  readonly checks: readonly Check[];
+  /** No loss and every check ok. */
+  readonly passed: boolean;
+}
+
+/** Bad options (a rate of 0, a load too short for the fault): the message says what to change. */
+export class ChaosUsageError extends Error {
+  override readonly name = 'ChaosUsageError';
+}
+
+/** Seconds of steady traffic before the first fault. */
+export function warmupSeconds(options: Pick<ResolvedOptions, 'durationSeconds'>): number {
+  return Math.min(3, options.durationSeconds * 0.2);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
