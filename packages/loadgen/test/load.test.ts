@@ -77,6 +77,28 @@ describe('runLoad', () => {
     assert.equal(nowhere.failed, 10);
   });
 
+  it('behind a slow server, keeps a bounded number of requests outstanding and counts the wait as latency', async (t) => {
+    // 2 connections x 50 ms per answer = 40 answers/s, far below the 200/s offered.
+    const s = createServer((_req, res) => void setTimeout(() => res.writeHead(204).end(), 50));
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    t.after(() => new Promise((r) => s.close(r)));
+    const inFlight: number[] = [];
+    const result = await runLoad(
+      {
+        target: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+        rate: 200,
+        durationSeconds: 1,
+        connections: 2,
+      },
+      (snapshot) => inFlight.push(snapshot.inFlight),
+    );
+    assert.equal(result.acknowledged, 200, 'every request is still sent and answered');
+    assert.ok(inFlight.length >= 3, `progress was reported while behind (${inFlight.length} snapshots)`);
+    assert.ok(Math.max(...inFlight) <= 8, `at most connections x 4 outstanding, saw ${inFlight.join(', ')}`);
+    // The last request was due at 1 s but answered after ~5 s: its latency counts from the due time.
+    assert.ok(result.latency.percentile(99) >= 3000, `p99 ${result.latency.percentile(99)} ms shows the queueing`);
+  });
+
   it('generates the same traffic from the same seed', () => {
     const a = seededRandom(42);
     const b = seededRandom(42);
