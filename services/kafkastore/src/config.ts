@@ -29,6 +29,8 @@ export const kafkastoreSettings = {
   /** Sidecar mode: on SIGTERM empty the incoming list first (the pod's Redis dies with the pod). */
   KAFKASTORE_DRAIN_ON_EXIT: setting.boolean({ default: false }),
   KAFKASTORE_DRAIN_TIMEOUT_MS: setting.integer({ min: 100, max: 600_000, default: 20_000 }),
+  /** Drain on exit ends only after the list stayed empty this long (the tracker may still be finishing). */
+  KAFKASTORE_DRAIN_QUIET_MS: setting.integer({ min: 0, max: 60_000, default: 1_000 }),
   /** Longest pause between two produce attempts while Kafka is unavailable. */
   KAFKASTORE_RETRY_MAX_MS: setting.integer({ min: 10, max: 60_000, default: 5_000 }),
   /**

@@ -44,12 +44,17 @@ export interface DrainLoop {
    * Finishes the batch in flight and ends `run`. With `drain`, first empties the incoming list,
    * for at most `drainTimeoutMs`; rejects when entries were left behind.
    */
-  stop(options: { drain: boolean; drainTimeoutMs: number }): Promise<void>;
+  stop(options: { drain: boolean; drainTimeoutMs: number; drainQuietMs?: number }): Promise<void>;
   /** true when the last Kafka round trip succeeded, else why not (for readiness). */
   kafkaStatus(): true | string;
 }
 
-type Mode = { kind: 'run' } | { kind: 'finish' } | { kind: 'drain'; deadline: number };
+type Mode =
+  | { kind: 'run' }
+  | { kind: 'finish' }
+  // quietMs: the list must stay empty this long before the drain ends, so events the tracker
+  // still acknowledges while it shuts down (SIGTERM reaches both containers at once) are taken.
+  | { kind: 'drain'; deadline: number; quietMs: number; emptySince?: number };
 
 /**
  * Redis -> enrich -> Kafka, one batch at a time. A batch is moved atomically into this
@@ -210,6 +215,13 @@ export function createDrainLoop(deps: DrainLoopDeps): DrainLoop {
       metrics.queueDepth.set(batch.queueDepth);
       metrics.processingDepth.set(batch.entries.length);
       if (batch.entries.length === 0) {
+        if (mode.kind === 'drain' && batch.queueDepth === 0 && now() <= mode.deadline) {
+          mode.emptySince ??= now();
+          if (now() - mode.emptySince < mode.quietMs) {
+            await sleep(20);
+            continue;
+          }
+        }
         if (mode.kind !== 'run') {
           leftBehind = batch.queueDepth;
           return;
@@ -224,6 +236,7 @@ export function createDrainLoop(deps: DrainLoopDeps): DrainLoop {
         );
         metrics.eventsReplayed.inc(batch.leftover);
       }
+      if (mode.kind === 'drain') delete mode.emptySince;
       metrics.batchSize.observe(batch.entries.length);
       await deliver(batch.entries);
       await withRedisRetry('remove the produced batch', () => queue.ack(batch.entries.length));
@@ -237,7 +250,9 @@ export function createDrainLoop(deps: DrainLoopDeps): DrainLoop {
       return running;
     },
     async stop(options) {
-      mode = options.drain ? { kind: 'drain', deadline: now() + options.drainTimeoutMs } : { kind: 'finish' };
+      mode = options.drain
+        ? { kind: 'drain', deadline: now() + options.drainTimeoutMs, quietMs: options.drainQuietMs ?? 0 }
+        : { kind: 'finish' };
       await queue.wake().catch(() => undefined);
       if (running) await running;
       if (options.drain && leftBehind > 0) {

@@ -141,7 +141,11 @@ export async function createKafkastore(options: {
     probes,
     run: () => loop.run(),
     stopDraining: () =>
-      loop.stop({ drain: config.KAFKASTORE_DRAIN_ON_EXIT, drainTimeoutMs: config.KAFKASTORE_DRAIN_TIMEOUT_MS }),
+      loop.stop({
+        drain: config.KAFKASTORE_DRAIN_ON_EXIT,
+        drainTimeoutMs: config.KAFKASTORE_DRAIN_TIMEOUT_MS,
+        drainQuietMs: config.KAFKASTORE_DRAIN_QUIET_MS,
+      }),
     closers: [
       { name: 'kafka producer', close: () => producer.disconnect() },
       {
