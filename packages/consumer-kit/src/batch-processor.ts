@@ -1,7 +1,6 @@
-import { decodeMessage } from '@pushtech/event';
-import { describeError, type IncomingBatch, type IncomingMessage, type Logger } from '@pushtech/runtime';
+import { describeError, type IncomingBatch, type Logger } from '@pushtech/runtime';
 import { pause, retryDelayMs, type RetryPolicy } from './backoff.js';
-import { toConsumedEvent, type ConsumedEvent } from './consumed-event.js';
+import { findUndecodable, KafkaConsumedEvent, type ConsumedEvent } from './consumed-event.js';
 import type { ConsumerMetrics } from './consumer-metrics.js';
 import { countDeadLetters } from './consumer-metrics.js';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
@@ -23,54 +22,58 @@ export interface BatchProcessorDeps {
 type Attempt = { ok: true } | { ok: false; error: unknown };
 
 /**
- * One batch, at-least-once: decode (undecodable messages are dead letters at once), hand the
- * events to the handler with retries and backoff, and when the batch keeps failing, isolate the
- * events that fail on their own and dead-letter only those. Resolves when every message is
- * either handled or acknowledged by the dead-letter topic: only then may the offsets be
- * committed. Rejects (nothing committed) when stopping, or when the handler's dependencies are
- * down (an outage, not bad events).
+ * One batch, at-least-once: hand the events to the handler with retries and backoff, and when
+ * the batch keeps failing, isolate the events that fail on their own and dead-letter only those.
+ * Events are decoded when the handler reads them (see ConsumedEvent): a message that turns out
+ * undecodable is dead-lettered at once and the handler runs again without it. Resolves when
+ * every message is either handled or acknowledged by the dead-letter topic: only then may the
+ * offsets be committed. Rejects (nothing committed) when stopping, or when the handler's
+ * dependencies are down (an outage, not bad events).
  */
 export async function processBatch(batch: IncomingBatch, deps: BatchProcessorDeps): Promise<void> {
-  const events: ConsumedEvent[] = [];
-  // messageOf[i] is the Kafka message of events[i], for dead-lettering its original bytes.
-  const messageOf: IncomingMessage[] = [];
+  const events: KafkaConsumedEvent[] = batch.messages.map((message) => new KafkaConsumedEvent(message));
   const letters: DeadLetter[] = [];
-  for (const message of batch.messages) {
-    const text = message.value?.toString('utf8') ?? '';
-    const decoded = decodeMessage(text);
-    if (decoded.ok) {
-      events.push(toConsumedEvent(decoded.value, text, message));
-      messageOf.push(message);
-    } else {
-      letters.push({ message, reason: 'undecodable', error: decoded.error });
+  const undecodable = new Set<KafkaConsumedEvent>();
+  /** Runs the handler, dropping each undecodable event it reads and running it again without. */
+  const handleDecodable = async (list: readonly KafkaConsumedEvent[]): Promise<void> => {
+    let current = undecodable.size === 0 ? list : list.filter((e) => !undecodable.has(e));
+    for (;;) {
+      if (current.length === 0) return;
+      try {
+        await deps.handle(current);
+        return;
+      } catch (error: unknown) {
+        const found = findUndecodable(error);
+        const poison = found?.event;
+        if (!found || !(poison instanceof KafkaConsumedEvent) || !current.includes(poison)) throw error;
+        undecodable.add(poison);
+        letters.push({ message: poison.kafkaMessage, reason: 'undecodable', error: found.reason });
+        current = current.filter((e) => e !== poison);
+      }
     }
-  }
+  };
 
-  let handled = events.length;
+  const failed: DeadLetter[] = [];
   if (events.length > 0) {
-    const whole = await withRetries(events, deps);
+    const whole = await withRetries(events, handleDecodable, deps);
     if (!whole.ok) {
       await assertNoOutage(deps, whole.error);
       deps.logger.warn(
         { err: describeError(whole.error), events: events.length, partition: batch.partition },
         'batch keeps failing; handling its events one by one to find the failing ones',
       );
-      const failed: DeadLetter[] = [];
-      for (const [i, event] of events.entries()) {
-        const alone = await withRetries([event], deps);
+      for (const event of events) {
+        if (undecodable.has(event)) continue;
+        const alone = await withRetries([event], handleDecodable, deps);
         if (!alone.ok) {
-          failed.push({
-            message: messageOf[i] as IncomingMessage,
-            reason: 'handler_failed',
-            error: describeError(alone.error),
-          });
+          failed.push({ message: event.kafkaMessage, reason: 'handler_failed', error: describeError(alone.error) });
         }
       }
       if (failed.length > 0) await assertNoOutage(deps, failed[0]?.error);
-      handled -= failed.length;
       letters.push(...failed);
     }
   }
+  const handled = events.length - letters.length;
 
   if (letters.length > 0) {
     await deps.deadLetters.send(letters, deps.consumer);
@@ -115,7 +118,11 @@ async function assertNoOutage(deps: BatchProcessorDeps, handlerError: unknown): 
   }
 }
 
-async function withRetries(events: readonly ConsumedEvent[], deps: BatchProcessorDeps): Promise<Attempt> {
+async function withRetries(
+  events: readonly KafkaConsumedEvent[],
+  handle: (events: readonly KafkaConsumedEvent[]) => Promise<void>,
+  deps: BatchProcessorDeps,
+): Promise<Attempt> {
   let lastError: unknown;
   for (let attempt = 0; attempt <= deps.retry.maxRetries; attempt += 1) {
     if (attempt > 0) {
@@ -123,7 +130,7 @@ async function withRetries(events: readonly ConsumedEvent[], deps: BatchProcesso
       await deps.heartbeat();
     }
     try {
-      await deps.handle(events);
+      await handle(events);
       return { ok: true };
     } catch (error: unknown) {
       lastError = error;

@@ -4,7 +4,7 @@ export {
   type ConsumerContext,
   type ConsumerDefinition,
 } from './define-consumer.js';
-export type { ConsumedEvent, EventSource } from './consumed-event.js';
+export { UndecodableEventError, type ConsumedEvent, type EventSource } from './consumed-event.js';
 export { createDedup, type CounterOp, type Dedup, type KeyExpiry } from './dedup.js';
 export { consumerKitSettings, type ConsumerKitConfig } from './settings.js';
 export { ConsumerService, type ConsumerServiceOptions } from './consumer-service.js';

@@ -114,6 +114,42 @@ describe('the consumer kit against a real Kafka and Redis', () => {
     assert.equal(metricValue(metrics, 'pushtech_consumer_dead_lettered_total', 'reason="handler_failed"'), 1);
   });
 
+  it('a message that cannot be decoded is dead-lettered when the handler reads it, at once, even behind a wrapping error', async (t) => {
+    const seen = new Map<string, number>();
+    const types: string[] = [];
+    const consumer = defineConsumer({
+      name: 'wrapping',
+      handleBatch(events) {
+        try {
+          counting(seen)(events);
+        } catch (error: unknown) {
+          return Promise.reject(new Error('could not count', { cause: error }));
+        }
+        types.push(...events.map((e) => e.type));
+        return Promise.resolve();
+      },
+    });
+    const good = Array.from({ length: 20 }, () => sampleEvent());
+    // A valid type with a broken meta: only reading past the type finds it out.
+    const harness = await runConsumer(t, consumer, [...good.slice(0, 10), 'app_open ts=1 x=1', ...good.slice(10)], {
+      partitions: 1,
+      env: { CONSUMER_MAX_RETRIES: '3' },
+    });
+    assert.equal(seen.size, 20, 'every good event was handled');
+    const letters = await harness.deadLetters(1);
+    assert.equal(letters[0]?.value?.toString(), 'app_open ts=1 x=1');
+    assert.equal(letters[0]?.headers['reason'], 'undecodable');
+    assert.match(letters[0]?.headers['error'] ?? '', /^meta: missing key "type"$/);
+    assert.equal(types.length, 20, 'the bad message never reached a successful handler call');
+    const metrics = (await harness.registries[0]?.metrics()) ?? '';
+    assert.equal(
+      metricValue(metrics, 'pushtech_consumer_handler_failures_total', 'consumer="wrapping"'),
+      0,
+      'an undecodable message is not a handler failure: no retry, no backoff',
+    );
+    assert.equal(metricValue(metrics, 'pushtech_consumer_events_handled_total', 'consumer="wrapping"'), 20);
+  });
+
   it('events that fail alone are dead-lettered even when they are the whole batch', async (t) => {
     const consumer = defineConsumer({
       name: 'rejects_all',

@@ -14,6 +14,7 @@ export const errorCodes = [
   'PT_ERR_CONSUMER_NO_REDIS',
   'PT_ERR_CONSUMER_OUTAGE',
   'PT_ERR_CONSUMER_STOPPED',
+  'PT_ERR_CONSUMER_UNDECODABLE',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];
