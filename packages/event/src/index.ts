@@ -8,7 +8,16 @@ export {
   type EventIdGeneratorOptions,
 } from './ids.js';
 export { canonicalIp, ipFromHex, ipToHex } from './ip.js';
-export { decodeParams, encodeParams, paramsToObject, type ParamList } from './params.js';
+export {
+  canonicalParamValue,
+  decodeParams,
+  encodeParams,
+  isCanonicalParams,
+  paramsToObject,
+  type ParamList,
+} from './params.js';
+export { encodeFormComponent } from './form-encoding.js';
+export { encodeEventType } from './event-type.js';
 export { decodeRawHit, encodeRawHit, RAW_HIT_VERSION, type RawHit } from './raw-hit.js';
 export { metaKeys, type EventMeta, type MetaKey } from './meta.js';
 export { decodeMessage, decodeMessageType, encodeMessage, type TrackingEvent } from './message.js';

@@ -51,6 +51,32 @@ export function decodeParams(text: string): ParamList {
   return list;
 }
 
+// `name=value` pairs in characters encodeURIComponent leaves alone: such text is its own
+// encoding (decodeParams then encodeParams gives it back unchanged), and its values are literal.
+const CANONICAL_PARAMS = /^[\w.!~*'()-]+=[\w.!~*'()-]*(?:&[\w.!~*'()-]+=[\w.!~*'()-]*)*$/;
+
+/** True when `text` is exactly encodeParams(decodeParams(text)) and needs no escapes. */
+export function isCanonicalParams(text: string): boolean {
+  return CANONICAL_PARAMS.test(text);
+}
+
+/**
+ * The first value of `name` in canonical params text (see isCanonicalParams), without decoding
+ * the rest; undefined when absent.
+ */
+export function canonicalParamValue(text: string, name: string): string | undefined {
+  const needle = `${name}=`;
+  let at = text.startsWith(needle) ? 0 : -1;
+  if (at < 0) {
+    const inner = text.indexOf(`&${needle}`);
+    if (inner < 0) return undefined;
+    at = inner + 1;
+  }
+  const start = at + needle.length;
+  const end = text.indexOf('&', start);
+  return text.slice(start, end < 0 ? text.length : end);
+}
+
 /** The pairs as an object, the last value of a repeated name winning. */
 export function paramsToObject(list: ParamList): Record<string, string> {
   // No prototype, so names like "__proto__" or "toString" are ordinary keys.

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decodeParams, encodeParams, paramsToObject, type ParamList } from '../src/index.js';
+import {
+  canonicalParamValue,
+  decodeParams,
+  encodeParams,
+  isCanonicalParams,
+  paramsToObject,
+  type ParamList,
+} from '../src/index.js';
 import { toWellFormed } from '../src/well-formed.js';
 import { paramList, text, textWithLoneSurrogates } from './arbitraries.js';
 
@@ -157,5 +164,39 @@ describe('params', () => {
     ]);
     assert.equal(Object.getPrototypeOf(object), null);
     assert.equal(paramsToObject([])['constructor'], undefined);
+  });
+});
+
+describe('canonical params text', () => {
+  it('is exactly the text encodeParams gives back, whenever isCanonicalParams says so', () => {
+    fc.assert(
+      fc.property(fc.oneof(paramList.map(encodeParams), fc.string(), fc.stringMatching(/^[a-z=&%+.]{0,20}$/)), (t) => {
+        if (isCanonicalParams(t)) assert.equal(encodeParams(decodeParams(t)), t);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('accepts plain pairs and refuses anything that needs decoding', () => {
+    const yes = ['a=1', 'deviceid=abc-1&ts=17&x=', "a.b=c!~*'()_"];
+    const no = ['', 'a', 'a=1&', '=1', 'a=1&&b=2', 'a=b c', 'a=%41', 'a=b+c', 'a=é', 'a=1=2', 'a=1;b=2'];
+    for (const t of yes) assert.equal(isCanonicalParams(t), true, t);
+    for (const t of no) assert.equal(isCanonicalParams(t), false, t);
+  });
+
+  it('canonicalParamValue finds the first value of a name as decodeParams would', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'ab', 'ba', 'deviceid'), fc.stringMatching(/^[a-z0-9]{0,4}$/)), {
+          maxLength: 6,
+        }),
+        fc.constantFrom('a', 'b', 'ab', 'deviceid', 'x'),
+        (pairs, name) => {
+          const t = encodeParams(pairs);
+          const expected = decodeParams(t).find(([k]) => k === name)?.[1];
+          assert.equal(canonicalParamValue(t, name), expected);
+        },
+      ),
+    );
   });
 });

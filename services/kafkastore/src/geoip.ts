@@ -26,8 +26,23 @@ interface Database {
   ipv6: boolean;
 }
 
+/**
+ * Many addresses share one database record (a city's networks). The reader keeps decoded
+ * records by their offset in the file, so a record is decoded once and the same object comes
+ * back for every address that points to it; `find` then maps it to one GeoLocation object,
+ * which lets the message writer reuse the location's encoded fragment.
+ */
+const RECORD_CACHE_SIZE = 50_000;
+
 async function loadReader(file: string): Promise<Reader<Response>> {
-  return new Reader<Response>(await readFile(file));
+  const records = new LRUCache<number, object>({ max: RECORD_CACHE_SIZE });
+  const cache = {
+    get: (offset: string | number): unknown => records.get(Number(offset)),
+    set: (offset: string | number, value: unknown): void => {
+      if (value !== null && typeof value === 'object') records.set(Number(offset), value);
+    },
+  };
+  return new Reader<Response>(await readFile(file), { cache });
 }
 
 /**
@@ -82,6 +97,18 @@ export async function openGeoIp(options: {
     return { file: db.file, onChange };
   });
 
+  // One location per record object; records leave with the reader's cache (or a reload).
+  const locationOf = new WeakMap<object, GeoLocation | null>();
+  function locate(record: Response | null): GeoLocation | undefined {
+    if (record === null || typeof record !== 'object') return undefined;
+    let location = locationOf.get(record);
+    if (location === undefined) {
+      location = locationFromRecord(record) ?? null;
+      locationOf.set(record, location);
+    }
+    return location ?? undefined;
+  }
+
   function find(ip: string): GeoLocation {
     if (isReservedIp(ip)) return UNKNOWN_LOCATION;
     const canonical = canonicalIp(ip);
@@ -89,7 +116,7 @@ export async function openGeoIp(options: {
     const isIpv6 = canonical.value.includes(':');
     for (const db of databases) {
       if (isIpv6 && !db.ipv6) continue;
-      const location = locationFromRecord(db.reader.get(canonical.value));
+      const location = locate(db.reader.get(canonical.value));
       if (location) return location;
     }
     return UNKNOWN_LOCATION;

@@ -1,8 +1,9 @@
-import { decodeParams, decodeRawHit, encodeMessage, type EventMeta } from '@pushtech/event';
+import { decodeRawHit } from '@pushtech/event';
 import type { IpAnonymizer } from './anonymize-ip.js';
 import { idOfRawEntry } from './dead-letter.js';
 import type { DeviceLookup } from './device.js';
 import type { GeoLookup } from './geoip.js';
+import { createMessageWriter } from './message-writer.js';
 
 /** The outcome of one Redis entry: a Kafka message, or a dead letter with the reason. */
 export type EntryOutcome =
@@ -31,16 +32,12 @@ export interface EntryProcessorDeps {
   readonly maxMessageBytes: number;
 }
 
-function firstParam(params: ReadonlyArray<readonly [string, string]>, name: string): string | null {
-  for (const [key, value] of params) if (key === name) return value === '' ? null : value;
-  return null;
-}
-
 /**
  * Decode -> GeoIP -> device -> anonymise -> encode, for one entry of the Redis list. Bad data
  * is an outcome, never an exception: one broken entry must not stop the queue.
  */
 export function createEntryProcessor(deps: EntryProcessorDeps): (entry: string, now: number) => EntryOutcome {
+  const writer = createMessageWriter();
   return function processEntry(entry: string, now: number): EntryOutcome {
     const decoded = decodeRawHit(entry);
     if (!decoded.ok) return { kind: 'dead-letter', stage: 'decode', error: decoded.error, id: idOfRawEntry(entry) };
@@ -48,38 +45,11 @@ export function createEntryProcessor(deps: EntryProcessorDeps): (entry: string, 
     // GeoIP needs the full address; anonymisation comes after it and before anything is sent.
     const geo = deps.lookupGeo(hit.ip);
     const device = deps.lookupDevice(hit.ua);
-    const params = decodeParams(hit.params);
-    const klag = now - hit.ts;
-    const meta: EventMeta = {
-      type: device.type,
-      browser: device.browser,
-      engine: device.engine,
-      version: device.version,
-      os: device.os,
-      host: hit.host,
-      ts: hit.ts,
-      ip: deps.anonymizeIp(hit.ip),
-      klag,
-      country: geo.country,
-      city: geo.city,
-      id: hit.id,
-      pod: hit.pod,
-      bot: device.bot,
-      extra: [],
-    };
-    if (geo.region !== undefined) meta.region = geo.region;
-    if (geo.lat !== undefined && geo.lon !== undefined) {
-      meta.lat = geo.lat;
-      meta.lon = geo.lon;
-    }
-    if (device.osVersion !== '') meta.osVersion = device.osVersion;
-    if (device.vendor !== '') meta.vendor = device.vendor;
-    if (device.model !== '') meta.model = device.model;
     let value: string;
     try {
-      value = encodeMessage({ type: hit.type, meta, params });
+      value = writer.write(hit, device, geo, deps.anonymizeIp(hit.ip), now - hit.ts);
     } catch (error: unknown) {
-      // encodeMessage only refuses values its decoder would refuse; decodeRawHit should have
+      // The writer only refuses values the decoder would refuse; decodeRawHit should have
       // caught them already, so this is a contract gap worth a dead letter, not a crash.
       return {
         kind: 'dead-letter',
@@ -97,7 +67,7 @@ export function createEntryProcessor(deps: EntryProcessorDeps): (entry: string, 
         id: hit.id,
       };
     }
-    const key = deps.partitionKey === '' ? null : firstParam(params, deps.partitionKey);
-    return { kind: 'ok', id: hit.id, key, value, klag };
+    const key = deps.partitionKey === '' ? null : writer.paramValue(hit.params, deps.partitionKey);
+    return { kind: 'ok', id: hit.id, key, value, klag: now - hit.ts };
   };
 }
