@@ -134,6 +134,15 @@ async function pushAll(redis: Redis, key: string, entries: readonly string[]): P
 }
 
 type Batches = Parameters<EventProducer['sendMany']>[0];
+type KafkaClient = 'kafkajs' | 'platformatic';
+
+interface Throughput {
+  readonly rate: number;
+  /** Of one core, for the whole bench process (kafkastore runs in it). */
+  readonly cpuShare: number;
+  readonly meanProduceMs: number;
+  readonly avgSize: number;
+}
 
 /** The real producer, telling `onAcked` about every batch Kafka acknowledged (acks=all resolved). */
 function observedProducer(inner: EventProducer, onAcked: (batches: Batches) => void): EventProducer {
@@ -233,48 +242,62 @@ async function main(): Promise<void> {
     geo.close();
     log(`enrichment: cold ${enrich.coldUs.toFixed(1)} µs, warm ${enrich.warmUs.toFixed(1)} µs per event`);
 
-    // Throughput: a backlog of N entries drained by one kafkastore process.
-    const queueKey = `bench:kafkastore:${run}:hits`;
-    const topic = await freshTopic(connection, `bench-kafkastore-${run}`);
-    const entries = Array.from({ length: THROUGHPUT_EVENTS }, (_, i) => encodeRawHit(hit(i)));
-    await pushAll(redis, queueKey, entries);
-    const env = {
+    // Throughput: a backlog of N entries drained by one kafkastore process, once per Kafka client.
+    const topics: string[] = [];
+    const baseEnv = {
       REDIS_URL: redisUrl,
       KAFKA_BROKERS: brokers,
-      REDIS_QUEUE_KEY: queueKey,
-      KAFKA_TOPIC: topic,
       KAFKASTORE_INSTANCE: 'bench',
       KAFKASTORE_BATCH: String(BATCH),
       KAFKA_PARTITION_KEY: 'deviceid',
       GEOIP_DB: geoFiles.join(','),
       LOG_LEVEL: 'silent',
-      KAFKA_CLIENT: process.env['KAFKA_CLIENT'] ?? 'kafkajs',
     };
-    const config = kafkastoreConfig(env, { baseDir: repoRoot });
-    let messageBytes = 0;
-    let messages = 0;
-    const countSizes = (batches: Batches): void => {
-      for (const b of batches) {
-        for (const m of b.messages) messageBytes += Buffer.byteLength(m.value);
-        messages += b.messages.length;
-      }
-    };
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const drain = await runKafkastore(env, (c) => observedProducer(createProducer(c, silentLogger()), countSizes));
-    await waitUntilEmpty(redis, [queueKey, processingKey(config)]);
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
-    log(`kafkastore process CPU during the drain: ${(cpuShare * 100).toFixed(0)}% of one core`);
-    const meanProduceMs = await drain.meanProduceMs();
-    await drain.stop();
-    log(`mean produce latency per batch of ${BATCH}: ${meanProduceMs.toFixed(1)} ms`);
-    const kafkastoreRate = THROUGHPUT_EVENTS / seconds;
-    const avgSize = Math.round(messageBytes / Math.max(1, messages));
-    log(
-      `kafkastore: ${THROUGHPUT_EVENTS} events in ${seconds.toFixed(2)} s = ${Math.round(kafkastoreRate)} events/s (avg message ${avgSize} B)`,
-    );
+    async function throughput(client: KafkaClient): Promise<Throughput> {
+      const queueKey = `bench:kafkastore:${run}:${client}:hits`;
+      const topic = await freshTopic(connection, `bench-kafkastore-${client}-${run}`);
+      topics.push(topic);
+      const entries = Array.from({ length: THROUGHPUT_EVENTS }, (_, i) => encodeRawHit(hit(i)));
+      await pushAll(redis, queueKey, entries);
+      const env = { ...baseEnv, REDIS_QUEUE_KEY: queueKey, KAFKA_TOPIC: topic, KAFKA_CLIENT: client };
+      const config = kafkastoreConfig(env, { baseDir: repoRoot });
+      let messageBytes = 0;
+      let messages = 0;
+      const countSizes = (batches: Batches): void => {
+        for (const b of batches) {
+          for (const m of b.messages) messageBytes += Buffer.byteLength(m.value);
+          messages += b.messages.length;
+        }
+      };
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const drain = await runKafkastore(env, (c) => observedProducer(createProducer(c, silentLogger()), countSizes));
+      await waitUntilEmpty(redis, [queueKey, processingKey(config)]);
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
+      const meanProduceMs = await drain.meanProduceMs();
+      await drain.stop();
+      await redis.del(queueKey);
+      const rate = THROUGHPUT_EVENTS / seconds;
+      const avgSize = Math.round(messageBytes / Math.max(1, messages));
+      log(
+        `kafkastore (${client}): ${THROUGHPUT_EVENTS} events in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s ` +
+          `(avg message ${avgSize} B), ${(cpuShare * 100).toFixed(0)}% of one core, mean produce ${meanProduceMs.toFixed(1)} ms per batch of ${BATCH}`,
+      );
+      return { rate, cpuShare, meanProduceMs, avgSize };
+    }
+    const kafkajs = await throughput('kafkajs');
+    const platformatic = await throughput('platformatic');
+    const defaultClient = kafkastoreConfig(
+      { ...baseEnv, REDIS_QUEUE_KEY: 'x', KAFKA_TOPIC: 'x' },
+      { baseDir: repoRoot },
+    ).KAFKA_CLIENT;
+    const best = platformatic.rate >= kafkajs.rate ? platformatic : kafkajs;
+    const bestClient = best === platformatic ? 'platformatic' : 'kafkajs';
+    const kafkastoreRate = best.rate;
+    const { cpuShare, meanProduceMs, avgSize } = best;
+    const env = baseEnv;
 
     const perfTopic = await freshTopic(connection, `bench-producer-performance-${run}`);
     const baselineRate = await producerPerformance(brokers, perfTopic, THROUGHPUT_EVENTS, avgSize);
@@ -286,7 +309,13 @@ async function main(): Promise<void> {
     const acked = new Map<string, number>();
     const pushedAt = new Map<string, number>();
     const steady = await runKafkastore(
-      { ...env, REDIS_QUEUE_KEY: latencyKey, KAFKA_TOPIC: latencyTopic, KAFKASTORE_INSTANCE: 'bench-latency' },
+      {
+        ...env,
+        REDIS_QUEUE_KEY: latencyKey,
+        KAFKA_TOPIC: latencyTopic,
+        KAFKASTORE_INSTANCE: 'bench-latency',
+        KAFKA_CLIENT: bestClient,
+      },
       (c) =>
         observedProducer(createProducer(c, silentLogger()), (batches) => {
           const now = performance.timeOrigin + performance.now();
@@ -322,6 +351,15 @@ async function main(): Promise<void> {
       meanBatchProduceMs: Number(meanProduceMs.toFixed(1)),
       kafkastoreCpuShareOfOneCore: Number(cpuShare.toFixed(2)),
       kafkastoreEventsPerSecond: Math.round(kafkastoreRate),
+      kafkastoreClient: bestClient,
+      defaultClient,
+      byClient: {
+        kafkajs: { eventsPerSecond: Math.round(kafkajs.rate), cpuShareOfOneCore: Number(kafkajs.cpuShare.toFixed(2)) },
+        platformatic: {
+          eventsPerSecond: Math.round(platformatic.rate),
+          cpuShareOfOneCore: Number(platformatic.cpuShare.toFixed(2)),
+        },
+      },
       producerPerformanceRecordsPerSecond: Math.round(baselineRate),
       ratioToProducerPerformance: Number((kafkastoreRate / baselineRate).toFixed(2)),
       enrichmentMicrosPerEvent: { cold: Number(enrich.coldUs.toFixed(2)), warm: Number(enrich.warmUs.toFixed(2)) },
@@ -340,9 +378,14 @@ async function main(): Promise<void> {
           baseline: true,
         },
         {
-          name: 'kafkastore, one process, with enrichment',
+          name: 'kafkastore, one process, with enrichment, kafkajs',
           metric: 'events/s',
-          value: results.kafkastoreEventsPerSecond,
+          value: Math.round(kafkajs.rate),
+        },
+        {
+          name: 'kafkastore, one process, with enrichment, @platformatic/kafka',
+          metric: 'events/s',
+          value: Math.round(platformatic.rate),
         },
         { name: 'enrichment, cold caches', metric: 'µs per event', value: results.enrichmentMicrosPerEvent.cold },
         { name: 'enrichment, warm caches', metric: 'µs per event', value: results.enrichmentMicrosPerEvent.warm },
@@ -359,11 +402,13 @@ async function main(): Promise<void> {
       ],
       notes: [
         `${THROUGHPUT_EVENTS} events of ${avgSize} bytes, batches of ${BATCH}, ${PARTITIONS} partitions; GeoIP: ${results.geoip}`,
-        `kafkastore used ${(cpuShare * 100).toFixed(0)}% of one core; the broker shares the same 2 cores`,
+        `goals and latency with the faster client (${bestClient}); KAFKA_CLIENT defaults to ${defaultClient}`,
+        `kafkastore used ${(kafkajs.cpuShare * 100).toFixed(0)}% (kafkajs) and ${(platformatic.cpuShare * 100).toFixed(0)}% (@platformatic/kafka) of one core; the broker shares the same 2 cores`,
       ],
     };
     console.table({
-      'kafkastore Redis->Kafka (events/s)': { value: results.kafkastoreEventsPerSecond },
+      'kafkastore Redis->Kafka, kafkajs (events/s)': { value: Math.round(kafkajs.rate) },
+      'kafkastore Redis->Kafka, @platformatic/kafka (events/s)': { value: Math.round(platformatic.rate) },
       'ProducerPerformance acks=all (records/s)': { value: results.producerPerformanceRecordsPerSecond },
       'ratio (goal >= 0.5)': { value: results.ratioToProducerPerformance },
       'message size (bytes)': { value: avgSize },
@@ -378,9 +423,9 @@ async function main(): Promise<void> {
     log(`results in ${path.join(outDir, 'kafkastore.json')} (${results.durationSeconds} s)`);
     const admin = createAdmin(connection, silentLogger());
     await admin.connect();
-    await admin.deleteTopics([topic, perfTopic, latencyTopic]);
+    await admin.deleteTopics([...topics, perfTopic, latencyTopic]);
     await admin.disconnect();
-    await redis.del(queueKey, latencyKey);
+    await redis.del(latencyKey);
   } finally {
     redis.disconnect();
     await stop();
