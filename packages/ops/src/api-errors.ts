@@ -34,6 +34,16 @@ export function isApiFailure(error: unknown, status?: number): error is ApiFailu
   return error instanceof ApiFailure && (status === undefined || error.status === status);
 }
 
+/** Runs `read`; a 404 comes back as the same failure with `advice` on what to check instead. */
+export async function adviseOnNotFound<T>(read: () => Promise<T>, advice: string): Promise<T> {
+  try {
+    return await read();
+  } catch (error: unknown) {
+    if (isApiFailure(error, 404)) throw new ApiFailure(error.action, 404, error.reason, advice, error);
+    throw error;
+  }
+}
+
 const networkCodes: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { ApiFailure, isApiFailure } from './api-errors.js';
+import { adviseOnNotFound, ApiFailure, isApiFailure } from './api-errors.js';
 import type { OpsCluster } from './cluster.js';
 import { OpsError } from './errors.js';
 import { findGuards, readTrackerDeployment, strictestBudget } from './guards.js';
@@ -210,21 +210,11 @@ async function restoreCost(
   }
 }
 
-async function readTargetPod(cluster: OpsCluster, namespace: string, name: string): Promise<V1Pod> {
-  try {
-    return await cluster.readPod(namespace, name);
-  } catch (error: unknown) {
-    if (isApiFailure(error, 404)) {
-      throw new ApiFailure(
-        error.action,
-        404,
-        error.reason,
-        `Check the pod name and --namespace (context ${cluster.target.context}); \`status\` lists the tracker pods.`,
-        error,
-      );
-    }
-    throw error;
-  }
+function readTargetPod(cluster: OpsCluster, namespace: string, name: string): Promise<V1Pod> {
+  return adviseOnNotFound(
+    () => cluster.readPod(namespace, name),
+    `Check the pod name and --namespace (context ${cluster.target.context}); \`status\` lists the tracker pods.`,
+  );
 }
 
 function checkTrackerPod(pod: V1Pod, namespace: string, release: string, deploymentName: string): void {

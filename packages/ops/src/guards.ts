@@ -1,5 +1,5 @@
 import type { V1Deployment, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import { ApiFailure, isApiFailure } from './api-errors.js';
+import { adviseOnNotFound } from './api-errors.js';
 import type { OpsCluster } from './cluster.js';
 import { selectorMatches, trackerDeploymentName } from './labels.js';
 
@@ -22,26 +22,11 @@ export interface Guards {
 }
 
 /** The tracker Deployment of a release; a 404 says which names were tried. */
-export async function readTrackerDeployment(
-  cluster: OpsCluster,
-  namespace: string,
-  release: string,
-): Promise<V1Deployment> {
-  const name = trackerDeploymentName(release);
-  try {
-    return await cluster.readDeployment(namespace, name);
-  } catch (error: unknown) {
-    if (isApiFailure(error, 404)) {
-      throw new ApiFailure(
-        error.action,
-        404,
-        error.reason,
-        `Is the release called ${JSON.stringify(release)} (--release) and installed in namespace ${namespace} (--namespace) of context ${cluster.target.context}?`,
-        error,
-      );
-    }
-    throw error;
-  }
+export function readTrackerDeployment(cluster: OpsCluster, namespace: string, release: string): Promise<V1Deployment> {
+  return adviseOnNotFound(
+    () => cluster.readDeployment(namespace, trackerDeploymentName(release)),
+    `Is the release called ${JSON.stringify(release)} (--release) and installed in namespace ${namespace} (--namespace) of context ${cluster.target.context}?`,
+  );
 }
 
 export async function findGuards(

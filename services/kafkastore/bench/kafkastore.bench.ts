@@ -297,7 +297,6 @@ async function main(): Promise<void> {
     const bestClient = best === platformatic ? 'platformatic' : 'kafkajs';
     const kafkastoreRate = best.rate;
     const { cpuShare, meanProduceMs, avgSize } = best;
-    const env = baseEnv;
 
     const perfTopic = await freshTopic(connection, `bench-producer-performance-${run}`);
     const baselineRate = await producerPerformance(brokers, perfTopic, THROUGHPUT_EVENTS, avgSize);
@@ -310,7 +309,7 @@ async function main(): Promise<void> {
     const pushedAt = new Map<string, number>();
     const steady = await runKafkastore(
       {
-        ...env,
+        ...baseEnv,
         REDIS_QUEUE_KEY: latencyKey,
         KAFKA_TOPIC: latencyTopic,
         KAFKASTORE_INSTANCE: 'bench-latency',

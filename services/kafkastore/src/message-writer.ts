@@ -23,9 +23,15 @@ import type { GeoLocation } from './geo-record.js';
  * address, its type not empty.
  */
 export interface MessageWriter {
-  write(hit: RawHit, device: Device, geo: GeoLocation, ip: string, klag: number): string;
-  /** The first value of a params field, '' counted as none (the partition key). */
+  /** The message, and its key: the partition key param's value (null when unset or empty). */
+  write(hit: RawHit, device: Device, geo: GeoLocation, ip: string, klag: number): WrittenMessage;
+  /** The first value of a params field, '' counted as none. */
   paramValue(params: string, name: string): string | null;
+}
+
+export interface WrittenMessage {
+  readonly value: string;
+  readonly key: string | null;
 }
 
 interface DeviceFragments {
@@ -88,7 +94,14 @@ function geoFragments(g: GeoLocation): GeoFragments {
   return { middle, tail };
 }
 
-export function createMessageWriter(): MessageWriter {
+function paramValue(params: string, name: string, canonical: boolean): string | null {
+  const value = canonical ? canonicalParamValue(params, name) : decodeParams(params).find(([key]) => key === name)?.[1];
+  return value === undefined || value === '' ? null : value;
+}
+
+/** `partitionKey`: the params field whose value keys each message; '' for none. */
+export function createMessageWriter(options: { partitionKey: string }): MessageWriter {
+  const { partitionKey } = options;
   const devices = new WeakMap<Device, DeviceFragments>();
   const locations = new WeakMap<GeoLocation, GeoFragments>();
   const eventType = memo(encodeEventType);
@@ -110,17 +123,13 @@ export function createMessageWriter(): MessageWriter {
       if (!Number.isSafeInteger(klag)) throw new TypeError(`meta: klag must be an integer, got ${klag}`);
       const ipHex = ipToHex(ip);
       if (!ipHex.ok) throw new TypeError(`meta: ${ipHex.error}`);
-      const params = isCanonicalParams(hit.params) ? hit.params : encodeParams(decodeParams(hit.params));
-      return (
+      const canonical = isCanonicalParams(hit.params);
+      const params = canonical ? hit.params : encodeParams(decodeParams(hit.params));
+      const value =
         `${eventType(hit.type)} ${d.head}&host=${host(hit.host)}&ts=${hit.ts}&ip=${ipHex.value}&klag=${klag}` +
-        `${g.middle}&id=${hit.id}&pod=${pod(hit.pod)}${g.tail}${d.tail} ${params}`
-      );
+        `${g.middle}&id=${hit.id}&pod=${pod(hit.pod)}${g.tail}${d.tail} ${params}`;
+      return { value, key: partitionKey === '' ? null : paramValue(hit.params, partitionKey, canonical) };
     },
-    paramValue(params, name) {
-      const value = isCanonicalParams(params)
-        ? canonicalParamValue(params, name)
-        : decodeParams(params).find(([key]) => key === name)?.[1];
-      return value === undefined || value === '' ? null : value;
-    },
+    paramValue: (params, name) => paramValue(params, name, isCanonicalParams(params)),
   };
 }

@@ -37,7 +37,7 @@ export interface EntryProcessorDeps {
  * is an outcome, never an exception: one broken entry must not stop the queue.
  */
 export function createEntryProcessor(deps: EntryProcessorDeps): (entry: string, now: number) => EntryOutcome {
-  const writer = createMessageWriter();
+  const writer = createMessageWriter({ partitionKey: deps.partitionKey });
   return function processEntry(entry: string, now: number): EntryOutcome {
     const decoded = decodeRawHit(entry);
     if (!decoded.ok) return { kind: 'dead-letter', stage: 'decode', error: decoded.error, id: idOfRawEntry(entry) };
@@ -45,9 +45,11 @@ export function createEntryProcessor(deps: EntryProcessorDeps): (entry: string, 
     // GeoIP needs the full address; anonymisation comes after it and before anything is sent.
     const geo = deps.lookupGeo(hit.ip);
     const device = deps.lookupDevice(hit.ua);
+    const klag = now - hit.ts;
     let value: string;
+    let key: string | null;
     try {
-      value = writer.write(hit, device, geo, deps.anonymizeIp(hit.ip), now - hit.ts);
+      ({ value, key } = writer.write(hit, device, geo, deps.anonymizeIp(hit.ip), klag));
     } catch (error: unknown) {
       // The writer only refuses values the decoder would refuse; decodeRawHit should have
       // caught them already, so this is a contract gap worth a dead letter, not a crash.
@@ -67,7 +69,6 @@ export function createEntryProcessor(deps: EntryProcessorDeps): (entry: string, 
         id: hit.id,
       };
     }
-    const key = deps.partitionKey === '' ? null : writer.paramValue(hit.params, deps.partitionKey);
-    return { kind: 'ok', id: hit.id, key, value, klag: now - hit.ts };
+    return { kind: 'ok', id: hit.id, key, value, klag };
   };
 }
