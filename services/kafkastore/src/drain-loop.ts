@@ -7,7 +7,7 @@ import {
 } from '@pushtech/runtime';
 import { createBackoff, sleep } from './backoff.js';
 import { deadLetterMessage } from './dead-letter.js';
-import type { HitQueue, TakenBatch } from './hit-queue.js';
+import type { HitQueue } from './hit-queue.js';
 import type { KafkastoreMetrics } from './metrics.js';
 import type { EntryOutcome } from './process-entry.js';
 
@@ -19,6 +19,12 @@ const BLOCK_SECONDS = 1;
  * exceeds the broker's request limit (socket.request.max.bytes); normal batches fit in one.
  */
 const REQUEST_BUDGET_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A chunk built while the previous batch was in flight is sent as built only this soon after:
+ * its klag was computed then. Older ones (Kafka was slow or down meanwhile) are built again.
+ */
+const PREBUILT_MAX_AGE_MS = 50;
 
 export interface DrainLoopDeps {
   readonly queue: HitQueue;
@@ -59,8 +65,13 @@ type Mode =
 /**
  * Redis -> enrich -> Kafka, one batch at a time. A batch is moved atomically into this
  * instance's processing list, produced with acks=all (retried with backoff until Kafka takes
- * it, taking nothing new meanwhile), and only then trimmed from the processing list. Whatever a
- * crash leaves in the processing list is the first batch of the next run.
+ * it), and only then trimmed from the processing list. Whatever a crash leaves in the
+ * processing list is produced first by the next run, a batch at a time.
+ *
+ * While Kafka works on a batch and more entries wait, the next batch is already moved into the
+ * processing list and built, so the process does not sit idle during the round trip. It is sent
+ * only after the batch before it was acknowledged and trimmed: one batch at most is ever sent
+ * and not yet trimmed, so a crash repeats at most one batch.
  */
 export function createDrainLoop(deps: DrainLoopDeps): DrainLoop {
   const { queue, producer, metrics, logger } = deps;
@@ -77,11 +88,20 @@ export function createDrainLoop(deps: DrainLoopDeps): DrainLoop {
     readonly stages: string[];
     /** Index after the last entry in this chunk. */
     readonly end: number;
+    /** When its klags were computed. */
+    readonly builtAt: number;
+  }
+
+  /** Entries to produce next (oldest first), with their first chunk when built ahead. */
+  interface Batch {
+    readonly entries: readonly string[];
+    readonly queueDepth: number;
+    readonly first?: Chunk;
   }
 
   /** Processes entries from `start` until the request budget is used (at least one entry). */
   function build(entries: readonly string[], start: number, at: number): Chunk {
-    const chunk: Chunk = { events: [], deadLetters: [], klags: [], stages: [], end: start };
+    const chunk: Chunk = { events: [], deadLetters: [], klags: [], stages: [], end: start, builtAt: at };
     let bytes = 0;
     let i = start;
     for (; i < entries.length && (i === start || bytes < REQUEST_BUDGET_BYTES); i++) {
@@ -139,14 +159,17 @@ export function createDrainLoop(deps: DrainLoopDeps): DrainLoop {
   /**
    * Produces the batch, chunk by chunk, each retried until Kafka acknowledged it. A retry
    * rebuilds its chunk (so klag is the time of the attempt that made it) and never re-sends a
-   * chunk that was already acknowledged.
+   * chunk that was already acknowledged. `prebuilt` is the first chunk, built ahead.
    */
-  async function deliver(entries: readonly string[]): Promise<void> {
+  async function deliver(entries: readonly string[], prebuilt?: Chunk): Promise<void> {
     let start = 0;
+    let ready = prebuilt;
     while (start < entries.length) {
       start = await withKafkaRetry('produce', async () => {
+        const fresh = ready !== undefined && now() - ready.builtAt <= PREBUILT_MAX_AGE_MS;
+        const chunk = fresh && ready !== undefined ? ready : build(entries, start, now());
+        ready = undefined;
         const sentAt = now();
-        const chunk = build(entries, start, sentAt);
         try {
           await producer.sendMany([
             { topic: deps.topic, messages: chunk.events },
@@ -163,6 +186,37 @@ export function createDrainLoop(deps: DrainLoopDeps): DrainLoop {
         return chunk.end;
       });
     }
+  }
+
+  /**
+   * Takes and builds the next batch while the one of `inFlight` entries is being produced. A
+   * failure only means the next `take` finds in the processing list whatever this moved.
+   */
+  async function takeAhead(inFlight: number): Promise<Batch | undefined> {
+    const want = limit();
+    if (want === 0) return undefined;
+    try {
+      const taken = await queue.takeMore(inFlight, want);
+      metrics.queueDepth.set(taken.queueDepth);
+      if (taken.entries.length === 0) return undefined;
+      return { ...taken, first: build(taken.entries, 0, now()) };
+    } catch (error: unknown) {
+      logger.debug({ err: describeError(error) }, 'could not take the next batch ahead; taking it afterwards');
+      return undefined;
+    }
+  }
+
+  /** Produces `entries` and trims them from the processing list, taking the next batch meanwhile. */
+  async function produceAndTrim(batch: Batch, takeNext: boolean): Promise<Batch | undefined> {
+    metrics.batchSize.observe(batch.entries.length);
+    const delivering = deliver(batch.entries, batch.first);
+    // Started after the send, so the Redis round trip and the building overlap Kafka's work.
+    const ahead = takeNext ? takeAhead(batch.entries.length) : undefined;
+    await delivering;
+    await withRedisRetry('remove the produced batch', () => queue.ack(batch.entries));
+    const next = await ahead;
+    metrics.processingDepth.set(next?.entries.length ?? 0);
+    return next;
   }
 
   /** Redis steps are retried the same way: ioredis reconnects underneath, the loop waits. */
@@ -210,8 +264,14 @@ export function createDrainLoop(deps: DrainLoopDeps): DrainLoop {
   async function loop(): Promise<void> {
     if (!(await connectUnlessStopped())) return;
     logger.info({ topic: deps.topic, deadLetterTopic: deps.deadLetterTopic }, 'draining');
+    let next: Batch | undefined;
     for (;;) {
-      const batch: TakenBatch = await withRedisRetry('take a batch', () => queue.take(limit()));
+      if (next !== undefined) {
+        if (mode.kind === 'drain') delete mode.emptySince;
+        next = await produceAndTrim(next, next.queueDepth > 0);
+        continue;
+      }
+      const batch = await withRedisRetry('take a batch', () => queue.take(limit()));
       metrics.queueDepth.set(batch.queueDepth);
       metrics.processingDepth.set(batch.entries.length);
       if (batch.entries.length === 0) {
@@ -237,10 +297,16 @@ export function createDrainLoop(deps: DrainLoopDeps): DrainLoop {
         metrics.eventsReplayed.inc(batch.leftover);
       }
       if (mode.kind === 'drain') delete mode.emptySince;
-      metrics.batchSize.observe(batch.entries.length);
-      await deliver(batch.entries);
-      await withRedisRetry('remove the produced batch', () => queue.ack(batch.entries.length));
-      metrics.processingDepth.set(0);
+      if (batch.entries.length <= deps.batchSize) {
+        next = await produceAndTrim(batch, batch.queueDepth > 0);
+        continue;
+      }
+      // A crash while the next batch was already taken leaves up to two batches. They are
+      // produced a batch at a time, so a crash now still repeats at most one batch.
+      for (let from = 0; from < batch.entries.length; from += deps.batchSize) {
+        const entries = batch.entries.slice(from, from + deps.batchSize);
+        await produceAndTrim({ entries, queueDepth: 0 }, false);
+      }
     }
   }
 

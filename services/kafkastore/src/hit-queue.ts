@@ -36,16 +36,77 @@ table.insert(result, 1, have)
 return result
 `;
 
+/**
+ * Takes the next batch while one is in flight: moves up to `limit` more entries into the
+ * processing list and returns only those. It moves nothing unless the processing list holds
+ * exactly the batch in flight (ARGV[1] entries), so it can never take twice what it holds.
+ *
+ * KEYS[1] incoming list, KEYS[2] processing list; ARGV[1] entries in flight, ARGV[2] how many.
+ * Returns {entries the processing list held, entries left waiting, moved entries newest first}.
+ */
+const TAKE_MORE_SCRIPT = `
+local have = redis.call('LLEN', KEYS[2])
+local moved = {}
+if have == tonumber(ARGV[1]) then
+  moved = redis.call('LRANGE', KEYS[1], -tonumber(ARGV[2]), -1)
+  local n = #moved
+  if n > 0 then
+    redis.call('LTRIM', KEYS[1], 0, -n - 1)
+    local reversed = {}
+    for i = n, 1, -1 do reversed[#reversed + 1] = moved[i] end
+    redis.call('LPUSH', KEYS[2], unpack(reversed))
+  end
+end
+table.insert(moved, 1, redis.call('LLEN', KEYS[1]))
+table.insert(moved, 1, have)
+return moved
+`;
+
+/**
+ * Trims the produced batch from the processing list's tail, if the tail still is that batch:
+ * its newest entry at -count and its oldest at -1 (entries carry unique event ids). A batch
+ * taken by takeMore meanwhile sits in front of it and stays.
+ *
+ * KEYS[1] processing list; ARGV[1] the batch's size, ARGV[2] its newest entry, ARGV[3] its oldest.
+ * Returns 1 when trimmed, 0 when the tail was something else (the trim already ran).
+ */
+const ACK_SCRIPT = `
+local n = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], -n) == ARGV[2] and redis.call('LINDEX', KEYS[1], -1) == ARGV[3] then
+  redis.call('LTRIM', KEYS[1], 0, -n - 1)
+  return 1
+end
+return 0
+`;
+
+/** The next batch, taken while the previous one was in flight. */
+export interface PrefetchedBatch {
+  /** Oldest first; empty when nothing waited or the processing list was not as expected. */
+  readonly entries: readonly string[];
+  /** Entries still waiting in the incoming list after the move. */
+  readonly queueDepth: number;
+}
+
 export interface HitQueue {
   /** Everything in the processing list after topping it up to `limit` entries. */
   take(limit: number): Promise<TakenBatch>;
+  /**
+   * While the batch of `inFlight` entries is being produced, moves up to `limit` more into the
+   * processing list (behind it, so `ack` still trims exactly the batch in flight) and returns
+   * them. Moves nothing when the processing list does not hold exactly `inFlight` entries.
+   */
+  takeMore(inFlight: number, limit: number): Promise<PrefetchedBatch>;
   /**
    * Blocks until the incoming list has an entry (moving the oldest into the processing list,
    * where the next `take` finds it) or `timeoutSeconds` passed.
    */
   waitForEntries(timeoutSeconds: number): Promise<void>;
-  /** Removes the `count` oldest entries of the processing list: the batch Kafka acknowledged. */
-  ack(count: number): Promise<void>;
+  /**
+   * Removes the batch Kafka acknowledged: the `batch.length` oldest entries of the processing
+   * list, only while they still are that batch. So a repeated command (ioredis resends one whose
+   * reply was lost) cannot trim the next batch, taken meanwhile, that was never produced.
+   */
+  ack(batch: readonly string[]): Promise<void>;
   /** Ends a `waitForEntries` early (shutdown). */
   wake(): Promise<void>;
   readonly connected: boolean;
@@ -53,6 +114,8 @@ export interface HitQueue {
 
 type RedisWithTake = Redis & {
   kafkastoreTake(incoming: string, processing: string, limit: number): Promise<unknown[]>;
+  kafkastoreTakeMore(incoming: string, processing: string, inFlight: number, limit: number): Promise<unknown[]>;
+  kafkastoreAck(processing: string, count: number, newest: string, oldest: string): Promise<number>;
 };
 
 /**
@@ -67,6 +130,8 @@ export function createHitQueue(options: {
 }): HitQueue {
   const { main, blocking, incomingKey, processingKey } = options;
   main.defineCommand('kafkastoreTake', { numberOfKeys: 2, lua: TAKE_SCRIPT });
+  main.defineCommand('kafkastoreTakeMore', { numberOfKeys: 2, lua: TAKE_MORE_SCRIPT });
+  main.defineCommand('kafkastoreAck', { numberOfKeys: 1, lua: ACK_SCRIPT });
   const scripted = main as RedisWithTake;
   let blockingClientId: number | undefined;
   const rememberClientId = (): void => {
@@ -85,15 +150,20 @@ export function createHitQueue(options: {
       const entries = (newestFirst as string[]).reverse();
       return { entries, leftover: Number(leftover), queueDepth: Number(queueDepth) };
     },
+    async takeMore(inFlight, limit) {
+      const reply = await scripted.kafkastoreTakeMore(incomingKey, processingKey, inFlight, limit);
+      const [, queueDepth, ...newestFirst] = reply;
+      return { entries: (newestFirst as string[]).reverse(), queueDepth: Number(queueDepth) };
+    },
     async waitForEntries(timeoutSeconds) {
       // The moved entry is not used here: the next take returns the whole processing list, so
       // an entry moved by a BLMOVE whose reply was lost (reconnect) is picked up all the same.
       await blocking.blmove(incomingKey, processingKey, 'RIGHT', 'LEFT', timeoutSeconds);
     },
-    async ack(count) {
-      // The processing list holds exactly the batch (nothing is added while one is in flight);
-      // trimming by count from the tail still removes only the entries that were produced.
-      await main.ltrim(processingKey, 0, -count - 1);
+    async ack(batch) {
+      if (batch.length === 0) return;
+      // Oldest first: the batch's newest entry is its last.
+      await scripted.kafkastoreAck(processingKey, batch.length, batch.at(-1) as string, batch[0] as string);
     },
     async wake() {
       if (blockingClientId !== undefined) await main.client('UNBLOCK', blockingClientId);
