@@ -54,6 +54,16 @@ export function canonicalIp(text: string): Result<string> {
   return error === undefined ? ok(formatGroups()) : fail(error);
 }
 
+/**
+ * The address of a canonical dotted quad (`81.2.69.142`) as an unsigned 32-bit number, or
+ * undefined for anything else (IPv6, invalid text), which the callers above then explain.
+ */
+export function ipv4Number(text: string): number | undefined {
+  if (text.includes(':')) return undefined;
+  const v4 = parseIpv4(text, 0);
+  return typeof v4 === 'string' ? undefined : v4;
+}
+
 function invalid(text: string, why: string): string {
   return `ip: ${quote(text)} is not an IP address: ${why}`;
 }

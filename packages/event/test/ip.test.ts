@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalIp, ipFromHex, ipToHex } from '../src/index.js';
+import { canonicalIp, ipFromHex, ipToHex, ipv4Number } from '../src/index.js';
 import { referenceCanonicalIp } from './reference-ip.js';
 
 // [address text, wire hex, canonical text]
@@ -88,6 +88,22 @@ describe('ip encoding', () => {
       assert.deepEqual(ipFromHex(hex), { ok: false, error: reason });
     });
   }
+
+  it('reads a canonical dotted quad as its 32-bit number and nothing else', () => {
+    assert.equal(ipv4Number('0.0.0.0'), 0);
+    assert.equal(ipv4Number('81.169.145.94'), 0x51a9915e);
+    assert.equal(ipv4Number('255.255.255.255'), 0xffffffff);
+    for (const text of ['', '1.2.3', '01.2.3.4', '1.2.3.256', '::ffff:1.2.3.4', '::1', ' 1.2.3.4', 'a.b.c.d']) {
+      assert.equal(ipv4Number(text), undefined, text);
+    }
+    fc.assert(
+      fc.property(fc.ipV4(), (address) => {
+        const hex = ipToHex(address);
+        assert.ok(hex.ok);
+        assert.equal(ipv4Number(address), parseInt(hex.value.slice(4), 16));
+      }),
+    );
+  });
 
   it('round-trips any IPv4 address to itself', () => {
     fc.assert(

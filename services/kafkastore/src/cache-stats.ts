@@ -9,8 +9,9 @@ export interface CacheStats {
 export const uncountedCache: CacheStats = { hit: () => undefined, miss: () => undefined };
 
 export function cacheStats(metrics: KafkastoreMetrics, cache: 'ua' | 'geoip'): CacheStats {
-  // Bound children: the label lookup happens once, not per event.
-  const hits = metrics.cacheLookups.labels(cache, 'hit');
-  const misses = metrics.cacheLookups.labels(cache, 'miss');
-  return { hit: () => hits.inc(), miss: () => misses.inc() };
+  const counts = metrics.cacheCounts[cache];
+  return {
+    hit: () => void counts.hits++,
+    miss: () => void counts.misses++,
+  };
 }

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
-import { canonicalIp } from '@pushtech/event';
+import { canonicalIp, ipv4Number } from '@pushtech/event';
 import { describeError, type Logger } from '@pushtech/runtime';
-import { LRUCache } from 'lru-cache';
 import { Reader, type Response } from 'maxmind';
 import { uncountedCache, type CacheStats } from './cache-stats.js';
 import { UNKNOWN_LOCATION, locationFromRecord, type GeoLocation } from './geo-record.js';
-import { isReservedIp } from './reserved-ip.js';
+import { RecencyCache } from './recency-cache.js';
+import { isReservedIp, isReservedIpv4 } from './reserved-ip.js';
 
 export type GeoLookup = (ip: string) => GeoLocation;
 
@@ -35,7 +35,7 @@ interface Database {
 const RECORD_CACHE_SIZE = 50_000;
 
 async function loadReader(file: string): Promise<Reader<Response>> {
-  const records = new LRUCache<number, object>({ max: RECORD_CACHE_SIZE });
+  const records = new RecencyCache<number, object>(RECORD_CACHE_SIZE);
   const cache = {
     get: (offset: string | number): unknown => records.get(Number(offset)),
     set: (offset: string | number, value: unknown): void => {
@@ -59,7 +59,7 @@ export async function openGeoIp(options: {
 }): Promise<GeoIp> {
   const { logger } = options;
   const stats = options.stats ?? uncountedCache;
-  const cache = new LRUCache<string, GeoLocation>({ max: options.cacheSize });
+  const cache = new RecencyCache<string, GeoLocation>(options.cacheSize);
   const databases: Database[] = [];
   for (const file of options.files) {
     let reader: Reader<Response>;
@@ -110,13 +110,22 @@ export async function openGeoIp(options: {
   }
 
   function find(ip: string): GeoLocation {
-    if (isReservedIp(ip)) return UNKNOWN_LOCATION;
-    const canonical = canonicalIp(ip);
-    if (!canonical.ok) return UNKNOWN_LOCATION;
-    const isIpv6 = canonical.value.includes(':');
+    let address: string;
+    const v4 = ipv4Number(ip);
+    if (v4 !== undefined) {
+      // Most traffic: a dotted quad is parsed once, and that form is already canonical.
+      if (isReservedIpv4(v4)) return UNKNOWN_LOCATION;
+      address = ip;
+    } else {
+      if (isReservedIp(ip)) return UNKNOWN_LOCATION;
+      const canonical = canonicalIp(ip);
+      if (!canonical.ok) return UNKNOWN_LOCATION;
+      address = canonical.value;
+    }
+    const isIpv6 = address.includes(':');
     for (const db of databases) {
       if (isIpv6 && !db.ipv6) continue;
-      const location = locate(db.reader.get(canonical.value));
+      const location = locate(db.reader.get(address));
       if (location) return location;
     }
     return UNKNOWN_LOCATION;

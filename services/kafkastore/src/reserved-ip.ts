@@ -20,8 +20,10 @@ const RESERVED_IPV4: ReadonlyArray<readonly [number, number]> = [
   [0xf0000000, 4], // reserved, broadcast
 ];
 
-function ipv4Reserved(address: number): boolean {
-  return RESERVED_IPV4.some(([network, bits]) => address >>> (32 - bits) === network >>> (32 - bits));
+/** True for IPv4 addresses (as 32-bit numbers) that cannot have a geographic location. */
+export function isReservedIpv4(address: number): boolean {
+  for (const [network, bits] of RESERVED_IPV4) if (address >>> (32 - bits) === network >>> (32 - bits)) return true;
+  return false;
 }
 
 /** True for addresses that cannot have a geographic location; false for public ones. */
@@ -29,7 +31,7 @@ export function isReservedIp(ip: string): boolean {
   const hex = ipToHex(ip);
   if (!hex.ok) return true;
   const full = hex.value.padStart(32, '0');
-  if (full.startsWith('00000000000000000000ffff')) return ipv4Reserved(parseInt(full.slice(24), 16));
+  if (full.startsWith('00000000000000000000ffff')) return isReservedIpv4(parseInt(full.slice(24), 16));
   const first = parseInt(full.slice(0, 4), 16);
   if (full.startsWith('0000000000000000000000000000')) return true; // ::, ::1, IPv4-compatible
   if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local

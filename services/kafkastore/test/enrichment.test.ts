@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { encodeRawHit } from '@pushtech/event';
+import fc from 'fast-check';
+import { encodeRawHit, ipv4Number } from '@pushtech/event';
 import { silentLogger } from '@pushtech/runtime';
 import { eventually } from '@pushtech/devstack/testing';
 import { truncateIp } from '../src/anonymize-ip.js';
@@ -10,7 +11,7 @@ import { redactRawEntry } from '../src/dead-letter.js';
 import { createDeviceLookup, parseDevice } from '../src/device.js';
 import { noGeoIp, openGeoIp, type GeoIp } from '../src/geoip.js';
 import { createEntryProcessor } from '../src/process-entry.js';
-import { isReservedIp } from '../src/reserved-ip.js';
+import { isReservedIp, isReservedIpv4 } from '../src/reserved-ip.js';
 import { geoIpCases } from './fixtures/geoip-cases.js';
 import { userAgentCases } from './fixtures/user-agents.js';
 import { generateGeoIpDb, writeGeoIpDb } from './helpers/geoip-db.js';
@@ -138,4 +139,15 @@ describe('reserved addresses', () => {
   ];
   for (const [ip, reserved] of cases)
     it(`${ip}: ${reserved ? 'reserved' : 'public'}`, () => assert.equal(isReservedIp(ip), reserved));
+
+  it('answers the same for an IPv4 address as text and as a number (the GeoIP fast path)', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), (ip) => {
+        const number = ipv4Number(ip);
+        assert.ok(number !== undefined);
+        assert.equal(isReservedIpv4(number), isReservedIp(ip));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
 });

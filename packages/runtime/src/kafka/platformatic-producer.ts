@@ -37,12 +37,23 @@ function toBuffer(value: string | Buffer): Buffer {
   return typeof value === 'string' ? Buffer.from(value) : value;
 }
 
+/** Header names repeat on every message (`id`): each is encoded once. */
+const headerNames = new Map<string, Buffer>();
+function headerName(name: string): Buffer {
+  let buffer = headerNames.get(name);
+  if (buffer === undefined) {
+    buffer = Buffer.from(name);
+    if (headerNames.size < 1_000) headerNames.set(name, buffer);
+  }
+  return buffer;
+}
+
 function toRecord(topic: string, message: OutgoingMessage): OutgoingRecord {
   const record: OutgoingRecord = { topic, value: toBuffer(message.value) };
   if (message.key !== undefined && message.key !== null) record.key = toBuffer(message.key);
   if (message.headers) {
     const headers = new Map<Buffer, Buffer>();
-    for (const [name, value] of Object.entries(message.headers)) headers.set(Buffer.from(name), Buffer.from(value));
+    for (const name in message.headers) headers.set(headerName(name), toBuffer(message.headers[name] as string));
     record.headers = headers;
   }
   if (message.timestamp !== undefined) record.timestamp = BigInt(message.timestamp);
