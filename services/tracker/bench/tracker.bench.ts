@@ -3,7 +3,8 @@
  *   1. a bare uWebSockets.js server that only answers (the ceiling),
  *   2. the tracker (stores every event in Redis before answering),
  *   3. a node:http + ioredis tracker doing the same work, one LPUSH per request;
- * then the tracker at half its measured maximum (autocannon, fixed rate) for latency, and its
+ * then the tracker at half its measured maximum (autocannon, fixed rate) for latency, the bare
+ * server at that same rate (what the load generator and machine alone add), and the tracker's
  * memory. Every tracker run is checked: Redis must hold as many events as were answered 2xx.
  * Prints a table and writes JSON to $PUSHTECH_BENCH_RESULTS/tracker.json.
  */
@@ -108,6 +109,17 @@ function memoryMiB(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
+/** autocannon at a fixed overall rate (50 connections, keep-alive), for latency. */
+function fixedRate(port: number, rate: number): Promise<autocannon.Result> {
+  return autocannon({
+    url: `http://127.0.0.1:${port}${target}`,
+    connections: 50,
+    duration: seconds,
+    overallRate: rate,
+    headers: { 'user-agent': userAgent },
+  });
+}
+
 async function main(): Promise<void> {
   const { redisUrl } = await testInfra();
   const redis = new Redis(redisUrl);
@@ -131,16 +143,16 @@ async function main(): Promise<void> {
   const trackerResult = await wrk(tracker.port);
   const storedAfterMax = await redis.llen(trackerKey);
   const halfRate = Math.round(trackerResult.requestsPerSecond / 2);
-  const half = await autocannon({
-    url: `http://127.0.0.1:${tracker.port}${target}`,
-    connections: 50,
-    duration: seconds,
-    overallRate: halfRate,
-    headers: { 'user-agent': userAgent },
-  });
+  const half = await fixedRate(tracker.port, halfRate);
   const memory = memoryMiB(tracker.child.pid ?? 0);
   const storedTotal = await redis.llen(trackerKey);
   await stopServer(tracker);
+
+  // The floor of that latency on this machine: the bare server under the same load generator
+  // at the same rate (autocannon is a Node process sharing the 2 cores).
+  const bareAgain = await startServer([...tsx, 'bench/bare-uws.ts'], {});
+  const bareHalf = await fixedRate(bareAgain.port, halfRate);
+  await stopServer(bareAgain);
 
   const nodeHttp = await startServer([...tsx, 'bench/node-http-tracker.ts'], {
     REDIS_URL: redisUrl,
@@ -166,6 +178,11 @@ async function main(): Promise<void> {
       non2xx: half.non2xx,
       errors: half.errors,
     },
+    bareUwsHalfRate: {
+      achievedRate: bareHalf.requests.average,
+      p50ms: bareHalf.latency.p50,
+      p99ms: bareHalf.latency.p99,
+    },
     nodeHttpIoredis: nodeResult,
     ratios: {
       trackerVsBare: trackerResult.requestsPerSecond / bareResult.requestsPerSecond,
@@ -186,6 +203,11 @@ async function main(): Promise<void> {
         { name: 'node:http + ioredis, same work', metric: 'req/s', value: Math.round(nodeResult.requestsPerSecond) },
         { name: `tracker at ${halfRate}/s p50`, metric: 'ms at half rate', value: half.latency.p50 },
         { name: `tracker at ${halfRate}/s p99`, metric: 'ms at half rate', value: half.latency.p99 },
+        {
+          name: `bare uWebSockets.js at ${halfRate}/s p99 (the same load generator's floor)`,
+          metric: 'ms at half rate',
+          value: bareHalf.latency.p99,
+        },
         { name: 'tracker RSS after the runs', metric: 'MiB', value: Math.round(memory.rss) },
       ],
       goals: [
@@ -213,6 +235,9 @@ async function main(): Promise<void> {
   console.log(row('node:http + ioredis', nodeResult));
   console.log(
     `tracker at half rate (${halfRate}/s, autocannon): p50 ${half.latency.p50} ms, p99 ${half.latency.p99} ms, non2xx ${half.non2xx}, errors ${half.errors}`,
+  );
+  console.log(
+    `bare uWebSockets.js at the same rate: p50 ${bareHalf.latency.p50} ms, p99 ${bareHalf.latency.p99} ms (the floor of this measurement)`,
   );
   console.log(`tracker memory: RSS ${memory.rss.toFixed(0)} MiB, peak ${memory.peak.toFixed(0)} MiB`);
   console.log(
