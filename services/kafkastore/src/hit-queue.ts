@@ -92,8 +92,8 @@ export interface HitQueue {
   take(limit: number): Promise<TakenBatch>;
   /**
    * While the batch of `inFlight` entries is being produced, moves up to `limit` more into the
-   * processing list (behind it, so `ack` still trims exactly the batch in flight) and returns
-   * them. Moves nothing when the processing list does not hold exactly `inFlight` entries.
+   * processing list (at its head, newer than the batch in flight, which `ack` trims from the
+   * tail) and returns them. Moves nothing unless the list holds exactly `inFlight` entries.
    */
   takeMore(inFlight: number, limit: number): Promise<PrefetchedBatch>;
   /**
