@@ -10,18 +10,15 @@ export interface TakenBatch {
 }
 
 /**
- * Tops up the processing list from the incoming list's tail (the oldest entries) and returns
- * the whole processing list. Atomic, so an entry is always in exactly one of the two lists.
- * The processing list keeps the incoming list's order (newest at the head), so the oldest
- * entries are at its tail and the batch leaves it with one LTRIM by count.
- *
- * KEYS[1] incoming list, KEYS[2] processing list; ARGV[1] the batch size (0: take nothing new).
+ * Lua shared by the take scripts: moves the `want` oldest entries (the incoming list's tail)
+ * onto the processing list's head, keeping their order, and leaves them in `moved`, newest
+ * first. The processing list keeps the incoming list's order (newest at the head), so its oldest
+ * entries are at its tail and a produced batch leaves it with one trim by count.
  */
-const TAKE_SCRIPT = `
-local have = redis.call('LLEN', KEYS[2])
-local want = tonumber(ARGV[1]) - have
+const MOVE_OLDEST = `
+local moved = {}
 if want > 0 then
-  local moved = redis.call('LRANGE', KEYS[1], -want, -1)
+  moved = redis.call('LRANGE', KEYS[1], -want, -1)
   local n = #moved
   if n > 0 then
     redis.call('LTRIM', KEYS[1], 0, -n - 1)
@@ -30,6 +27,18 @@ if want > 0 then
     redis.call('LPUSH', KEYS[2], unpack(reversed))
   end
 end
+`;
+
+/**
+ * Tops up the processing list from the incoming list's tail (the oldest entries) and returns
+ * the whole processing list. Atomic, so an entry is always in exactly one of the two lists.
+ *
+ * KEYS[1] incoming list, KEYS[2] processing list; ARGV[1] the batch size (0: take nothing new).
+ */
+const TAKE_SCRIPT = `
+local have = redis.call('LLEN', KEYS[2])
+local want = tonumber(ARGV[1]) - have
+${MOVE_OLDEST}
 local result = redis.call('LRANGE', KEYS[2], 0, -1)
 table.insert(result, 1, redis.call('LLEN', KEYS[1]))
 table.insert(result, 1, have)
@@ -46,17 +55,9 @@ return result
  */
 const TAKE_MORE_SCRIPT = `
 local have = redis.call('LLEN', KEYS[2])
-local moved = {}
-if have == tonumber(ARGV[1]) then
-  moved = redis.call('LRANGE', KEYS[1], -tonumber(ARGV[2]), -1)
-  local n = #moved
-  if n > 0 then
-    redis.call('LTRIM', KEYS[1], 0, -n - 1)
-    local reversed = {}
-    for i = n, 1, -1 do reversed[#reversed + 1] = moved[i] end
-    redis.call('LPUSH', KEYS[2], unpack(reversed))
-  end
-end
+local want = 0
+if have == tonumber(ARGV[1]) then want = tonumber(ARGV[2]) end
+${MOVE_OLDEST}
 table.insert(moved, 1, redis.call('LLEN', KEYS[1]))
 table.insert(moved, 1, have)
 return moved
