@@ -1,4 +1,11 @@
-import { canonicalIp, encodeParams, encodeRawHit, newEventId, type ParamList } from '@pushtech/event';
+import {
+  canonicalIp,
+  encodeParams,
+  encodeRawHit,
+  isCanonicalParams,
+  newEventId,
+  type ParamList,
+} from '@pushtech/event';
 import type { Cidr } from './cidr.js';
 import { clientIp } from './client-ip.js';
 import type { EventSchemas } from './event-schemas.js';
@@ -28,12 +35,9 @@ export interface TrackedEvent {
   readonly encodedParams?: string;
 }
 
-// A query made only of `key=value` pairs in characters encodeURIComponent leaves alone is its
-// own canonical encoding: decoding and re-encoding it would give the same text back.
-const CANONICAL_QUERY = /^[\w.!~*'()-]+=[\w.!~*'()-]*(?:&[\w.!~*'()-]+=[\w.!~*'()-]*)*$/;
-
+/** A query stored as it came: already canonical params text, and without a write key to strip. */
 export function isCanonicalQuery(query: string): boolean {
-  return CANONICAL_QUERY.test(query) && !query.includes(WRITE_KEY_PARAM);
+  return isCanonicalParams(query) && !query.includes(WRITE_KEY_PARAM);
 }
 
 /** Checks that come before any parsing: is this client allowed to write at all, and this much? */
