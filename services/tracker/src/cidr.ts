@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { ipv4Number } from '@pushtech/event';
 
 /**
  * An address range for trusted-proxy checks. Addresses are compared as 128-bit integers, with
@@ -56,9 +57,17 @@ export function parseCidr(text: string): Cidr | undefined {
   const bits = BigInt((isV4 ? 96 : 0) + prefix);
   const mask = bits === 0n ? 0n : ((1n << 128n) - 1n) ^ ((1n << (128n - bits)) - 1n);
   const network = base & mask;
+  // The common case, a dotted quad against an IPv4 range, in 32-bit numbers: every request
+  // checks its peer when proxies are trusted. Anything else takes the 128-bit path.
+  const v4Mask = isV4 ? (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0) : 0;
+  const v4Network = isV4 ? (Number(base & 0xffffffffn) & v4Mask) >>> 0 : 0;
   return {
     text: text.trim(),
     contains(ip) {
+      if (isV4) {
+        const v4 = ipv4Number(ip);
+        if (v4 !== undefined) return (v4 & v4Mask) >>> 0 === v4Network;
+      }
       const n = addressToBigInt(ip);
       return n !== undefined && (n & mask) === network;
     },

@@ -63,6 +63,7 @@ export function resolveClientIp(request: IncomingRequest, trusted: readonly Cidr
   // The socket peer is already canonical text (peerAddress); only header values need checking.
   if (trusted.length === 0) return request.peer;
   const ip = clientIp(request.peer, request.forwardedFor, request.realIp, trusted);
+  if (ip === request.peer) return ip;
   const canonical = canonicalIp(ip);
   return canonical.ok ? canonical.value : ip;
 }

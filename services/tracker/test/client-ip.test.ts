@@ -33,6 +33,23 @@ describe('parseCidr', () => {
     it(`rejects ${JSON.stringify(bad)}`, () => assert.equal(parseCidr(bad), undefined));
   }
 
+  it('an IPv4 range agrees with the prefix arithmetic on random addresses, in both text forms', () => {
+    const quad = (n: number): string => [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
+    const random32 = (): number => Math.floor(Math.random() * 2 ** 32);
+    for (let round = 0; round < 2000; round += 1) {
+      const prefix = Math.floor(Math.random() * 33);
+      const base = random32();
+      const range = `${quad(base)}/${prefix}`;
+      const cidr = parseCidr(range);
+      assert.ok(cidr, range);
+      // Half the addresses share the range's top bits, so both answers are exercised.
+      const address = round % 2 === 0 ? random32() : (base ^ (random32() >>> prefix)) >>> 0;
+      const expected = prefix === 0 || address >>> (32 - prefix) === base >>> (32 - prefix);
+      assert.equal(cidr.contains(quad(address)), expected, `${range} ${quad(address)}`);
+      assert.equal(cidr.contains(`::ffff:${quad(address)}`), expected, `${range} ::ffff:${quad(address)}`);
+    }
+  });
+
   it('names the first bad entry of a list', () => {
     assert.equal(parseCidrList(['10.0.0.0/8', 'x/1']), 'x/1');
   });
