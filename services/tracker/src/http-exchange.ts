@@ -111,6 +111,9 @@ export function readBody(res: HttpResponse, limit: number, aborted: () => boolea
   });
 }
 
+/** No extra headers; sendReply skips it without enumerating. */
+export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Writes a reply in one corked write; closes the connection when asked (shutdown, 413). */
 export function sendReply(
   res: HttpResponse,
@@ -121,7 +124,7 @@ export function sendReply(
 ): void {
   res.cork(() => {
     res.writeStatus(statusText[reply.status] ?? `${reply.status} Status`);
-    for (const k in extraHeaders) res.writeHeader(k, extraHeaders[k] as string);
+    if (extraHeaders !== NO_HEADERS) for (const k in extraHeaders) res.writeHeader(k, extraHeaders[k] as string);
     const headers = reply.headers;
     if (headers) for (const k in headers) res.writeHeader(k, headers[k] as string);
     if (reply.body !== undefined && reply.contentType) res.writeHeader('Content-Type', reply.contentType);

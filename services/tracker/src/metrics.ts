@@ -1,7 +1,11 @@
 import { Counter, Gauge, Histogram, latencyBucketsMs, type Registry } from '@pushtech/runtime';
 
 export interface TrackerMetrics {
-  readonly requests: Counter<'route' | 'status'>;
+  /**
+   * Counts answered requests of one route by status. The counts are plain numbers added to the
+   * Prometheus counter when it is read: prom-client hashes the label values on every inc().
+   */
+  requestCounter(route: string): (status: number) => void;
   readonly stored: Counter;
   readonly rejected: Counter<'reason'>;
   readonly pushLatency: Histogram;
@@ -13,6 +17,8 @@ export interface TrackerMetrics {
 
 export function createTrackerMetrics(registry: Registry): TrackerMetrics {
   let readInFlight = (): number => 0;
+  // route -> status -> answers not yet added to the counter
+  const pendingRequests = new Map<string, Map<number, { n: number }>>();
   new Gauge({
     name: 'pushtech_tracker_in_flight_requests',
     help: 'Tracking requests received and not yet answered',
@@ -21,16 +27,38 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
       this.set(readInFlight());
     },
   });
+  new Counter({
+    name: 'pushtech_tracker_requests_total',
+    help: 'HTTP requests answered, by route and status',
+    labelNames: ['route', 'status'],
+    registers: [registry],
+    collect() {
+      for (const [route, byStatus] of pendingRequests) {
+        for (const [status, cell] of byStatus) {
+          if (cell.n === 0) continue;
+          this.inc({ route, status: String(status) }, cell.n);
+          cell.n = 0;
+        }
+      }
+    },
+  });
   return {
     onCollectInFlight(read) {
       readInFlight = read;
     },
-    requests: new Counter({
-      name: 'pushtech_tracker_requests_total',
-      help: 'HTTP requests answered, by route and status',
-      labelNames: ['route', 'status'],
-      registers: [registry],
-    }),
+    requestCounter(route) {
+      let byStatus = pendingRequests.get(route);
+      if (!byStatus) {
+        byStatus = new Map();
+        pendingRequests.set(route, byStatus);
+      }
+      const cells = byStatus;
+      return (status) => {
+        const cell = cells.get(status);
+        if (cell) cell.n += 1;
+        else cells.set(status, { n: 1 });
+      };
+    },
     stored: new Counter({
       name: 'pushtech_tracker_events_stored_total',
       help: 'Events confirmed by Redis',

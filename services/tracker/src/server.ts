@@ -6,7 +6,15 @@ import { parseBatch } from './batch.js';
 import type { CorsPolicy } from './cors.js';
 import { decodeEventName } from './event-name.js';
 import { HttpError } from './http-error.js';
-import { captureRequest, errorReply, readBody, sendReply, type IncomingRequest, type Reply } from './http-exchange.js';
+import {
+  NO_HEADERS,
+  captureRequest,
+  errorReply,
+  readBody,
+  sendReply,
+  type IncomingRequest,
+  type Reply,
+} from './http-exchange.js';
 import type { HitStore } from './hit-store.js';
 import type { TrackerMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
@@ -76,30 +84,19 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
   const needs = { proxies: deps.policy.trustedProxies.length > 0, writeKey: deps.policy.writeKeys.required };
   // Schemas and write keys look into the params; without them plain queries need no decoding.
   const fastParams = !deps.policy.schemasEnabled && !deps.policy.writeKeys.required;
-  // prom-client hashes label values on every inc(); resolve each (route, status) child once.
-  const counters = new Map<string, { inc(): void }>();
-  const countRequest = (route: string, status: number): void => {
-    const key = `${route} ${status}`;
-    let counter = counters.get(key);
-    if (!counter) {
-      counter = deps.metrics.requests.labels(route, String(status));
-      counters.set(key, counter);
-    }
-    counter.inc();
-  };
   let listenSocket: us_listen_socket | undefined;
   const drained: (() => void)[] = [];
 
   const finish = (
     request: IncomingRequest,
     res: HttpResponse,
-    name: string,
+    countRequest: (status: number) => void,
     browserFacing: boolean,
-    cors: Record<string, string>,
+    cors: Readonly<Record<string, string>>,
     aborted: () => boolean,
     reply: Reply,
   ): void => {
-    countRequest(name, reply.status);
+    countRequest(reply.status);
     if (!aborted()) sendReply(res, reply, request.method, cors, closing || reply.status === 413);
     inFlight -= 1;
     if (browserFacing) trackingInFlight -= 1;
@@ -112,9 +109,9 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
     return errorReply(new HttpError(500, 'internal error', 'the tracker failed to handle the request'));
   };
 
-  const route =
-    (name: string, handler: Handler, browserFacing = true) =>
-    (res: HttpResponse, req: HttpRequest) => {
+  const route = (name: string, handler: Handler, browserFacing = true) => {
+    const countRequest = deps.metrics.requestCounter(name);
+    return (res: HttpResponse, req: HttpRequest): void => {
       const request = captureRequest(res, req, needs);
       let wasAborted = false;
       res.onAborted(() => {
@@ -123,8 +120,8 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
       const aborted = (): boolean => wasAborted;
       inFlight += 1;
       if (browserFacing) trackingInFlight += 1;
-      let cors: Record<string, string> = {};
-      const done = (reply: Reply): void => finish(request, res, name, browserFacing, cors, aborted, reply);
+      let cors: Readonly<Record<string, string>> = NO_HEADERS;
+      const done = (reply: Reply): void => finish(request, res, countRequest, browserFacing, cors, aborted, reply);
       try {
         // Tracking routes serve browser beacons; ops routes ignore Origin.
         if (browserFacing) cors = deps.cors.headersFor(request.origin);
@@ -141,6 +138,7 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
         done(failureReply(error, name));
       }
     };
+  };
 
   /** Admission, schemas and raw hits for events about to be stored; throws on a refusal. */
   const prepare = (

@@ -167,6 +167,32 @@ describe('tracking endpoints store what they say they stored', () => {
   });
 });
 
+describe('/metrics', () => {
+  it('counts every answer by route and status, once, however often it is scraped', async (t) => {
+    const tt = await startTestTracker(t);
+    const count = async (route: string, status: number): Promise<number> => {
+      const res = await request(tt.port, 'GET', '/metrics');
+      const line = new RegExp(
+        `^pushtech_tracker_requests_total\\{(?=[^}]*route="${route}")(?=[^}]*status="${status}")[^}]*\\} (\\d+)$`,
+        'm',
+      ).exec(res.text);
+      return Number(line?.[1] ?? 0);
+    };
+    for (let i = 0; i < 7; i += 1) assert.equal((await request(tt.port, 'GET', `/t/e${i}`)).status, 204);
+    assert.equal((await request(tt.port, 'GET', '/t/')).status, 400);
+    assert.equal((await request(tt.port, 'GET', '/nowhere')).status, 404);
+    assert.equal(await count('track', 204), 7);
+    assert.equal(await count('track', 400), 1);
+    assert.equal(await count('not_found', 404), 1);
+    // A second scrape adds nothing that was not answered since; three more answers, three more.
+    assert.equal(await count('track', 204), 7);
+    for (let i = 0; i < 3; i += 1) await request(tt.port, 'GET', `/t/e${i}`);
+    assert.equal(await count('track', 204), 10);
+    // The scrapes themselves are answers on the ops route (the one in progress is not yet counted).
+    assert.ok((await count('ops', 200)) >= 6);
+  });
+});
+
 describe('bad input gets a one-line JSON error and stores nothing', () => {
   const cases: [string, string, string, Record<string, string>, string | undefined, number, RegExp][] = [
     ['empty event name', 'GET', '/t/', {}, undefined, 400, /empty/],
