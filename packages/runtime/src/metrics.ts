@@ -16,3 +16,45 @@ export function createMetricsRegistry(service: string, options: { processMetrics
 
 /** Millisecond latency buckets from sub-millisecond to tens of seconds. */
 export const latencyBucketsMs = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+
+/** The count of one label set, bumped on a hot path as a plain number (`cell.n++`). */
+export interface CountCell {
+  n: number;
+}
+
+export interface HotCounter<T extends string> {
+  readonly counter: Counter<T>;
+  /** A new cell for `labels`; callers keep it and bump it. */
+  cell(labels: Record<T, string>): CountCell;
+}
+
+/**
+ * A labelled counter for hot paths. prom-client hashes the label values on every inc(), which
+ * costs more than a cache lookup or a whole pixel's bookkeeping; callers bump plain-number
+ * cells instead, and the cells are added to the counter whenever it is read (a scrape).
+ */
+export function hotCounter<T extends string>(config: {
+  name: string;
+  help: string;
+  labelNames: readonly T[];
+  registers: Registry[];
+}): HotCounter<T> {
+  const cells: { labels: Record<T, string>; cell: CountCell }[] = [];
+  const counter = new Counter<T>({
+    ...config,
+    collect() {
+      for (const { labels, cell } of cells) {
+        this.inc(labels, cell.n);
+        cell.n = 0;
+      }
+    },
+  });
+  return {
+    counter,
+    cell(labels) {
+      const cell = { n: 0 };
+      cells.push({ labels, cell });
+      return cell;
+    },
+  };
+}

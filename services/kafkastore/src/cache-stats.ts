@@ -9,9 +9,9 @@ export interface CacheStats {
 export const uncountedCache: CacheStats = { hit: () => undefined, miss: () => undefined };
 
 export function cacheStats(metrics: KafkastoreMetrics, cache: 'ua' | 'geoip'): CacheStats {
-  const counts = metrics.cacheCounts[cache];
+  const { hit: hits, miss: misses } = metrics.cacheCells[cache];
   return {
-    hit: () => void counts.hits++,
-    miss: () => void counts.misses++,
+    hit: () => void hits.n++,
+    miss: () => void misses.n++,
   };
 }

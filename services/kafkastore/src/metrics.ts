@@ -1,4 +1,12 @@
-import { Counter, Gauge, Histogram, latencyBucketsMs, type Registry } from '@pushtech/runtime';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  hotCounter,
+  latencyBucketsMs,
+  type CountCell,
+  type Registry,
+} from '@pushtech/runtime';
 
 /** Every metric kafkastore exports, registered on the service's own registry. */
 export interface KafkastoreMetrics {
@@ -12,16 +20,18 @@ export interface KafkastoreMetrics {
   readonly eventsReplayed: Counter;
   readonly klagMs: Histogram;
   readonly cacheLookups: Counter<'cache' | 'result'>;
-  /**
-   * Lookups counted on the hot path as plain numbers (a labelled counter's inc costs more than
-   * the cached lookup itself); added to `cacheLookups` whenever the metrics are read.
-   */
-  readonly cacheCounts: Record<'ua' | 'geoip', { hits: number; misses: number }>;
+  /** The cells of `cacheLookups` the caches bump per lookup (a hotCounter's, added on read). */
+  readonly cacheCells: Record<'ua' | 'geoip', { hit: CountCell; miss: CountCell }>;
 }
 
 export function createKafkastoreMetrics(registry: Registry): KafkastoreMetrics {
   const registers = [registry];
-  const cacheCounts = { ua: { hits: 0, misses: 0 }, geoip: { hits: 0, misses: 0 } };
+  const cacheLookups = hotCounter({
+    name: 'pushtech_kafkastore_cache_lookups_total',
+    help: 'Enrichment cache lookups by cache (ua, geoip) and result (hit, miss)',
+    labelNames: ['cache', 'result'],
+    registers,
+  });
   return {
     queueDepth: new Gauge({
       name: 'pushtech_kafkastore_queue_depth',
@@ -72,20 +82,16 @@ export function createKafkastoreMetrics(registry: Registry): KafkastoreMetrics {
       buckets: latencyBucketsMs,
       registers,
     }),
-    cacheLookups: new Counter({
-      name: 'pushtech_kafkastore_cache_lookups_total',
-      help: 'Enrichment cache lookups by cache (ua, geoip) and result (hit, miss)',
-      labelNames: ['cache', 'result'],
-      registers,
-      collect() {
-        for (const [cache, counts] of Object.entries(cacheCounts)) {
-          this.inc({ cache, result: 'hit' }, counts.hits);
-          this.inc({ cache, result: 'miss' }, counts.misses);
-          counts.hits = 0;
-          counts.misses = 0;
-        }
+    cacheLookups: cacheLookups.counter,
+    cacheCells: {
+      ua: {
+        hit: cacheLookups.cell({ cache: 'ua', result: 'hit' }),
+        miss: cacheLookups.cell({ cache: 'ua', result: 'miss' }),
       },
-    }),
-    cacheCounts,
+      geoip: {
+        hit: cacheLookups.cell({ cache: 'geoip', result: 'hit' }),
+        miss: cacheLookups.cell({ cache: 'geoip', result: 'miss' }),
+      },
+    },
   };
 }

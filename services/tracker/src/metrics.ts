@@ -1,9 +1,17 @@
-import { Counter, Gauge, Histogram, latencyBucketsMs, type Registry } from '@pushtech/runtime';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  hotCounter,
+  latencyBucketsMs,
+  type CountCell,
+  type Registry,
+} from '@pushtech/runtime';
 
 export interface TrackerMetrics {
   /**
-   * Counts answered requests of one route by status. The counts are plain numbers added to the
-   * Prometheus counter when it is read: prom-client hashes the label values on every inc().
+   * Counts answered requests of one route by status, in cells of a hotCounter (added to
+   * pushtech_tracker_requests_total when it is read).
    */
   requestCounter(route: string): (status: number) => void;
   readonly stored: Counter;
@@ -17,8 +25,12 @@ export interface TrackerMetrics {
 
 export function createTrackerMetrics(registry: Registry): TrackerMetrics {
   let readInFlight = (): number => 0;
-  // route -> status -> answers not yet added to the counter
-  const pendingRequests = new Map<string, Map<number, { n: number }>>();
+  const requests = hotCounter({
+    name: 'pushtech_tracker_requests_total',
+    help: 'HTTP requests answered, by route and status',
+    labelNames: ['route', 'status'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'pushtech_tracker_in_flight_requests',
     help: 'Tracking requests received and not yet answered',
@@ -27,36 +39,19 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
       this.set(readInFlight());
     },
   });
-  new Counter({
-    name: 'pushtech_tracker_requests_total',
-    help: 'HTTP requests answered, by route and status',
-    labelNames: ['route', 'status'],
-    registers: [registry],
-    collect() {
-      for (const [route, byStatus] of pendingRequests) {
-        for (const [status, cell] of byStatus) {
-          if (cell.n === 0) continue;
-          this.inc({ route, status: String(status) }, cell.n);
-          cell.n = 0;
-        }
-      }
-    },
-  });
   return {
     onCollectInFlight(read) {
       readInFlight = read;
     },
     requestCounter(route) {
-      let byStatus = pendingRequests.get(route);
-      if (!byStatus) {
-        byStatus = new Map();
-        pendingRequests.set(route, byStatus);
-      }
-      const cells = byStatus;
+      const byStatus = new Map<number, CountCell>();
       return (status) => {
-        const cell = cells.get(status);
-        if (cell) cell.n += 1;
-        else cells.set(status, { n: 1 });
+        let cell = byStatus.get(status);
+        if (!cell) {
+          cell = requests.cell({ route, status: String(status) });
+          byStatus.set(status, cell);
+        }
+        cell.n += 1;
       };
     },
     stored: new Counter({
