@@ -6,6 +6,7 @@ import { Reader, type Response } from 'maxmind';
 import { uncountedCache, type CacheStats } from './cache-stats.js';
 import { UNKNOWN_LOCATION, locationFromRecord, type GeoLocation } from './geo-record.js';
 import { RecencyCache } from './recency-cache.js';
+import { ipv4TreeSearch, type Ipv4Search } from './ipv4-tree.js';
 import { isReservedIp, isReservedIpv4 } from './reserved-ip.js';
 
 export type GeoLookup = (ip: string) => GeoLocation;
@@ -19,11 +20,19 @@ export interface GeoIp {
 /** The null object when GEOIP_DB is unset: every address is `XX`. */
 export const noGeoIp: GeoIp = Object.freeze({ lookup: () => UNKNOWN_LOCATION, close: () => undefined });
 
+interface Loaded {
+  readonly reader: Reader<Response>;
+  /** An IPv4-only database answers garbage for IPv6 addresses, so those skip it. */
+  readonly ipv6: boolean;
+  readonly searchIpv4: Ipv4Search;
+  /** IPv4 answers by data pointer: null where the record names no usable location. */
+  readonly ipv4Locations: RecencyCache<number, GeoLocation | null>;
+}
+
 interface Database {
   readonly file: string;
-  reader: Reader<Response>;
-  /** An IPv4-only database answers garbage for IPv6 addresses, so those skip it. */
-  ipv6: boolean;
+  /** Replaced whole when the file changes. */
+  loaded: Loaded;
 }
 
 /**
@@ -34,7 +43,7 @@ interface Database {
  */
 const RECORD_CACHE_SIZE = 50_000;
 
-async function loadReader(file: string): Promise<Reader<Response>> {
+async function load(file: string, locationCacheSize: number): Promise<Loaded> {
   const records = new RecencyCache<number, object>(RECORD_CACHE_SIZE);
   const cache = {
     get: (offset: string | number): unknown => records.get(Number(offset)),
@@ -42,7 +51,15 @@ async function loadReader(file: string): Promise<Reader<Response>> {
       if (value !== null && typeof value === 'object') records.set(Number(offset), value);
     },
   };
-  return new Reader<Response>(await readFile(file), { cache });
+  const bytes = await readFile(file);
+  const reader = new Reader<Response>(bytes, { cache });
+  const { ipVersion, nodeCount, recordSize } = reader.metadata;
+  return {
+    reader,
+    ipv6: ipVersion === 6,
+    searchIpv4: ipv4TreeSearch(bytes, { ipVersion, nodeCount, recordSize }),
+    ipv4Locations: new RecencyCache(locationCacheSize),
+  };
 }
 
 /**
@@ -59,32 +76,30 @@ export async function openGeoIp(options: {
 }): Promise<GeoIp> {
   const { logger } = options;
   const stats = options.stats ?? uncountedCache;
+  // Addresses other than dotted quads (IPv6, mostly) are cached by their text.
   const cache = new RecencyCache<string, GeoLocation>(options.cacheSize);
   const databases: Database[] = [];
   for (const file of options.files) {
-    let reader: Reader<Response>;
+    let loaded: Loaded;
     try {
-      reader = await loadReader(file);
+      loaded = await load(file, options.cacheSize);
     } catch (error: unknown) {
       throw new Error(`GEOIP_DB: cannot open ${file} as a MaxMind database: ${describeError(error)}`, { cause: error });
     }
-    databases.push({ file, reader, ipv6: reader.metadata.ipVersion === 6 });
-    logger.info(
-      { file, type: reader.metadata.databaseType, built: reader.metadata.buildEpoch },
-      'GeoIP database loaded',
-    );
+    databases.push({ file, loaded });
+    const { metadata } = loaded.reader;
+    logger.info({ file, type: metadata.databaseType, built: metadata.buildEpoch }, 'GeoIP database loaded');
   }
 
   const listeners = databases.map((db) => {
     const onChange = (current: Stats, previous: Stats): void => {
       if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
       if (current.nlink === 0) return; // removed: keep the loaded data until a new file appears
-      loadReader(db.file).then(
-        (reader) => {
-          db.reader = reader;
-          db.ipv6 = reader.metadata.ipVersion === 6;
+      load(db.file, options.cacheSize).then(
+        (loaded) => {
+          db.loaded = loaded;
           cache.clear();
-          logger.info({ file: db.file, type: reader.metadata.databaseType }, 'GeoIP database reloaded');
+          logger.info({ file: db.file, type: loaded.reader.metadata.databaseType }, 'GeoIP database reloaded');
         },
         (error: unknown) =>
           logger.error(
@@ -109,23 +124,39 @@ export async function openGeoIp(options: {
     return location ?? undefined;
   }
 
-  function find(ip: string): GeoLocation {
-    let address: string;
-    const v4 = ipv4Number(ip);
-    if (v4 !== undefined) {
-      // Most traffic: a dotted quad is parsed once, and that form is already canonical.
-      if (isReservedIpv4(v4)) return UNKNOWN_LOCATION;
-      address = ip;
-    } else {
-      if (isReservedIp(ip)) return UNKNOWN_LOCATION;
-      const canonical = canonicalIp(ip);
-      if (!canonical.ok) return UNKNOWN_LOCATION;
-      address = canonical.value;
+  /**
+   * Most traffic: a dotted quad, parsed once into `v4`. Each database's tree is walked with the
+   * number, and the record it points to is decoded (and mapped to a location) only the first
+   * time that record comes up, so a new address costs a walk, not a decode.
+   */
+  function findIpv4(ip: string, v4: number): GeoLocation {
+    if (isReservedIpv4(v4)) return UNKNOWN_LOCATION;
+    for (const db of databases) {
+      const { searchIpv4, ipv4Locations, reader } = db.loaded;
+      const pointer = searchIpv4(v4);
+      if (pointer === 0) continue;
+      let location = ipv4Locations.get(pointer);
+      if (location === undefined) {
+        stats.miss();
+        location = locate(reader.get(ip)) ?? null;
+        ipv4Locations.set(pointer, location);
+      } else {
+        stats.hit();
+      }
+      if (location !== null) return location;
     }
+    return UNKNOWN_LOCATION;
+  }
+
+  function find(ip: string): GeoLocation {
+    if (isReservedIp(ip)) return UNKNOWN_LOCATION;
+    const canonical = canonicalIp(ip);
+    if (!canonical.ok) return UNKNOWN_LOCATION;
+    const address = canonical.value;
     const isIpv6 = address.includes(':');
     for (const db of databases) {
-      if (isIpv6 && !db.ipv6) continue;
-      const location = locate(db.reader.get(address));
+      if (isIpv6 && !db.loaded.ipv6) continue;
+      const location = locate(db.loaded.reader.get(address));
       if (location) return location;
     }
     return UNKNOWN_LOCATION;
@@ -133,6 +164,8 @@ export async function openGeoIp(options: {
 
   return {
     lookup: function lookupGeo(ip: string): GeoLocation {
+      const v4 = ipv4Number(ip);
+      if (v4 !== undefined) return findIpv4(ip, v4);
       const cached = cache.get(ip);
       if (cached !== undefined) {
         stats.hit();

