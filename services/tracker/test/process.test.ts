@@ -95,9 +95,12 @@ describe('the tracker process', () => {
       () => (children(supervisor).length === 2 ? children(supervisor) : undefined),
       20_000,
     );
+    // /readyz reaches one worker; a request may reach the other, which answers 503 until its
+    // own Redis connection is up. So both must have said so first.
+    const said = (line: string): number => tracker.output.join('').split(line).length - 1;
     await eventually(
-      'both workers listening',
-      () => (tracker.output.join('').split('tracker listening').length - 1 === 2 ? true : undefined),
+      'both workers listening with Redis ready',
+      () => (said('tracker listening') === 2 && said('redis ready') === 2 ? true : undefined),
       20_000,
     );
     await waitReady(port);
