@@ -11,10 +11,13 @@ export interface Cidr {
   contains(ip: string): boolean;
 }
 
+const MAPPED_IPV4 = 0xffff00000000n;
+const LOW_32 = 0xffffffffn;
+
 export function addressToBigInt(ip: string): bigint | undefined {
   const text = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
   const version = isIP(text);
-  if (version === 4) return 0xffff00000000n | ipv4ToBigInt(text);
+  if (version === 4) return MAPPED_IPV4 | ipv4ToBigInt(text);
   if (version !== 6) return undefined;
   return ipv6ToBigInt(text);
 }
@@ -57,17 +60,19 @@ export function parseCidr(text: string): Cidr | undefined {
   const bits = BigInt((isV4 ? 96 : 0) + prefix);
   const mask = bits === 0n ? 0n : ((1n << 128n) - 1n) ^ ((1n << (128n - bits)) - 1n);
   const network = base & mask;
-  // The common case, a dotted quad against an IPv4 range, in 32-bit numbers: every request
-  // checks its peer when proxies are trusted. Anything else takes the 128-bit path.
-  const v4Mask = isV4 ? (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0) : 0;
-  const v4Network = isV4 ? (Number(base & 0xffffffffn) & v4Mask) >>> 0 : 0;
+  // Dotted quads (most peers and forwarded hops) are compared in 32-bit numbers with the range's
+  // part of ::ffff:0:0/96, however the range was written (an IPv6 range may cover all of it or
+  // none); everything else in 128 bits.
+  const high = (mask >> 32n) << 32n;
+  const v4 =
+    (network & high) === (MAPPED_IPV4 & high)
+      ? { mask: Number(mask & LOW_32), network: Number(network & LOW_32) }
+      : undefined;
   return {
     text: text.trim(),
     contains(ip) {
-      if (isV4) {
-        const v4 = ipv4Number(ip);
-        if (v4 !== undefined) return (v4 & v4Mask) >>> 0 === v4Network;
-      }
+      const quad = ipv4Number(ip);
+      if (quad !== undefined) return v4 !== undefined && (quad & v4.mask) >>> 0 === v4.network;
       const n = addressToBigInt(ip);
       return n !== undefined && (n & mask) === network;
     },

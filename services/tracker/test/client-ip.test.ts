@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCidr, parseCidrList, type Cidr } from '../src/cidr.js';
+import { addressToBigInt, parseCidr, parseCidrList, type Cidr } from '../src/cidr.js';
 import { clientIp } from '../src/client-ip.js';
 
 function cidrs(...items: string[]): Cidr[] {
@@ -47,6 +47,36 @@ describe('parseCidr', () => {
       const expected = prefix === 0 || address >>> (32 - prefix) === base >>> (32 - prefix);
       assert.equal(cidr.contains(quad(address)), expected, `${range} ${quad(address)}`);
       assert.equal(cidr.contains(`::ffff:${quad(address)}`), expected, `${range} ::ffff:${quad(address)}`);
+    }
+  });
+
+  it('an IPv6 range answers dotted quads as the 128-bit arithmetic does', () => {
+    const quad = (n: number): string => [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join('.');
+    const random32 = (): number => Math.floor(Math.random() * 2 ** 32);
+    const hex = (n: bigint): string => n.toString(16);
+    // Ranges that hold all of ::ffff:0:0/96, a part of it, or none of it.
+    const ranges = (): string[] => {
+      const n = random32();
+      const groups = `${hex(BigInt(n >>> 16))}:${hex(BigInt(n & 0xffff))}`;
+      return [
+        `::ffff:${groups}/${96 + Math.floor(Math.random() * 33)}`,
+        `::ffff:0:0/${Math.floor(Math.random() * 97)}`,
+        `::/${Math.floor(Math.random() * 129)}`,
+        `2001:db8::${groups}/${Math.floor(Math.random() * 129)}`,
+      ];
+    };
+    for (let round = 0; round < 500; round += 1) {
+      for (const range of ranges()) {
+        const cidr = parseCidr(range);
+        assert.ok(cidr, range);
+        const [base = '', prefix = ''] = range.split('/');
+        const bits = BigInt(prefix);
+        const mask = bits === 0n ? 0n : ((1n << 128n) - 1n) ^ ((1n << (128n - bits)) - 1n);
+        const network = (addressToBigInt(base) ?? assert.fail(base)) & mask;
+        const address = quad(random32());
+        const expected = ((addressToBigInt(address) ?? assert.fail(address)) & mask) === network;
+        assert.equal(cidr.contains(address), expected, `${range} ${address}`);
+      }
     }
   });
 
