@@ -1,5 +1,4 @@
 import {
-  compatibilityPartitioner,
   Producer,
   ProduceAcks,
   type MessageToProduce,
@@ -8,6 +7,7 @@ import {
 } from '@platformatic/kafka';
 import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { murmur2 } from './murmur2.js';
 import type { ProducerOptions } from './producer.js';
 import type { EventProducer, KafkaConnection, OutgoingMessage, ProduceReceipt } from './types.js';
 
@@ -17,12 +17,14 @@ type OutgoingRecord = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
  * The same key must land on the same partition whichever client produced it, or switching
  * clients would break per-key ordering. kafkajs's default partitioner and the Java client take
  * murmur2 with the sign bit masked; @platformatic/kafka's default keeps it (`>>> 0`), which
- * differs for about half of the keys. Keyless messages go round-robin, as with kafkajs.
+ * differs for about half of the keys. Its `compatibilityPartitioner` masks it, but hashes in
+ * BigInt; this one computes the same hash in 32-bit integers (the client takes the result
+ * modulo the topic's partitions). Keyless messages go round-robin, as with kafkajs.
  */
 function javaCompatiblePartitioner(): (message: OutgoingRecord, key: Buffer | undefined) => number {
   const next = new Map<string, number>();
   return (message, key) => {
-    if (key !== undefined) return compatibilityPartitioner(message, key);
+    if (key !== undefined) return murmur2(key) & 0x7fffffff;
     const n = next.get(message.topic) ?? 0;
     next.set(message.topic, (n + 1) % 0x7fffffff);
     return n;
