@@ -20,9 +20,14 @@ const RESERVED_IPV4: ReadonlyArray<readonly [number, number]> = [
   [0xf0000000, 4], // reserved, broadcast
 ];
 
+// The table as shift and prefix per range, read by index: the check runs once per event, and
+// destructuring each pair went through the iterator protocol, about 1.5 KB of garbage a call.
+const SHIFTS = RESERVED_IPV4.map(([, bits]) => 32 - bits);
+const PREFIXES = RESERVED_IPV4.map(([network, bits]) => network >>> (32 - bits));
+
 /** True for IPv4 addresses (as 32-bit numbers) that cannot have a geographic location. */
 export function isReservedIpv4(address: number): boolean {
-  for (const [network, bits] of RESERVED_IPV4) if (address >>> (32 - bits) === network >>> (32 - bits)) return true;
+  for (let i = 0; i < PREFIXES.length; i++) if (address >>> (SHIFTS[i] as number) === PREFIXES[i]) return true;
   return false;
 }
 
