@@ -20,6 +20,9 @@ import {
 import { repoRoot } from './compose-files.js';
 import { IMAGE_ROOT, serviceSpecs, type ServiceSpec } from './compose-services.js';
 
+/** Variables Node.js itself reads (V8 flags for a service's heap), not the service's settings. */
+const NODE_READS: readonly string[] = ['NODE_OPTIONS'];
+
 /**
  * The rules of the service images (services/<name>/Dockerfile). Like the compose checks, each
  * returns the list of problems found, so a test shows all of them and can be run against
@@ -149,7 +152,9 @@ function runtimeRules({ serviceDir, name, spec, dockerfile, final, context }: Su
   const env = imageEnvironment(dockerfile);
   if (env['NODE_ENV'] !== 'production') problems.push('the final stage must set ENV NODE_ENV=production');
   for (const key of Object.keys(env)) {
-    if (!spec.knownKeys.includes(key)) problems.push(`ENV ${key} is read by no setting of ${name}`);
+    if (!spec.knownKeys.includes(key) && !NODE_READS.includes(key)) {
+      problems.push(`ENV ${key} is read by no setting of ${name}`);
+    }
   }
   if (spec.portKey) {
     const port = context.defaults[spec.portKey];

@@ -329,6 +329,8 @@ async function main(): Promise<void> {
         kafkastoreHow,
         {
           KAFKASTORE_PORT: String(kafkastorePort),
+          // As its image runs it (services/kafkastore/Dockerfile).
+          NODE_OPTIONS: '--max-semi-space-size=64',
           KAFKASTORE_HOST: '127.0.0.1',
           KAFKASTORE_INSTANCE: `bench-${run}`,
           REDIS_URL: redisUrl,

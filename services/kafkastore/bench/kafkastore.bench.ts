@@ -458,7 +458,8 @@ async function main(): Promise<void> {
           `ProducerPerformance ${perRound((r) => r.baseline)}; the ratio is the median of each round's ratio`,
         `timed from the drain loop's start, as ProducerPerformance times itself from its first send; before it, ` +
           `kafkastore's startup (GeoIP databases, Redis and Kafka connections) took ${results.startupMs} ms (median)`,
-        `goals and latency with the faster client (${bestClient}); KAFKA_CLIENT defaults to ${defaultClient}`,
+        `goals and latency with the faster client (${bestClient}); KAFKA_CLIENT defaults to ${defaultClient}; ` +
+          `node flags: ${process.execArgv.filter((a) => a.startsWith('--max-')).join(' ') || 'none'} (the image sets --max-semi-space-size=64)`,
         `kafkastore used ${(kafkajs.cpuShare * 100).toFixed(0)}% (kafkajs) and ${(platformatic.cpuShare * 100).toFixed(0)}% (@platformatic/kafka) of one core; the broker shares the same 2 cores`,
       ],
     };
