@@ -97,8 +97,9 @@ export const newEventId: EventIdGenerator = createEventIdGenerator();
 /** True for a canonical ULID: 26 uppercase Crockford base32 digits, time within 48 bits. */
 export function isEventId(text: string): boolean {
   if (typeof text !== 'string' || text.length !== ID_LENGTH) return false;
-  // A first digit above 7 would need more than 48 bits of time.
-  if (digitAt(text, 0) > 7) return false;
+  // A first digit above 7 would need more than 48 bits of time; below 0 is no digit at all.
+  const first = digitAt(text, 0);
+  if (first < 0 || first > 7) return false;
   for (let i = 1; i < ID_LENGTH; i++) if (digitAt(text, i) < 0) return false;
   return true;
 }

@@ -104,9 +104,26 @@ describe('isEventId', () => {
     ['O', '01KAQQ1PG0ZX8M4N7R2T5V9BQO'],
     ['U', '01KAQQ1PG0ZX8M4N7R2T5V9BQU'],
     ['time above 48 bits', '81KAQQ1PG0ZX8M4N7R2T5V9BQH'],
+    // Found by the message property test: a space first passed, and came out raw on the wire.
+    ['a space first', ' 1KAQQ1PG0ZX8M4N7R2T5V9BQH'],
+    ['a plus first', '+1KAQQ1PG0ZX8M4N7R2T5V9BQH'],
+    ['a lowercase digit first', 'a1KAQQ1PG0ZX8M4N7R2T5V9BQH'],
     ['non-ASCII', '01KAQQ1PG0ZX8M4N7R2T5V9BQé'],
     ['a UUID', '3b241101-e2bb-4255-8caf-4136c566a962'],
   ];
+  it('refuses any first character but 0-7, whatever follows', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 1, unit: 'binary' }).filter((c) => !/^[0-7]$/.test(c)),
+        fc.ulid(),
+        (first, id) => {
+          assert.equal(isEventId(first + id.slice(1)), false);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
   for (const [why, id] of notIds) {
     it(`refuses ${why}`, () => {
       assert.equal(isEventId(id), false);
