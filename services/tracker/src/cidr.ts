@@ -9,6 +9,23 @@ import { ipv4Number } from '@pushtech/event';
 export interface Cidr {
   readonly text: string;
   contains(ip: string): boolean;
+  /** A dotted quad, already parsed into its 32-bit number. */
+  containsQuad(quad: number): boolean;
+  /** Any address, already parsed into its 128-bit integer (IPv4 mapped). */
+  containsBigInt(address: bigint): boolean;
+}
+
+/** Whether `ip` is in any of `ranges`; the address is parsed once for all of them. */
+export function inAnyRange(ip: string, ranges: readonly Cidr[]): boolean {
+  const quad = ipv4Number(ip);
+  if (quad !== undefined) {
+    for (const range of ranges) if (range.containsQuad(quad)) return true;
+    return false;
+  }
+  const address = addressToBigInt(ip);
+  if (address === undefined) return false;
+  for (const range of ranges) if (range.containsBigInt(address)) return true;
+  return false;
 }
 
 const MAPPED_IPV4 = 0xffff00000000n;
@@ -68,15 +85,13 @@ export function parseCidr(text: string): Cidr | undefined {
     (network & high) === (MAPPED_IPV4 & high)
       ? { mask: Number(mask & LOW_32), network: Number(network & LOW_32) }
       : undefined;
-  return {
+  const cidr: Cidr = {
     text: text.trim(),
-    contains(ip) {
-      const quad = ipv4Number(ip);
-      if (quad !== undefined) return v4 !== undefined && (quad & v4.mask) >>> 0 === v4.network;
-      const n = addressToBigInt(ip);
-      return n !== undefined && (n & mask) === network;
-    },
+    contains: (ip) => inAnyRange(ip, [cidr]),
+    containsQuad: (quad) => v4 !== undefined && (quad & v4.mask) >>> 0 === v4.network,
+    containsBigInt: (address) => (address & mask) === network,
   };
+  return cidr;
 }
 
 export function parseCidrList(items: readonly string[]): Cidr[] | string {

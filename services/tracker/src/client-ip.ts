@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { Cidr } from './cidr.js';
+import { inAnyRange, type Cidr } from './cidr.js';
 
 /**
  * The client's address. The socket peer, unless the peer is a trusted proxy: then the
@@ -9,7 +9,7 @@ import type { Cidr } from './cidr.js';
  * a trusted peer sent no X-Forwarded-For.
  */
 export function clientIp(peer: string, forwardedFor: string, realIp: string, trusted: readonly Cidr[]): string {
-  if (trusted.length === 0 || !isTrusted(peer, trusted)) return peer;
+  if (trusted.length === 0 || !inAnyRange(peer, trusted)) return peer;
   const chain = forwardedFor
     .split(',')
     .map((s) => stripPort(s.trim()))
@@ -17,17 +17,13 @@ export function clientIp(peer: string, forwardedFor: string, realIp: string, tru
   for (let i = chain.length - 1; i >= 0; i -= 1) {
     const hop = chain[i] as string;
     if (isIP(hop) === 0) return peer; // a malformed chain proves nothing; keep what we know
-    if (!isTrusted(hop, trusted)) return hop;
+    if (!inAnyRange(hop, trusted)) return hop;
   }
   if (chain.length === 0) {
     const real = stripPort(realIp.trim());
     if (isIP(real) !== 0) return real;
   }
   return chain[0] ?? peer;
-}
-
-function isTrusted(ip: string, trusted: readonly Cidr[]): boolean {
-  return trusted.some((c) => c.contains(ip));
 }
 
 /** `1.2.3.4:5678` and `[::1]:5678` carry a port some proxies append. */
