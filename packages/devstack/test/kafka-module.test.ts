@@ -133,6 +133,39 @@ describe('Kafka module against a real broker', () => {
     assert.deepEqual(committed, [{ partition: 0, offset: '-1' }], 'nothing committed for the failed batch');
   });
 
+  it('a group starting at the latest offsets sees every message produced once it is positioned', async (t) => {
+    // kafkajs resolves "latest" on the first fetch, not when the group is joined: a message
+    // produced in between would be skipped. Each round is a new group on a new topic, and the
+    // message goes out the moment waitForPosition resolves.
+    const producer = createProducer(await testKafka(), logger);
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    for (let round = 0; round < 5; round += 1) {
+      const topic = await freshTopic(t, { partitions: 2 });
+      const consumer = createConsumer(await testKafka(), logger, {
+        groupId: uniqueName('latest'),
+        topics: [topic],
+        fromBeginning: false,
+        maxWaitMs: 100,
+      });
+      t.after(() => consumer.stop());
+      const received: string[] = [];
+      await consumer.start((batch) => {
+        for (const m of batch.messages) received.push(m.value?.toString() ?? '');
+        return Promise.resolve();
+      });
+      const assignment = await consumer.waitForPosition(15_000);
+      assert.deepEqual(assignment, [{ topic, partitions: [0, 1] }]);
+      await producer.send(topic, messages(4, `r${round}`));
+      await eventually(`round ${round}: 4 messages`, () => (received.length >= 4 ? true : undefined), 5_000);
+      assert.deepEqual(
+        received.sort(),
+        Array.from({ length: 4 }, (_, i) => `r${round} ${i}`),
+      );
+      await consumer.stop();
+    }
+  });
+
   it('finds offsets by timestamp, for replaying the last minutes', async (t) => {
     const topic = await freshTopic(t, { partitions: 1 });
     const producer = createProducer(await testKafka(), logger);

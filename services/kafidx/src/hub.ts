@@ -9,7 +9,8 @@ import type { Viewer } from './viewer.js';
  * One Kafka consumer per kafidx process, in a group of its own that starts at the latest
  * offsets, fanned out to every connected browser. (The original gave each browser its own
  * group replaying the whole topic.) The handler only hands batches to sockets, which never
- * block, so no browser can hold the consumer back.
+ * block, so no browser can hold the consumer back. start() resolves once the consumer is
+ * positioned, so a browser connected after that sees every event produced after that.
  */
 export class Hub {
   readonly viewers = new Set<Viewer>();
@@ -50,8 +51,8 @@ export class Hub {
       for (const viewer of this.viewers) viewer.offer(prepared);
       return Promise.resolve();
     });
-    const assignment = await this.consumer.waitForAssignment(30_000);
-    this.logger.info({ topic: this.topic, assignment }, 'live consumer assigned');
+    const assignment = await this.consumer.waitForPosition(30_000);
+    this.logger.info({ topic: this.topic, assignment }, 'live consumer positioned');
   }
 
   async stop(): Promise<void> {

@@ -49,6 +49,9 @@ class KafkajsConsumer implements EventConsumer {
   private crashListeners: ((error: Error) => void)[] = [];
   private assignment: { topic: string; partitions: number[] }[] | undefined;
   private assignmentWaiters: (() => void)[] = [];
+  /** Whether the first fetch since the latest assignment has been made (offsets resolved). */
+  private positioned = false;
+  private positionWaiters: (() => void)[] = [];
   private isRunning = false;
   private stopping = false;
 
@@ -63,7 +66,17 @@ class KafkajsConsumer implements EventConsumer {
         partitions: [...partitions].sort((a, b) => a - b),
       }));
       this.logger.debug({ groupId: options.groupId, assignment: this.assignment }, 'joined consumer group');
+      // A new assignment is positioned by the next fetch: kafkajs resolves the offsets of a
+      // group without commits ("latest" or "earliest") there, not when it joins. With no
+      // partition there is nothing to fetch, and nothing to wait for.
+      this.positioned = this.assignment.every((a) => a.partitions.length === 0);
       for (const wake of this.assignmentWaiters.splice(0)) wake();
+      if (this.positioned) for (const wake of this.positionWaiters.splice(0)) wake();
+    });
+    consumer.on(consumer.events.FETCH, () => {
+      if (this.assignment === undefined || this.positioned) return;
+      this.positioned = true;
+      for (const wake of this.positionWaiters.splice(0)) wake();
     });
     consumer.on(consumer.events.CRASH, (event) => {
       const error = event.payload.error;
@@ -128,18 +141,30 @@ class KafkajsConsumer implements EventConsumer {
   }
 
   async waitForAssignment(timeoutMs: number): Promise<{ topic: string; partitions: number[] }[]> {
-    if (this.assignment) return this.assignment;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no partition assignment for group ${this.options.groupId} after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.assignmentWaiters.push(() => {
+    if (!this.assignment) {
+      await this.waitFor(this.assignmentWaiters, timeoutMs, 'no partition assignment');
+    }
+    return this.assignment ?? [];
+  }
+
+  async waitForPosition(timeoutMs: number): Promise<{ topic: string; partitions: number[] }[]> {
+    if (!this.positioned) await this.waitFor(this.positionWaiters, timeoutMs, 'no first fetch');
+    return this.assignment ?? [];
+  }
+
+  private waitFor(waiters: (() => void)[], timeoutMs: number, what: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const wake = (): void => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        const at = waiters.indexOf(wake);
+        if (at >= 0) waiters.splice(at, 1);
+        reject(new Error(`${what} for group ${this.options.groupId} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.push(wake);
     });
-    return this.assignment ?? [];
   }
 
   async stop(): Promise<void> {

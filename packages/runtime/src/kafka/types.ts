@@ -129,6 +129,14 @@ export interface EventConsumer {
   seek(topic: string, partition: number, offset: string): void;
   /** Resolves when the consumer owns at least one partition (or has joined an empty assignment). */
   waitForAssignment(timeoutMs: number): Promise<{ topic: string; partitions: number[] }[]>;
+  /**
+   * Resolves once the consumer also knows where it reads from in each assigned partition (its
+   * first fetch after the latest assignment). From then on every message produced reaches the
+   * handler, also for a group that starts at the latest offsets; before, such a group may
+   * resolve "latest" after a message was produced and never see it. A seek meant to apply
+   * before the first fetch belongs after waitForAssignment instead.
+   */
+  waitForPosition(timeoutMs: number): Promise<{ topic: string; partitions: number[] }[]>;
   /** Called when the consumer stopped for good because of an error it could not recover from. */
   onCrash(listener: (error: Error) => void): void;
   readonly running: boolean;
