@@ -78,6 +78,48 @@ describe('raw hit', () => {
     );
   });
 
+  it('writes exactly what JSON.stringify writes for the same array', () => {
+    // The encoder skips JSON.stringify for fields that need no escaping; the text must not
+    // change. Fields of the characters JSON treats specially, and any hit.
+    const special = fc.string({
+      unit: fc.constantFrom(
+        '"',
+        '\\',
+        '\u0000',
+        '\b',
+        '\n',
+        '\u001f',
+        '\u007f',
+        '\ud800',
+        '\udfff',
+        '\u2028',
+        'a',
+        'é',
+        '😀',
+      ),
+    });
+    const hits = fc.oneof(
+      rawHit,
+      fc.record({
+        id: special,
+        ts: fc.maxSafeNat(),
+        ip: special,
+        host: special,
+        pod: special,
+        type: special,
+        params: special,
+        ua: special,
+      }),
+    );
+    fc.assert(
+      fc.property(hits, (h) => {
+        const expected = JSON.stringify([1, h.id, h.ts, h.ip, h.host, h.pod, h.type, h.params, h.ua]);
+        assert.equal(encodeRawHit(h), expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('never throws on garbage, and gives a one-line reason', () => {
     const garbage = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.json(), mutated(rawHit.map(encodeRawHit)));
     fc.assert(
