@@ -7,3 +7,4 @@ export { freePort, isListening } from './ports.js';
 export { MissingPrerequisiteError, requireCommand, which } from './commands.js';
 export { cacheDir, stateDir, repoRoot } from './paths.js';
 export { pipelineTopics, devstackSettings } from './settings.js';
+export { median, percentile } from './stats.js';

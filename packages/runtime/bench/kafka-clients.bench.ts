@@ -13,7 +13,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createEventIdGenerator, encodeMessage } from '@pushtech/event';
-import { cacheDir, ensureKafkaJars, freePort, repoRoot, startKafkaBroker } from '@pushtech/devstack';
+import {
+  cacheDir,
+  ensureKafkaJars,
+  freePort,
+  median,
+  percentile,
+  repoRoot,
+  startKafkaBroker,
+} from '@pushtech/devstack';
 import {
   createAdmin,
   createProducer,
@@ -103,16 +111,6 @@ function batchesOf(messages: readonly OutgoingMessage[], size: number): Outgoing
   const batches: OutgoingMessage[][] = [];
   for (let i = 0; i < messages.length; i += size) batches.push(messages.slice(i, i + size));
   return batches;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
 interface Round {

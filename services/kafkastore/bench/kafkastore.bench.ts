@@ -21,7 +21,16 @@ import {
   type EventProducer,
   type KafkaConnection,
 } from '@pushtech/runtime';
-import { cacheDir, ensureKafkaJars, freePort, repoRoot, requireCommand, startStack } from '@pushtech/devstack';
+import {
+  cacheDir,
+  ensureKafkaJars,
+  freePort,
+  median,
+  percentile,
+  repoRoot,
+  requireCommand,
+  startStack,
+} from '@pushtech/devstack';
 import { Redis } from 'ioredis';
 import { kafkastoreConfig, processingKey } from '../src/config.js';
 import { createDeviceLookup } from '../src/device.js';
@@ -95,16 +104,6 @@ async function infra(): Promise<{ redisUrl: string; brokers: string; stop: () =>
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
 async function openBenchGeoIp(): Promise<GeoIp> {
