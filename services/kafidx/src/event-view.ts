@@ -27,3 +27,20 @@ export function prepareEvent(message: IncomingMessage): PreparedEvent {
     }),
   };
 }
+
+/**
+ * One consumer batch as offered to every browser. Most browsers take all of it (no filter, not
+ * over their rate), and they all get the same bytes: `payload` is the events' JSON joined and
+ * encoded once per batch, not once per browser.
+ */
+export class LiveBatch {
+  private encoded: Buffer | undefined;
+
+  constructor(readonly events: readonly PreparedEvent[]) {}
+
+  /** The events as the inside of a JSON array (`a,b,c`), in UTF-8; built on first use. */
+  payload(): Buffer {
+    this.encoded ??= Buffer.from(this.events.map((e) => e.json).join(','), 'utf8');
+    return this.encoded;
+  }
+}

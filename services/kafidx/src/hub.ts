@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createConsumer, type EventConsumer, type KafkaConnection, type Logger } from '@pushtech/runtime';
-import { prepareEvent } from './event-view.js';
+import { LiveBatch, prepareEvent } from './event-view.js';
 import type { KafidxMetrics } from './metrics.js';
 import type { Viewer } from './viewer.js';
 
@@ -47,8 +47,8 @@ export class Hub {
   async start(): Promise<void> {
     await this.consumer.start((batch) => {
       this.metrics.eventsIn.inc(batch.messages.length);
-      const prepared = batch.messages.map(prepareEvent);
-      for (const viewer of this.viewers) viewer.offer(prepared);
+      const live = new LiveBatch(batch.messages.map(prepareEvent));
+      for (const viewer of this.viewers) viewer.offer(live);
       return Promise.resolve();
     });
     const assignment = await this.consumer.waitForPosition(30_000);

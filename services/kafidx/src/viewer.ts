@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import { matchAll, matches, type ViewerFilter } from './filter.js';
-import type { PreparedEvent } from './event-view.js';
+import type { LiveBatch } from './event-view.js';
 import type { KafidxMetrics } from './metrics.js';
 
 export interface ViewerLimits {
@@ -34,15 +34,15 @@ export class Viewer {
     return this.socket.readyState === this.socket.OPEN;
   }
 
-  /** Offers a batch of live events; sends the matching ones in one frame when it can. */
-  offer(batch: readonly PreparedEvent[], now = Date.now()): void {
+  /** Offers a batch of live events; sends the matching ones in one message when it can. */
+  offer(batch: LiveBatch, now = Date.now()): void {
     if (this.paused || !this.open) return;
     if (now - this.windowStart >= 1000) {
       this.windowStart = now;
       this.windowCount = 0;
     }
     const chosen: string[] = [];
-    for (const item of batch) {
+    for (const item of batch.events) {
       if (item.event && !matches(this.filter, item.event)) continue;
       if (!item.event && this.filter !== matchAll) continue;
       if (this.windowCount >= this.limits.maxEventsPerSecond) {
@@ -58,7 +58,8 @@ export class Viewer {
       this.metrics.skipped.inc(chosen.length);
       return;
     }
-    this.sendFrame('events', chosen, false);
+    if (chosen.length === batch.events.length) this.sendShared(batch.payload(), chosen.length);
+    else this.sendFrame('events', chosen, false);
   }
 
   /** Replayed events wait for the socket instead of being skipped: only this browser waits. */
@@ -70,12 +71,25 @@ export class Viewer {
   }
 
   private sendFrame(kind: 'events', events: readonly string[], replay: boolean): void {
-    this.sent += events.length;
-    this.metrics.sent.inc(events.length);
+    this.socket.send(`${this.frameHead(kind, events.length, replay)}${events.join(',')}]}`);
+  }
+
+  /**
+   * The same message around a batch's shared payload, without copying it: the head, the
+   * payload and the tail go out as three fragments of one text message (RFC 6455 5.4), which
+   * the browser receives as one.
+   */
+  private sendShared(payload: Buffer, count: number): void {
+    this.socket.send(this.frameHead('events', count, false), { fin: false });
+    this.socket.send(payload, { binary: false, fin: false });
+    this.socket.send(']}', { fin: true });
+  }
+
+  private frameHead(kind: 'events', count: number, replay: boolean): string {
+    this.sent += count;
+    this.metrics.sent.inc(count);
     this.reported = `${this.skipped}/${this.sampled}`;
-    this.socket.send(
-      `{"t":"${kind}","replay":${replay},"skipped":${this.skipped},"sampled":${this.sampled},"events":[${events.join(',')}]}`,
-    );
+    return `{"t":"${kind}","replay":${replay},"skipped":${this.skipped},"sampled":${this.sampled},"events":[`;
   }
 
   /** Tells the browser about skipped/sampled counts that no event frame carried yet. */
