@@ -90,6 +90,16 @@ async function startServer(args: string[], env: Record<string, string>, options:
   return { children, port };
 }
 
+/** Runs `run` against a server started by `starting`, and stops the server however `run` ends. */
+async function withServer<T>(starting: Promise<Server>, run: (server: Server) => Promise<T>): Promise<T> {
+  const server = await starting;
+  try {
+    return await run(server);
+  } finally {
+    await stopServer(server);
+  }
+}
+
 async function stopServer(server: Server): Promise<void> {
   await Promise.all(
     server.children.map((child) => {
@@ -219,6 +229,7 @@ async function main(): Promise<void> {
     await redis.del(trackerKey);
     return { ...result, stored };
   };
+  const fullSpeed = (server: Server): Promise<WrkResult> => wrk(server.port);
 
   console.log(
     `tracker benchmark: ${rounds} rounds of wrk -t1 -c100 -d${seconds}s, keep-alive, ${built ? 'built tracker (dist)' : 'tracker via tsx'}`,
@@ -226,31 +237,18 @@ async function main(): Promise<void> {
 
   const done: Round[] = [];
   for (let round = 0; round < rounds; round += 1) {
-    const bareServer = await startBare(1);
-    const bare = await wrk(bareServer.port);
-    await stopServer(bareServer);
-
-    const trackerServer = await startTracker(1);
-    const tracker = await trackerRun(trackerServer);
-    const rssMiB = memoryMiB(trackerServer.children[0]?.pid ?? 0).rss;
-    await stopServer(trackerServer);
-
+    const bare = await withServer(startBare(1), fullSpeed);
+    const tracker = await withServer(startTracker(1), async (server) => ({
+      ...(await trackerRun(server)),
+      rssMiB: memoryMiB(server.children[0]?.pid ?? 0).rss,
+    }));
     // The floor of storing before answering: uWS and one LPUSH per loop turn, nothing else.
-    const writePathServer = await startWritePath();
-    const writePath = await wrk(writePathServer.port);
-    await stopServer(writePathServer);
+    const writePath = await withServer(startWritePath(), fullSpeed);
     await redis.del(writePathKey);
-
     // Two processes each, on one port: TRACKER_WORKERS' default (one per core) on this machine.
-    const bareTwoServer = await startBare(2);
-    const bareTwo = await wrk(bareTwoServer.port);
-    await stopServer(bareTwoServer);
-
-    const trackerTwoServer = await startTracker(2);
-    const trackerTwo = await trackerRun(trackerTwoServer);
-    await stopServer(trackerTwoServer);
-
-    done.push({ bare, tracker: { ...tracker, rssMiB }, writePath, bareTwo, trackerTwo });
+    const bareTwo = await withServer(startBare(2), fullSpeed);
+    const trackerTwo = await withServer(startTracker(2), trackerRun);
+    done.push({ bare, tracker, writePath, bareTwo, trackerTwo });
     console.log(
       `round ${round + 1}: bare ${Math.round(bare.requestsPerSecond)}, tracker ${Math.round(tracker.requestsPerSecond)} (${(tracker.requestsPerSecond / bare.requestsPerSecond).toFixed(2)}x), write path ${Math.round(writePath.requestsPerSecond)}; two processes: bare ${Math.round(bareTwo.requestsPerSecond)}, tracker ${Math.round(trackerTwo.requestsPerSecond)} (${(trackerTwo.requestsPerSecond / bareTwo.requestsPerSecond).toFixed(2)}x) req/s`,
     );
@@ -268,26 +266,24 @@ async function main(): Promise<void> {
   // Latency at half the tracker's (median) maximum, and the two floors at that same rate: the
   // bare server (the load generator and the machine) and the write path (storing before answering).
   const halfRate = Math.round(trackerRate / 2);
-  const trackerServer = await startTracker(1);
-  const half = await atRate(trackerServer.port, halfRate);
-  const memory = memoryMiB(trackerServer.children[0]?.pid ?? 0);
-  await stopServer(trackerServer);
+  const halfSpeed = (server: Server): Promise<WrkResult> => atRate(server.port, halfRate);
+  const { half, memory } = await withServer(startTracker(1), async (server) => ({
+    half: await halfSpeed(server),
+    memory: memoryMiB(server.children[0]?.pid ?? 0),
+  }));
   await redis.del(trackerKey);
-  const bareServer = await startBare(1);
-  const bareHalf = await atRate(bareServer.port, halfRate);
-  await stopServer(bareServer);
-  const writePathServer = await startWritePath();
-  const writePathHalf = await atRate(writePathServer.port, halfRate);
-  await stopServer(writePathServer);
+  const bareHalf = await withServer(startBare(1), halfSpeed);
+  const writePathHalf = await withServer(startWritePath(), halfSpeed);
   const rssMiB = Math.max(memory.rss, ...done.map((r) => r.tracker.rssMiB));
 
-  const nodeHttp = await startServer(
-    [...tsx, 'bench/node-http-tracker.ts'],
-    { REDIS_URL: redisUrl, REDIS_QUEUE_KEY: nodeKey },
-    { listening: printed, listeners: 1 },
+  const nodeResult = await withServer(
+    startServer(
+      [...tsx, 'bench/node-http-tracker.ts'],
+      { REDIS_URL: redisUrl, REDIS_QUEUE_KEY: nodeKey },
+      { listening: printed, listeners: 1 },
+    ),
+    fullSpeed,
   );
-  const nodeResult = await wrk(nodeHttp.port);
-  await stopServer(nodeHttp);
   await redis.del(trackerKey, nodeKey, writePathKey);
   redis.disconnect();
 
