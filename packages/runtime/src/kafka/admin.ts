@@ -4,6 +4,27 @@ import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
 import type { KafkaAdmin, KafkaConnection, PartitionOffsets, TopicSpec } from './types.js';
 
+/** Answers a broker gives while a partition's leadership is still settling. */
+const SETTLING = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Runs an offsets read again while the broker says its partitions have no settled leader yet.
+ * In KRaft a just-created topic can have a leader in the metadata a moment before the broker
+ * answers ListOffsets for it, and kafkajs's admin gives that answer up at once.
+ */
+export async function whileLeadersSettle<T>(read: () => Promise<T>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      return await read();
+    } catch (error: unknown) {
+      const type = (error as { type?: unknown } | null)?.type;
+      if (typeof type !== 'string' || !SETTLING.has(type) || Date.now() + delay > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 class KafkajsAdmin implements KafkaAdmin {
   constructor(private readonly admin: Admin) {}
 
@@ -60,14 +81,14 @@ class KafkajsAdmin implements KafkaAdmin {
   }
 
   async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const offsets = await whileLeadersSettle(() => this.admin.fetchTopicOffsets(topic));
     return offsets
       .map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
       .sort((a, b) => a.partition - b.partition);
   }
 
   async offsetsForTimestamp(topic: string, ts: number): Promise<{ partition: number; offset: string }[]> {
-    const offsets = await this.admin.fetchTopicOffsetsByTimestamp(topic, ts);
+    const offsets = await whileLeadersSettle(() => this.admin.fetchTopicOffsetsByTimestamp(topic, ts));
     return offsets.map((o) => ({ partition: o.partition, offset: o.offset })).sort((a, b) => a.partition - b.partition);
   }
 
