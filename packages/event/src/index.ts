@@ -21,3 +21,27 @@ export { encodeEventType } from './event-type.js';
 export { decodeRawHit, encodeRawHit, RAW_HIT_VERSION, type RawHit } from './raw-hit.js';
 export { metaKeys, type EventMeta, type MetaKey } from './meta.js';
 export { decodeMessage, decodeMessageType, encodeMessage, type TrackingEvent } from './message.js';
+export {
+  META_DEVICE_FIELDS,
+  META_DEVICE_NAME_BYTES,
+  META_FIXED_BYTES,
+  META_GEO_BYTES,
+  messageBytesAbove,
+  messageBytesBound,
+  type MessageParts,
+} from './message-size.js';
+export {
+  DEAD_LETTER_ERROR_MAX,
+  DEAD_LETTER_HEADERS,
+  deadLetterErrorText,
+  deadLetterHeaders,
+  deadLetterPayloads,
+  deadLetterReasons,
+  decodeDeadLetter,
+  type DeadLetterInfo,
+  type DeadLetterPayload,
+  type DeadLetterReason,
+  deadLetterSources,
+  type DeadLetterSource,
+  type DecodedDeadLetter,
+} from './dead-letter.js';

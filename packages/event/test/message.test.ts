@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeMessage, decodeMessageType, encodeMessage, metaKeys, type TrackingEvent } from '../src/index.js';
+import { sampleEvent } from '../src/testing.js';
 
 // The example line of ARCHITECTURE.md, "The Kafka message", with a concrete id.
 const ID = '01KAQQ1PG0ZX8M4N7R2T5V9BQH';
@@ -9,30 +10,15 @@ const line =
   `&ts=1763880000000&ip=ffff51a9915e&klag=12&country=DE&city=Berlin&id=${ID}&pod=10.1.2.3` +
   ' deviceid=abcdf&ts=123456&referrer=website';
 
-const event: TrackingEvent = {
-  type: 'app_open',
-  meta: {
-    type: 'Mobile',
-    browser: 'Safari',
-    engine: 'WebKit',
-    version: '17.0',
-    os: 'iOS',
-    host: 't.example.com',
-    ts: 1763880000000,
-    ip: '81.169.145.94',
-    klag: 12,
-    country: 'DE',
-    city: 'Berlin',
-    id: ID,
-    pod: '10.1.2.3',
-    extra: [],
-  },
+// The same event as an object: the sample event with the line's time, address and id.
+const event: TrackingEvent = sampleEvent({
+  meta: { ts: 1763880000000, ip: '81.169.145.94', id: ID },
   params: [
     ['deviceid', 'abcdf'],
     ['ts', '123456'],
     ['referrer', 'website'],
   ],
-};
+});
 
 const metaOf = (line: string): string => line.split(' ')[1] ?? '';
 const exampleMeta = metaOf(line);
