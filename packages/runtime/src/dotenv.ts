@@ -16,7 +16,8 @@ export function parseDotEnv(text: string, source = '.env'): Record<string, strin
     if (line === '' || line.startsWith('#')) return;
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
     if (!match) {
-      throw new SyntaxError(`${source}:${index + 1}: expected KEY=value, got ${JSON.stringify(rawLine)}`);
+      // The line itself is not quoted: it may hold a secret.
+      throw new SyntaxError(`${source}:${index + 1}: expected KEY=value (a name, "=", then the value)`);
     }
     const key = match[1] as string;
     result[key] = parseValue(match[2] as string, `${source}:${index + 1}`);
@@ -55,6 +56,24 @@ export function findDotEnv(dir: string): string | undefined {
 }
 
 /**
+ * Where `loadEnv` took each value from, so a relative path is read against the right directory:
+ * a value from the `.env` file against the file's directory, any other against `cwd`.
+ */
+export interface EnvOrigin {
+  readonly cwd: string;
+  /** The `.env` file's directory; undefined when there was none. */
+  readonly dotEnvDir: string | undefined;
+  /** The variables whose value came from the `.env` file (the process environment did not set them). */
+  readonly fromDotEnv: ReadonlySet<string>;
+}
+const origins = new WeakMap<Env, EnvOrigin>();
+
+/** Where the values of `env` came from, if `loadEnv` made it; undefined for any other object. */
+export function envOrigin(env: Env): EnvOrigin | undefined {
+  return origins.get(env);
+}
+
+/**
  * The environment a service is configured from: the nearest `.env` (local defaults) overlaid
  * by the process environment, so a variable set by the operator always wins. Called once, by a
  * service's entrypoint; everything else receives the result as an argument.
@@ -63,8 +82,17 @@ export function loadEnv(options: { processEnv: Env; cwd: string; file?: string |
   const file = options.file ?? findDotEnv(options.cwd);
   const defaults = file ? parseDotEnv(readFileSync(file, 'utf8'), file) : {};
   const merged: Record<string, string | undefined> = { ...defaults };
+  const fromDotEnv = new Set(Object.keys(defaults));
   for (const [key, value] of Object.entries(options.processEnv)) {
-    if (value !== undefined) merged[key] = value;
+    if (value === undefined) continue;
+    merged[key] = value;
+    fromDotEnv.delete(key);
   }
-  return Object.freeze(merged);
+  const env = Object.freeze(merged);
+  origins.set(env, {
+    cwd: path.resolve(options.cwd),
+    dotEnvDir: file ? path.dirname(path.resolve(options.cwd, file)) : undefined,
+    fromDotEnv,
+  });
+  return env;
 }

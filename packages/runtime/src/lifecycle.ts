@@ -1,4 +1,3 @@
-import { describeError } from './errors.js';
 import type { Logger } from './logger.js';
 
 export interface StopStep {
@@ -23,12 +22,19 @@ export interface LifecycleOptions {
  */
 export class Lifecycle {
   private readonly steps: StopStep[] = [];
+  private readonly startCallbacks: (() => void)[] = [];
   private stopping: Promise<number> | undefined;
   private readonly exit: (code: number) => void;
   private signalsInstalled = false;
 
   constructor(private readonly options: LifecycleOptions) {
     this.exit = options.exit ?? ((code) => process.exit(code));
+  }
+
+  /** Called first when shutdown starts, before any stop step (e.g. to turn readiness off). */
+  onShutdownStart(callback: () => void): this {
+    this.startCallbacks.push(callback);
+    return this;
   }
 
   onStop(name: string, stop: () => Promise<void> | void): this {
@@ -50,6 +56,7 @@ export class Lifecycle {
     const { logger } = this.options;
     logger.info({ reason }, 'shutting down');
     this.options.onShutdownStart?.();
+    for (const callback of this.startCallbacks) callback();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       // Deliberately not unref'd: a step stuck on a promise with no I/O behind it must still
@@ -65,7 +72,7 @@ export class Lifecycle {
           logger.debug({ step: step.name, ms: Date.now() - started }, 'stopped');
         } catch (error: unknown) {
           failed = true;
-          logger.error({ step: step.name, err: describeError(error) }, 'stop step failed');
+          logger.error({ step: step.name, err: error }, 'stop step failed');
         }
       }
       return failed;
@@ -87,7 +94,7 @@ export class Lifecycle {
 
   /** A fatal condition (a dead consumer loop, a lost invariant) ends the process non-zero. */
   fail(error: unknown, context: string): void {
-    this.options.logger.fatal({ err: describeError(error), context }, 'fatal error; shutting down');
+    this.options.logger.fatal({ err: error, context }, 'fatal error; shutting down');
     void this.shutdown(`fatal: ${context}`, 1);
   }
 
@@ -105,8 +112,29 @@ export class Lifecycle {
         void this.shutdown(signal);
       });
     }
+    this.installCrashHandlers(target);
+    return this;
+  }
+
+  /**
+   * For a worker of a supervisor: the supervisor closes the IPC channel to stop it, and a worker
+   * whose supervisor is gone (even by SIGKILL) stops too instead of living on orphaned. A Ctrl-C
+   * reaches the whole process group, so a signal may come as well, before or after: any of them
+   * starts the one graceful stop (a second Ctrl-C is the supervisor's to act on).
+   */
+  installSupervisorHandlers(target: NodeJS.Process = process): this {
+    if (this.signalsInstalled) return this;
+    this.signalsInstalled = true;
+    target.once('disconnect', () => void this.shutdown('supervisor stopping or gone'));
+    // Told before this module was loaded (a worker restarted just as the stop began).
+    if (!target.connected) void this.shutdown('supervisor stopping or gone');
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) target.on(signal, () => void this.shutdown(signal));
+    this.installCrashHandlers(target);
+    return this;
+  }
+
+  private installCrashHandlers(target: NodeJS.Process): void {
     target.on('uncaughtException', (error) => this.fail(error, 'uncaughtException'));
     target.on('unhandledRejection', (reason) => this.fail(reason, 'unhandledRejection'));
-    return this;
   }
 }

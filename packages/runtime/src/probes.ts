@@ -1,3 +1,4 @@
+import { describeError } from './errors.js';
 /**
  * Liveness and readiness are different questions. Live: the process is not wedged (cheap,
  * never touches dependencies, so a Redis outage does not get every pod restarted). Ready: the
@@ -42,7 +43,7 @@ export class Probes {
       const name = this.checks[i]?.name ?? `check${i}`;
       if (result.status === 'rejected') {
         ok = false;
-        checks[name] = result.reason instanceof Error ? result.reason.message : String(result.reason);
+        checks[name] = describeError(result.reason);
       } else {
         const value = result.value[1];
         checks[name] = value === true ? 'ok' : value === false ? 'not ready' : value;

@@ -27,6 +27,16 @@ describe('parseDotEnv', () => {
     assert.throws(() => parseDotEnv('A=1\nnot a pair', 'x/.env'), /x\/\.env:2: expected KEY=value/);
   });
 
+  it('does not quote a malformed line, which may hold a secret', () => {
+    assert.throws(
+      () => parseDotEnv('A=1\nKAFIDX_TOKEN my secret token!', 'x/.env'),
+      (error: unknown) =>
+        error instanceof SyntaxError &&
+        /^x\/\.env:2: expected KEY=value/.test(error.message) &&
+        !error.message.includes('secret'),
+    );
+  });
+
   it('rejects an unterminated quote', () => {
     assert.throws(() => parseDotEnv('A="open'), /unterminated double quote/);
   });

@@ -1,8 +1,11 @@
-import type { Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
-import type { KafkaAdmin, KafkaConnection, PartitionOffsets, TopicSpec } from './types.js';
+
+// kafkajs is CommonJS and spreads these into its exports, where Node cannot see them as named ones.
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
+import type { KafkaAdmin, KafkaConnection, PartitionOffsets, TopicLimits, TopicSpec } from './types.js';
 
 /** Answers a broker gives while a partition's leadership is still settling. */
 const SETTLING = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE']);
@@ -92,11 +95,80 @@ class KafkajsAdmin implements KafkaAdmin {
     return offsets.map((o) => ({ partition: o.partition, offset: o.offset })).sort((a, b) => a.partition - b.partition);
   }
 
+  async topicLimits(topic: string): Promise<TopicLimits> {
+    try {
+      const metadata = await this.admin.fetchTopicMetadata({ topics: [topic] });
+      const partitions = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+      if (partitions === 0) throw new Error(`topic ${topic} has no partitions (does it exist?)`);
+      const described = await this.admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+        includeSynonyms: false,
+      });
+      const entry = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes');
+      if (entry !== undefined && Number.isSafeInteger(Number(entry.configValue))) {
+        const source = entry.configSource === ConfigSource.TOPIC_CONFIG ? 'topic' : 'broker';
+        return { topic, partitions, maxMessageBytes: Number(entry.configValue), maxMessageBytesSource: source };
+      }
+      // A broker that does not report the topic's effective value: its own message.max.bytes applies.
+      const { brokers } = await this.admin.describeCluster();
+      const brokerConfig = await this.admin.describeConfigs({
+        resources: [
+          {
+            type: ConfigResourceTypes.BROKER,
+            name: String(brokers[0]?.nodeId ?? 0),
+            configNames: ['message.max.bytes'],
+          },
+        ],
+        includeSynonyms: false,
+      });
+      const value = Number(brokerConfig.resources[0]?.configEntries[0]?.configValue);
+      if (!Number.isSafeInteger(value)) throw new Error('the broker reports no message.max.bytes');
+      return { topic, partitions, maxMessageBytes: value, maxMessageBytesSource: 'broker' };
+    } catch (error: unknown) {
+      throw new PushtechError(
+        'PT_ERR_KAFKA_ADMIN',
+        `cannot read the limits of topic ${topic}: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  async alterTopicConfig(topic: string, config: Readonly<Record<string, string>>): Promise<void> {
+    // Non-incremental AlterConfigs replaces the topic's whole override set: keep the others.
+    const current = await this.admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+      includeSynonyms: false,
+    });
+    const kept = (current.resources[0]?.configEntries ?? [])
+      .filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !(e.configName in config))
+      .map((e) => ({ name: e.configName, value: e.configValue }));
+    await this.admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: [...kept, ...Object.entries(config).map(([name, value]) => ({ name, value }))],
+        },
+      ],
+    });
+  }
+
   async groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]> {
     const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
     return (result?.partitions ?? [])
       .map((p) => ({ partition: p.partition, offset: p.offset }))
       .sort((a, b) => a.partition - b.partition);
+  }
+
+  async listGroups(): Promise<string[]> {
+    return (await this.admin.listGroups()).groups.map((g) => g.groupId);
+  }
+
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    if (groupIds.length > 0) await this.admin.deleteGroups([...groupIds]);
   }
 
   disconnect(): Promise<void> {

@@ -1,6 +1,8 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import type { KafkaConnection } from './types.js';
+// Before any kafkajs connection exists: its request queues no longer spin while idle.
+import './kafkajs-idle-fix.js';
 
 /** kafkajs logs go through the service's pino logger, at the same levels. */
 function pinoLogCreator(logger: Logger): logCreator {

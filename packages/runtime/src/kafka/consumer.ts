@@ -2,6 +2,7 @@ import type { Consumer, IHeaders, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
 import type { BatchHandler, ConsumerOptions, EventConsumer, IncomingMessage, KafkaConnection } from './types.js';
+import { describeError } from '../errors.js';
 
 /**
  * Wraps an error thrown by the service's handler. `retriable = false` makes kafkajs give up at
@@ -18,7 +19,7 @@ class HandlerFailed extends Error {
   readonly handlerError: unknown;
 
   constructor(handlerError: unknown) {
-    super(`batch handler failed: ${handlerError instanceof Error ? handlerError.message : String(handlerError)}`);
+    super(`batch handler failed: ${describeError(handlerError)}`);
     this.name = 'HandlerFailed';
     this.handlerError = handlerError;
   }
@@ -45,6 +46,25 @@ function toIncoming(topic: string, partition: number, m: KafkaMessage): Incoming
   };
 }
 
+/** A partition's next offset to read: what a commit stores. */
+interface Position {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+function byTopic(
+  positions: readonly Position[],
+): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const topics = new Map<string, { partition: number; offset: string }[]>();
+  for (const { topic, partition, offset } of positions) {
+    const list = topics.get(topic) ?? [];
+    list.push({ partition, offset });
+    topics.set(topic, list);
+  }
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
 class KafkajsConsumer implements EventConsumer {
   private crashListeners: ((error: Error) => void)[] = [];
   private assignment: { topic: string; partitions: number[] }[] | undefined;
@@ -54,6 +74,12 @@ class KafkajsConsumer implements EventConsumer {
   private positionWaiters: (() => void)[] = [];
   private isRunning = false;
   private stopping = false;
+  /** Handled but not yet committed, per `topic:partition` (commitIntervalMs > 0). */
+  private readonly uncommitted = new Map<string, Position>();
+  private lastCommitAt = 0;
+  private commitTimer: NodeJS.Timeout | undefined;
+  /** Commits go out one after the other, so an older offset never lands after a newer one. */
+  private commits: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly consumer: Consumer,
@@ -66,6 +92,13 @@ class KafkajsConsumer implements EventConsumer {
         partitions: [...partitions].sort((a, b) => a - b),
       }));
       this.logger.debug({ groupId: options.groupId, assignment: this.assignment }, 'joined consumer group');
+      // A partition now owned by another member is committed by that member: a late commit of
+      // ours would move its offset back.
+      for (const [key, position] of this.uncommitted) {
+        if (!this.assignment.some((a) => a.topic === position.topic && a.partitions.includes(position.partition))) {
+          this.uncommitted.delete(key);
+        }
+      }
       // A new assignment is positioned by the next fetch: kafkajs resolves the offsets of a
       // group without commits ("latest" or "earliest") there, not when it joins. With no
       // partition there is nothing to fetch, and nothing to wait for.
@@ -74,6 +107,7 @@ class KafkajsConsumer implements EventConsumer {
       if (this.positioned) for (const wake of this.positionWaiters.splice(0)) wake();
     });
     consumer.on(consumer.events.FETCH, () => {
+      options.onFetch?.();
       if (this.assignment === undefined || this.positioned) return;
       this.positioned = true;
       for (const wake of this.positionWaiters.splice(0)) wake();
@@ -109,31 +143,99 @@ class KafkajsConsumer implements EventConsumer {
         const { batch } = payload;
         if (batch.messages.length === 0) return;
         const messages = batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m));
+        // A failed heartbeat (the group is rebalancing, or forgot this member) goes back to kafkajs
+        // as it is: kafkajs rejoins and the uncommitted batch is read again, nothing ends.
+        let heartbeatError: unknown;
+        const heartbeat = (): Promise<void> =>
+          payload.heartbeat().catch((error: unknown) => {
+            heartbeatError = error;
+            throw error;
+          });
         try {
           await handler(
             { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages },
-            { heartbeat: () => payload.heartbeat(), isActive: () => payload.isRunning() && !payload.isStale() },
+            { heartbeat, isActive: () => payload.isRunning() && !payload.isStale() },
           );
         } catch (error: unknown) {
+          if (heartbeatError !== undefined && error === heartbeatError) throw error;
           throw new HandlerFailed(error);
         }
         const last = messages[messages.length - 1] as IncomingMessage;
         // Resolving moves kafkajs's fetch position past the batch (without it the same batch
         // is fetched again); the committed offset is the next one to read, hence +1.
         payload.resolveOffset(last.offset);
-        // Committed through the batch payload: consumer.commitOffsets() silently skips the commit
-        // once a stop has begun, which would lose the commit of the batch a graceful stop waits for.
-        await payload.commitOffsetsIfNecessary({
-          topics: [
-            {
-              topic: batch.topic,
-              partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
-            },
-          ],
+        if (this.options.commitOffsets === false) return;
+        this.uncommitted.set(`${batch.topic}:${batch.partition}`, {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: (BigInt(last.offset) + 1n).toString(),
         });
+        const interval = this.options.commitIntervalMs ?? 0;
+        if (this.stopping || !payload.isRunning() || Date.now() - this.lastCommitAt >= interval) {
+          // Committed through the batch payload: consumer.commitOffsets() silently skips the commit
+          // once a stop has begun, which would lose the commit of the batch a graceful stop waits for.
+          await this.commitUncommitted((positions) => payload.commitOffsetsIfNecessary({ topics: byTopic(positions) }));
+        } else {
+          this.commitLater(this.lastCommitAt + interval - Date.now());
+        }
       },
     });
     this.isRunning = true;
+  }
+
+  /** Commits every handled offset not committed yet; a failed commit keeps them for the next try. */
+  private commitUncommitted(send: (positions: Position[]) => Promise<unknown>): Promise<void> {
+    const commit = async (): Promise<void> => {
+      clearTimeout(this.commitTimer);
+      this.commitTimer = undefined;
+      if (this.uncommitted.size === 0) return;
+      const positions = [...this.uncommitted.values()];
+      this.uncommitted.clear();
+      this.lastCommitAt = Date.now();
+      try {
+        await send(positions);
+        this.options.onCommit?.();
+      } catch (error: unknown) {
+        for (const p of positions) {
+          const key = `${p.topic}:${p.partition}`;
+          if (!this.uncommitted.has(key)) this.uncommitted.set(key, p);
+        }
+        throw error;
+      }
+    };
+    const done = this.commits.then(commit, commit);
+    this.commits = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Commits what is handled in `delayMs` unless a batch commits it first: a lone batch waits no longer. */
+  private commitLater(delayMs: number): void {
+    if (this.commitTimer !== undefined || this.uncommitted.size === 0 || this.stopping) return;
+    this.commitTimer = setTimeout(
+      () => {
+        this.commitTimer = undefined;
+        if (this.stopping) return;
+        this.commitUncommitted((positions) =>
+          this.consumer.commitOffsets(
+            positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset })),
+          ),
+        ).catch((error: unknown) => {
+          // Kept for the next batch's commit; after a rebalance the new owner reads them again.
+          this.logger.warn({ err: error, groupId: this.options.groupId }, 'offset commit failed; retried later');
+          this.commitLater(this.options.commitIntervalMs ?? 1_000);
+        });
+      },
+      Math.max(0, delayMs),
+    );
+    this.commitTimer.unref();
+  }
+
+  pause(): void {
+    this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+  }
+
+  resume(): void {
+    this.consumer.resume(this.options.topics.map((topic) => ({ topic })));
   }
 
   seek(topic: string, partition: number, offset: string): void {
@@ -169,6 +271,18 @@ class KafkajsConsumer implements EventConsumer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    // What was handled is committed before leaving (a batch still in hand commits itself).
+    if (this.isRunning) {
+      await this.commitUncommitted((positions) =>
+        this.consumer.commitOffsets(
+          positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset })),
+        ),
+      ).catch((error: unknown) => {
+        this.logger.warn({ err: error, groupId: this.options.groupId }, 'final offset commit failed; read again');
+      });
+    }
     await this.consumer.disconnect();
     this.isRunning = false;
   }
@@ -186,6 +300,7 @@ export function createConsumer(connection: KafkaConnection, logger: Logger, opti
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.max(1_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 10)),
     maxWaitTimeInMs: options.maxWaitMs ?? 100,
+    minBytes: options.minBytes ?? 1,
     allowAutoTopicCreation: false,
     // Broker and network errors: retried, then the consumer restarts itself (an outage heals).
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },

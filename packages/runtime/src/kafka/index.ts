@@ -1,7 +1,10 @@
 export type * from './types.js';
 export { kafkaClients } from './types.js';
-export { createProducer, type ProducerOptions } from './producer.js';
+export { createProducer } from './producer.js';
 export { javaKeyPartition, murmur2 } from './murmur2.js';
+export { classifyProduceError, isRetriableProduceError } from './produce-errors.js';
+export { RECORD_BATCH_OVERHEAD, recordBytes } from './record-size.js';
 export { createAdmin } from './admin.js';
 export { createConsumer } from './consumer.js';
 export { kafkaSettings, kafkaConnectionFrom, deadLetterTopic } from './settings.js';
+export { readTopicByOffsets, type TopicReadOptions, type TopicReader } from './topic-reader.js';

@@ -8,8 +8,16 @@ import {
 import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { murmur2 } from './murmur2.js';
-import type { ProducerOptions } from './producer.js';
-import type { EventProducer, KafkaConnection, OutgoingMessage, ProduceReceipt } from './types.js';
+import { classifyProduceError } from './produce-errors.js';
+import type {
+  EventProducer,
+  KafkaConnection,
+  OutgoingMessage,
+  PartitionBatch,
+  PartitionOutcome,
+  ProduceReceipt,
+  ProducerOptions,
+} from './types.js';
 
 type OutgoingRecord = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
@@ -124,6 +132,7 @@ class PlatformaticProducer implements EventProducer {
       autocreateTopics: false,
       // Ordering within a partition matters more than pipelining for a tracking stream.
       maxInflights: 1,
+      ...(this.options.idempotent === true ? { idempotent: true, acks: ProduceAcks.ALL } : {}),
     });
     client.on('client:broker:connect', () => (this.reachable = true));
     client.on('client:broker:failed', ({ broker }) => {
@@ -182,6 +191,39 @@ class PlatformaticProducer implements EventProducer {
         `Kafka did not acknowledge the batch: ${describeClientError(error)}`,
         { cause: error },
       );
+    }
+  }
+
+  /**
+   * One send per partition, all at once. The client groups a send by leader and, on a
+   * retriable error of one partition, repeats the whole request to that leader, partitions
+   * the broker acknowledged included; with one partition per send, a retry only ever
+   * concerns the records the broker refused.
+   */
+  produce(batches: readonly PartitionBatch[]): Promise<PartitionOutcome[]> {
+    return Promise.all(batches.map((batch) => this.producePartition(batch)));
+  }
+
+  private async producePartition(batch: PartitionBatch): Promise<PartitionOutcome> {
+    const { topic, partition } = batch;
+    if (batch.messages.length === 0) return { kind: 'acked', topic, partition, baseOffset: '-1' };
+    const client = this.client;
+    if (client === undefined || client.closed) {
+      const message = 'the producer is not connected (call connect() first)';
+      return { kind: 'failed', topic, partition, error: { code: 'NOT_CONNECTED', retriable: true, message } };
+    }
+    const records = batch.messages.map((m) => {
+      const record = toRecord(topic, m);
+      record.partition = partition;
+      return record;
+    });
+    try {
+      const result = await client.send({ messages: records, acks: ProduceAcks.ALL });
+      this.reachable = true;
+      const offset = result.offsets?.find((o) => o.topic === topic && o.partition === partition)?.offset;
+      return { kind: 'acked', topic, partition, baseOffset: offset?.toString() ?? '-1' };
+    } catch (error: unknown) {
+      return { kind: 'failed', topic, partition, error: classifyProduceError(error, describeClientError(error)) };
     }
   }
 

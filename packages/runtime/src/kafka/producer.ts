@@ -3,13 +3,16 @@ import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
 import { createPlatformaticProducer } from './platformatic-producer.js';
-import type { Compression, EventProducer, KafkaConnection, OutgoingMessage, ProduceReceipt } from './types.js';
-
-export interface ProducerOptions {
-  readonly compression?: Compression;
-  /** Broker-side wait for all in-sync replicas (acks=all), in ms. */
-  readonly ackTimeoutMs?: number;
-}
+import { classifyProduceError } from './produce-errors.js';
+import type {
+  EventProducer,
+  KafkaConnection,
+  OutgoingMessage,
+  PartitionBatch,
+  PartitionOutcome,
+  ProduceReceipt,
+  ProducerOptions,
+} from './types.js';
 
 function toMessage(message: OutgoingMessage): Message {
   return {
@@ -18,6 +21,10 @@ function toMessage(message: OutgoingMessage): Message {
     ...(message.headers ? { headers: { ...message.headers } } : {}),
     ...(message.timestamp !== undefined ? { timestamp: String(message.timestamp) } : {}),
   };
+}
+
+function toPartitionMessage(message: OutgoingMessage, partition: number): Message {
+  return { ...toMessage(message), partition };
 }
 
 function toReceipts(records: RecordMetadata[]): ProduceReceipt[] {
@@ -77,6 +84,34 @@ class KafkajsProducer implements EventProducer {
     }
   }
 
+  /**
+   * One sendBatch per partition, all at once. kafkajs's response parser keeps only the first
+   * partition error of a request and its retrier repeats the whole request, partitions the
+   * broker acknowledged included; with one partition per request, both only ever concern the
+   * records the broker refused.
+   */
+  produce(batches: readonly PartitionBatch[]): Promise<PartitionOutcome[]> {
+    return Promise.all(batches.map((batch) => this.producePartition(batch)));
+  }
+
+  private async producePartition(batch: PartitionBatch): Promise<PartitionOutcome> {
+    const { topic, partition } = batch;
+    if (batch.messages.length === 0) return { kind: 'acked', topic, partition, baseOffset: '-1' };
+    try {
+      const [record] = await this.producer.send({
+        topic,
+        messages: batch.messages.map((m) => toPartitionMessage(m, partition)),
+        acks: -1,
+        timeout: this.options.ackTimeoutMs ?? 30_000,
+        compression: this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+      });
+      this.isConnected = true;
+      return { kind: 'acked', topic, partition, baseOffset: record?.baseOffset ?? '-1' };
+    } catch (error: unknown) {
+      return { kind: 'failed', topic, partition, error: classifyProduceError(error) };
+    }
+  }
+
   async disconnect(): Promise<void> {
     await this.producer.disconnect();
     this.isConnected = false;
@@ -99,6 +134,7 @@ export function createProducer(
     allowAutoTopicCreation: false,
     // Ordering within a partition matters more than pipelining for a tracking stream.
     maxInFlightRequests: 1,
+    ...(options.idempotent === true ? { idempotent: true } : {}),
   });
   return new KafkajsProducer(producer, options);
 }

@@ -26,12 +26,59 @@ export interface KafkaConnection {
 
 export type Compression = 'none' | 'gzip';
 
+export interface ProducerOptions {
+  readonly compression?: Compression;
+  /** Broker-side wait for all in-sync replicas (acks=all), in ms. */
+  readonly ackTimeoutMs?: number;
+  /**
+   * Kafka's idempotent producer (a producer id and per-partition sequence numbers, so the broker
+   * drops a resent batch it already wrote). Off in the services: produce() never resends what
+   * was acknowledged; the Kafka client bench measures what it would cost (BENCH_MODE=idempotent).
+   */
+  readonly idempotent?: boolean;
+}
+
 export interface OutgoingMessage {
   readonly key?: string | Buffer | null;
   readonly value: string | Buffer;
   readonly headers?: Readonly<Record<string, string>>;
   /** Create time in ms; the broker's time when omitted. */
   readonly timestamp?: number;
+}
+
+/** Messages for one partition of one topic: what the broker accepts or refuses as a whole. */
+export interface PartitionBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly OutgoingMessage[];
+}
+
+/**
+ * Why a partition's messages were not acknowledged. `code` is Kafka's error name
+ * (MESSAGE_TOO_LARGE, NOT_LEADER_OR_FOLLOWER, ...) or NETWORK / TIMEOUT / NOT_CONNECTED /
+ * UNKNOWN. `retriable` false means the records themselves are refused (too large, invalid):
+ * no retry of the same messages can succeed. Refusals of the request or the principal (not
+ * authorised) are retriable: they pause the producer until fixed, they never blame a record.
+ */
+export interface ProduceFailure {
+  readonly code: string;
+  readonly retriable: boolean;
+  readonly message: string;
+}
+
+/** What became of one PartitionBatch. */
+export type PartitionOutcome =
+  | { readonly kind: 'acked'; readonly topic: string; readonly partition: number; readonly baseOffset: string }
+  | { readonly kind: 'failed'; readonly topic: string; readonly partition: number; readonly error: ProduceFailure };
+
+/** A topic's partition count and the largest record batch the broker takes for it. */
+export interface TopicLimits {
+  readonly topic: string;
+  readonly partitions: number;
+  /** The topic's effective max.message.bytes. */
+  readonly maxMessageBytes: number;
+  /** Where that value comes from: the topic's own config, or the broker's message.max.bytes. */
+  readonly maxMessageBytesSource: 'topic' | 'broker';
 }
 
 export interface ProduceReceipt {
@@ -46,6 +93,13 @@ export interface EventProducer {
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<ProduceReceipt[]>;
   /** Sends batches for several topics in one request round (e.g. events plus dead letters). */
   sendMany(batches: readonly { topic: string; messages: readonly OutgoingMessage[] }[]): Promise<ProduceReceipt[]>;
+  /**
+   * Sends each batch to its partition with acks=all and reports, per batch and in the same
+   * order, whether the broker acknowledged it or why not. Never rejects for a Kafka error. One
+   * request per partition, so a retry (the client's or the caller's) only ever repeats a
+   * partition the broker refused, never one it acknowledged.
+   */
+  produce(batches: readonly PartitionBatch[]): Promise<PartitionOutcome[]>;
   /** Whether the producer holds a live broker connection (for readiness). */
   readonly connected: boolean;
   disconnect(): Promise<void>;
@@ -77,8 +131,16 @@ export interface KafkaAdmin {
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Per partition, the first offset whose timestamp is >= ts (or the high watermark). */
   offsetsForTimestamp(topic: string, ts: number): Promise<{ partition: number; offset: string }[]>;
+  /** Partition count and effective max.message.bytes (the broker's message.max.bytes unless overridden). */
+  topicLimits(topic: string): Promise<TopicLimits>;
+  /** Sets (overrides) config entries of a topic, e.g. max.message.bytes. */
+  alterTopicConfig(topic: string, config: Readonly<Record<string, string>>): Promise<void>;
   /** Committed offsets of a consumer group on a topic ('-1' where nothing is committed). */
   groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
+  /** The ids of the consumer groups the cluster knows. */
+  listGroups(): Promise<string[]>;
+  /** Deletes consumer groups that have no member left, with their committed offsets. */
+  deleteGroups(groupIds: readonly string[]): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -112,9 +174,26 @@ export interface ConsumerOptions {
   /** Where a group without committed offsets starts: the earliest message, or only new ones. */
   readonly fromBeginning: boolean;
   readonly sessionTimeoutMs?: number;
+  /**
+   * Longest time the broker holds a fetch waiting for `minBytes` (default 100 ms): the latency a
+   * lone event can gain here, and how often an idle consumer asks.
+   */
   readonly maxWaitMs?: number;
+  /** Bytes a fetch waits for (up to maxWaitMs) before the broker answers (default 1). */
+  readonly minBytes?: number;
   /** Partitions handled at the same time (default 1). */
   readonly concurrency?: number;
+  /** false: a reader that never commits offsets (a one-off read positioned by seek). Default true. */
+  readonly commitOffsets?: boolean;
+  /**
+   * Handled offsets are committed at most this often (default 0: after every batch). Never before
+   * the handler resolved; at the latest this long after, also when no further batch comes; at
+   * once when the consumer stops. A crash re-delivers what was handled since the last commit.
+   */
+  readonly commitIntervalMs?: number;
+  /** Told of each fetch the consumer makes and each offset commit it sends (for metrics). */
+  readonly onFetch?: () => void;
+  readonly onCommit?: () => void;
 }
 
 export type BatchHandler = (batch: IncomingBatch, ctx: BatchContext) => Promise<void>;
@@ -137,6 +216,12 @@ export interface EventConsumer {
    * before the first fetch belongs after waitForAssignment instead.
    */
   waitForPosition(timeoutMs: number): Promise<{ topic: string; partitions: number[] }[]>;
+  /**
+   * Stops fetching (the group membership stays); resume() fetches again from where it stopped,
+   * or from where seek() moved it meanwhile. A batch already fetched may still reach the handler.
+   */
+  pause(): void;
+  resume(): void;
   /** Called when the consumer stopped for good because of an error it could not recover from. */
   onCrash(listener: (error: Error) => void): void;
   readonly running: boolean;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { murmur2 as bigIntMurmur2 } from '@platformatic/kafka';
 import fc from 'fast-check';
-import { javaKeyPartition, murmur2 } from './murmur2.js';
+import { javaKeyPartition, murmur2 } from '../../src/kafka/murmur2.js';
 
 describe('murmur2', () => {
   it("matches Kafka's own test vectors (UtilsTest.testMurmur2)", () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../config.js';
-import { kafkaConnectionFrom, kafkaSettings } from './settings.js';
+import { ConfigError, parseConfig } from '../../src/config.js';
+import { kafkaConnectionFrom, kafkaSettings } from '../../src/kafka/settings.js';
 
 const base = { KAFKA_BROKERS: 'k:9092', KAFKA_TOPIC: 'events' };
 
