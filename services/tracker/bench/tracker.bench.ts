@@ -14,14 +14,14 @@
  * Prints a table and writes JSON to $PUSHTECH_BENCH_RESULTS/tracker.json.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort, median, repoRoot } from '@pushtech/devstack';
-import { testInfra } from '@pushtech/devstack/testing';
+import { freePort } from '@pushtech/devstack';
+import { benchStack, machineInfo, median, writeResult } from '@pushtech/bench';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const serviceDir = path.resolve(here, '..');
@@ -188,7 +188,8 @@ interface Round {
 }
 
 async function main(): Promise<void> {
-  const { redisUrl } = await testInfra();
+  const stack = await benchStack();
+  const { redisUrl } = stack;
   const redis = new Redis(redisUrl);
   const trackerKey = `bench:tracker:${process.pid}`;
   const nodeKey = `bench:node-http:${process.pid}`;
@@ -297,7 +298,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     seconds,
     rounds: done,
-    machine: { cpus: (await import('node:os')).availableParallelism(), node: process.version },
+    machine: machineInfo(),
     medians: {
       bareUws: bareRate,
       tracker: trackerRate,
@@ -386,9 +387,9 @@ async function main(): Promise<void> {
     `tracker memory: RSS ${rssMiB.toFixed(0)} MiB (largest after any run), peak ${memory.peak.toFixed(0)} MiB`,
   );
 
-  const dir = process.env['PUSHTECH_BENCH_RESULTS'] ?? path.join(repoRoot, '.bench-results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'tracker.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`results in ${writeResult('tracker', result)}`);
+  redis.disconnect();
+  await stack.stop();
   process.exit(0);
 }
 

@@ -1,6 +1,7 @@
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Lifecycle } from '@pushtech/runtime';
-import { Probes, createMetricsRegistry, type Logger, type Registry } from '@pushtech/runtime';
+import { describeError, Probes, createMetricsRegistry, redactUrl, type Logger, type Registry } from '@pushtech/runtime';
 import { parseCidrList } from './cidr.js';
 import type { TrackerConfig } from './config.js';
 import { createCorsPolicy } from './cors.js';
@@ -10,11 +11,26 @@ import { createTrackerMetrics } from './metrics.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createTrackerServer } from './server.js';
 import { createWriteKeys } from './write-keys.js';
+import { WriterLease } from './writer-lease.js';
+
+/**
+ * The share of the shutdown budget the requests in flight get. The rest is for their last LPUSH
+ * (2 s command timeout), the writer lease's removal and the Redis goodbye, and it keeps the
+ * lease's removal well inside kafkastore's drain when both get SIGTERM together (compose, plain
+ * processes): defaults 12.5 s here against KAFKASTORE_DRAIN_TIMEOUT_MS 20 s. A grace of
+ * budget - 5 s (20 s) matched that drain timeout, so a request answered at the very end could
+ * reach Redis after kafkastore had given up waiting.
+ */
+const IN_FLIGHT_SHARE = 0.5;
 
 export interface RunningTracker {
   readonly port: number;
   readonly registry: Registry;
-  /** Not ready at once, then: stop listening, answer what is in flight, close Redis. */
+  /**
+   * Not ready at once, then: stop listening, answer what is in flight (503 to anything new on an
+   * open connection), close every connection, release the writer lease once the last push was
+   * confirmed, close Redis. Within SHUTDOWN_TIMEOUT_MS.
+   */
   stop(): Promise<void>;
 }
 
@@ -32,7 +48,7 @@ export async function startTracker(
     try {
       schemas = loadEventSchemas(config.TRACKER_SCHEMAS);
     } catch (error: unknown) {
-      throw new Error(`TRACKER_SCHEMAS: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(`TRACKER_SCHEMAS: ${describeError(error)}`, { cause: error });
     }
   }
   const tls =
@@ -53,18 +69,27 @@ export async function startTracker(
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
   });
   redis.on('error', (error: Error) => logger.debug({ err: error.message }, 'redis connection error'));
-  redis.on('ready', () => logger.info({ redis: config.REDIS_URL }, 'redis ready'));
+  redis.on('ready', () => logger.info({ redis: redactUrl(config.REDIS_URL) }, 'redis ready'));
   redis.on('end', () => logger.warn('redis connection ended'));
   redis.connect().catch((error: unknown) => {
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'redis not reachable yet; retrying');
+    logger.warn({ err: error }, 'redis not reachable yet; retrying');
   });
 
+  // One writer per process (TRACKER_WORKERS runs several): kafkastore's drain waits for them all.
+  const lease = new WriterLease(redis, {
+    queueKey: config.REDIS_QUEUE_KEY,
+    writerId: `${hostname()}:${process.pid}`,
+    logger,
+  });
   const store = new HitStore(redis, {
     key: config.REDIS_QUEUE_KEY,
     maxQueue: config.TRACKER_MAX_QUEUE,
     retryAfterSeconds: config.TRACKER_RETRY_AFTER_SECONDS,
+    lingerMs: config.TRACKER_PUSH_LINGER_MS,
+    maxBatch: config.TRACKER_PUSH_BATCH,
     logger,
     metrics,
+    lease,
   });
   const rateLimiter = createRateLimiter(config.TRACKER_RATE_LIMIT, config.TRACKER_RATE_BURST);
   const probes = new Probes().add({ name: 'buffer', check: () => store.refusal() ?? true });
@@ -73,10 +98,12 @@ export async function startTracker(
     policy: {
       pod: config.POD_IP,
       trustedProxies: trusted,
+      trustRealIp: config.TRACKER_TRUST_X_REAL_IP,
       writeKeys: createWriteKeys(config.TRACKER_WRITE_KEYS),
       rateLimiter,
       schemas,
       schemasEnabled: schemas !== noSchemas,
+      maxMessageBytes: config.EVENT_MAX_MESSAGE_BYTES,
     },
     cors: createCorsPolicy(config.TRACKER_CORS_ORIGINS),
     redirectHosts: config.TRACKER_REDIRECT_HOSTS,
@@ -97,8 +124,11 @@ export async function startTracker(
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       probes.markShuttingDown();
-      await server.close();
+      const budget = config.SHUTDOWN_TIMEOUT_MS;
+      await server.close(budget * IN_FLIGHT_SHARE);
       await store.idle();
+      // The last push is confirmed and none can follow: kafkastore may end its drain.
+      await lease.release();
       store.close();
       rateLimiter.close();
       await redis.quit().catch(() => redis.disconnect());

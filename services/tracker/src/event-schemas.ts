@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ParamList } from '@pushtech/event';
+import { describeError } from '@pushtech/runtime';
 
 /**
  * Optional per-event-type rules, from the JSON file named by TRACKER_SCHEMAS:
@@ -26,7 +27,7 @@ export function loadEventSchemas(file: string): EventSchemas {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch (error: unknown) {
-    throw new Error(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`cannot read ${file}: ${describeError(error)}`);
   }
   return compileEventSchemas(parsed, file);
 }

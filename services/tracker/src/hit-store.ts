@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@pushtech/runtime';
 import { HttpError } from './http-error.js';
 import type { TrackerMetrics } from './metrics.js';
+import type { WriterLease } from './writer-lease.js';
+import { describeError } from '@pushtech/runtime';
 
 /** Called once Redis confirmed the entries (no argument) or refused them. */
 export type StoreCallback = (error?: HttpError) => void;
@@ -12,18 +14,28 @@ interface Pending {
 }
 
 /**
- * The tracker's write path. Hits of all requests that arrive in one event-loop turn are pushed
- * with a single multi-value LPUSH; each request's promise settles only when Redis confirmed
- * that push, so a 2xx always means "stored". While Redis is unreachable, or the list holds
- * `maxQueue` entries or more, writes are refused with 503 instead of being queued in memory.
+ * The tracker's write path. Hits of all requests that arrive within `lingerMs` of the first one
+ * are pushed with a single multi-value LPUSH (with `lingerMs` 0, those of one event-loop turn);
+ * as soon as `maxBatch` events wait, they go at once. Each request's promise settles only when
+ * Redis confirmed that push, so a 2xx always means "stored", at most `lingerMs` later than
+ * without the linger. While Redis is unreachable, or the list holds `maxQueue` entries or more,
+ * writes are refused with 503 instead of being queued in memory. Every push is covered by the
+ * writer lease (see WriterLease): without one, 503 too.
  */
 export class HitStore {
   private pending: Pending[] = [];
-  private scheduled = false;
+  private pendingEvents = 0;
+  /** The linger timer (or the end-of-turn callback) of the pending batch, if one is armed. */
+  private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private inFlight = 0;
   private queueLength = 0;
   private idleWaiters: (() => void)[] = [];
-  private readonly lengthTimer: NodeJS.Timeout;
+  /** Polls the list's length while it is at the cap (see refreshLength). */
+  private lengthTimer: NodeJS.Timeout | undefined;
+  private readonly flushScheduled = (): void => {
+    this.flushTimer = undefined;
+    void this.flush();
+  };
 
   constructor(
     private readonly redis: Redis,
@@ -31,14 +43,18 @@ export class HitStore {
       key: string;
       maxQueue: number;
       retryAfterSeconds: number;
+      /** How long the first pending event waits for others to share its LPUSH; 0: one loop turn. */
+      lingerMs: number;
+      /** Pending events that send the LPUSH at once, without waiting for the linger. */
+      maxBatch: number;
       logger: Logger;
       metrics: TrackerMetrics;
+      lease: WriterLease;
     },
   ) {
-    // LPUSH replies carry the length; while nothing is pushed, poll it so a drained buffer
-    // reopens the door without waiting for a write that is being refused.
-    this.lengthTimer = setInterval(() => void this.refreshLength(), 250);
-    this.lengthTimer.unref();
+    // Known at once, not only from the first LPUSH reply: a restart may find the list at the cap.
+    redis.on('ready', () => void this.refreshLength());
+    options.metrics.onCollectQueueLength(() => this.refreshLength());
   }
 
   get connected(): boolean {
@@ -52,6 +68,7 @@ export class HitStore {
   /** Why writes are refused right now, or undefined when they are accepted. */
   refusal(): string | undefined {
     if (!this.connected) return `Redis is unreachable (${this.redis.status})`;
+    if (!this.options.lease.registered) return 'this tracker holds no writer lease (starting or stopping)';
     if (this.queueLength >= this.options.maxQueue) {
       return `the buffer holds ${this.queueLength} events; the cap is ${this.options.maxQueue}`;
     }
@@ -73,17 +90,35 @@ export class HitStore {
     const refusal = this.refusal();
     if (refusal) {
       const count = typeof entries === 'string' ? 1 : entries.length;
-      this.options.metrics.rejected.inc({ reason: this.connected ? 'queue_full' : 'redis_down' }, count);
+      const reason = !this.connected ? 'redis_down' : this.options.lease.registered ? 'queue_full' : 'no_writer_lease';
+      this.options.metrics.rejected.inc({ reason }, count);
       done(this.unavailable(refusal));
       return;
     }
     this.pending.push({ entries, done });
-    if (!this.scheduled) {
-      this.scheduled = true;
+    this.pendingEvents += typeof entries === 'string' ? 1 : entries.length;
+    if (this.pendingEvents >= this.options.maxBatch) {
+      // A full batch goes now: nothing waits for the timer when the work is there.
+      this.cancelFlushTimer();
+      void this.flush();
+    } else if (this.flushTimer === undefined) {
       // setImmediate runs once per loop turn, after the I/O callbacks of that turn: every
-      // request parsed in this turn joins the same LPUSH.
-      setImmediate(() => void this.flush());
+      // request parsed in this turn joins the same LPUSH. The linger lets the requests of the
+      // next few turns join it too, which at moderate rates (a request or two per turn) turns
+      // one LPUSH per request into one per linger.
+      this.flushTimer =
+        this.options.lingerMs === 0
+          ? setImmediate(this.flushScheduled)
+          : setTimeout(this.flushScheduled, this.options.lingerMs);
     }
+  }
+
+  private cancelFlushTimer(): void {
+    const timer = this.flushTimer;
+    if (timer === undefined) return;
+    this.flushTimer = undefined;
+    if (this.options.lingerMs === 0) clearImmediate(timer as NodeJS.Immediate);
+    else clearTimeout(timer as NodeJS.Timeout);
   }
 
   private unavailable(reason: string): HttpError {
@@ -93,9 +128,9 @@ export class HitStore {
   }
 
   private async flush(): Promise<void> {
-    this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
+    this.pendingEvents = 0;
     if (batch.length === 0) return;
     const entries: string[] = [];
     for (const p of batch) {
@@ -105,8 +140,11 @@ export class HitStore {
     this.inFlight += 1;
     const started = process.hrtime.bigint();
     try {
+      if (!this.options.lease.coversPushAt(Date.now())) {
+        throw new Error('the writer lease is not renewed (Redis slow or unreachable) or released');
+      }
       const length = await this.redis.lpush(this.options.key, ...entries);
-      this.queueLength = length;
+      this.setQueueLength(length);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       this.options.metrics.pushLatency.observe(ms);
       this.options.metrics.pushBatchSize.observe(entries.length);
@@ -114,24 +152,41 @@ export class HitStore {
       this.options.metrics.queueLength.set(length);
       for (const p of batch) p.done();
     } catch (error: unknown) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = describeError(error);
       this.options.logger.warn({ err: reason, events: entries.length }, 'LPUSH failed; answering 503');
       this.options.metrics.rejected.inc({ reason: 'redis_error' }, entries.length);
       const refusal = this.unavailable(`Redis did not confirm the write (${reason})`);
       for (const p of batch) p.done(refusal);
     } finally {
       this.inFlight -= 1;
-      if (this.inFlight === 0 && this.pending.length === 0 && !this.scheduled) {
+      if (this.inFlight === 0 && this.pending.length === 0 && this.flushTimer === undefined) {
         for (const wake of this.idleWaiters.splice(0)) wake();
       }
     }
   }
 
-  private async refreshLength(): Promise<void> {
+  /**
+   * LPUSH replies carry the length. While it is at the cap, writes are refused, so no reply
+   * would tell that kafkastore drained the list: then the length is polled, so the door reopens
+   * without a restart. Below the cap nothing polls (an idle tracker sends Redis nothing).
+   */
+  private setQueueLength(length: number): void {
+    this.queueLength = length;
+    this.options.metrics.queueLength.set(length);
+    if (length >= this.options.maxQueue && this.lengthTimer === undefined) {
+      this.lengthTimer = setInterval(() => void this.refreshLength(), 250);
+      this.lengthTimer.unref();
+    } else if (length < this.options.maxQueue && this.lengthTimer !== undefined) {
+      clearInterval(this.lengthTimer);
+      this.lengthTimer = undefined;
+    }
+  }
+
+  /** Reads the list's length (the cap poll, and /metrics, so an idle tracker's gauge is not stale). */
+  async refreshLength(): Promise<void> {
     if (!this.connected) return;
     try {
-      this.queueLength = await this.redis.llen(this.options.key);
-      this.options.metrics.queueLength.set(this.queueLength);
+      this.setQueueLength(await this.redis.llen(this.options.key));
     } catch {
       // the next push or poll tells
     }
@@ -139,11 +194,12 @@ export class HitStore {
 
   /** Resolves when every accepted write has been confirmed or refused (for shutdown). */
   idle(): Promise<void> {
-    if (this.inFlight === 0 && this.pending.length === 0 && !this.scheduled) return Promise.resolve();
+    if (this.inFlight === 0 && this.pending.length === 0 && this.flushTimer === undefined) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   close(): void {
     clearInterval(this.lengthTimer);
+    this.lengthTimer = undefined;
   }
 }

@@ -1,4 +1,6 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { inAnyRange, type Cidr } from './cidr.js';
+import type { ClientAbort } from './client-abort.js';
 import { HttpError, statusText } from './http-error.js';
 
 /**
@@ -15,7 +17,9 @@ export interface IncomingRequest {
   readonly userAgent: string;
   readonly contentType: string;
   readonly origin: string;
+  /** Every `X-Forwarded-For` line in order, comma-joined; only from a trusted proxy. */
   readonly forwardedFor: string;
+  /** `X-Real-IP` (all lines, comma-joined); only from a trusted proxy, and only when believed. */
   readonly realIp: string;
   readonly writeKey: string;
 }
@@ -29,26 +33,51 @@ export interface Reply {
 
 /** Which optional headers matter under the current configuration (each read crosses into C++). */
 export interface HeaderNeeds {
-  readonly proxies: boolean;
+  /** Forwarding headers are read only when the peer is in one of these ranges. */
+  readonly proxies: readonly Cidr[];
+  /** Whether X-Real-IP is believed at all (TRACKER_TRUST_X_REAL_IP). */
+  readonly realIp: boolean;
   readonly writeKey: boolean;
 }
 
 export function captureRequest(res: HttpResponse, req: HttpRequest, needs: HeaderNeeds): IncomingRequest {
   const method = req.getMethod();
+  const peer = peerAddress(res.getRemoteAddress());
+  const forwarded =
+    needs.proxies.length > 0 && inAnyRange(peer, needs.proxies) ? forwardingHeaders(req, needs.realIp) : NOT_FORWARDED;
   return {
     method,
     url: req.getUrl(),
     query: req.getQuery() ?? '',
     param: req.getParameter(0) ?? '',
-    peer: peerAddress(res.getRemoteAddress()),
+    peer,
     host: req.getHeader('host'),
     userAgent: req.getHeader('user-agent'),
     contentType: method === 'post' ? req.getHeader('content-type') : '',
     origin: req.getHeader('origin'),
-    forwardedFor: needs.proxies ? req.getHeader('x-forwarded-for') : '',
-    realIp: needs.proxies ? req.getHeader('x-real-ip') : '',
+    forwardedFor: forwarded.forwardedFor,
+    realIp: forwarded.realIp,
     writeKey: needs.writeKey ? req.getHeader('x-write-key') : '',
   };
+}
+
+const NOT_FORWARDED = { forwardedFor: '', realIp: '' } as const;
+
+/**
+ * Every line of the forwarding headers, in order. `getHeader` returns only the first line of a
+ * repeated header, and a proxy that appends its own line (HAProxy's `option forwardfor`) puts the
+ * address it saw last, so the first line alone is whatever the client sent. Repeated lines are
+ * one comma list (RFC 9110 5.3). Costs about 0.6 µs per request more than one getHeader, paid
+ * only for requests from a trusted proxy.
+ */
+function forwardingHeaders(req: HttpRequest, realIpBelieved: boolean): { forwardedFor: string; realIp: string } {
+  let forwardedFor = '';
+  let realIp = '';
+  req.forEach((key, value) => {
+    if (key === 'x-forwarded-for') forwardedFor = forwardedFor === '' ? value : `${forwardedFor},${value}`;
+    else if (realIpBelieved && key === 'x-real-ip') realIp = realIp === '' ? value : `${realIp},${value}`;
+  });
+  return { forwardedFor, realIp };
 }
 
 /**
@@ -87,28 +116,47 @@ export function peerAddress(raw: ArrayBuffer): string {
 
 /**
  * Reads a request body up to `limit` bytes. uWS neuters each chunk's memory after the callback,
- * so chunks are copied. Over the limit: 413 at once, without reading the rest.
+ * so chunks are copied. Over the limit: 413 at once, without reading the rest. A client that
+ * goes away mid-body settles it at once too (an HttpError nobody will read; the route counts it
+ * as aborted), and the chunks read so far are let go.
  */
-export function readBody(res: HttpResponse, limit: number, aborted: () => boolean): Promise<Buffer> {
+export function readBody(res: HttpResponse, limit: number, abort: ClientAbort): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    if (abort.aborted) {
+      reject(clientGone());
+      return;
+    }
+    let chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    abort.whenAborted(() => {
+      if (done) return;
+      done = true;
+      chunks = [];
+      reject(clientGone());
+    });
     res.onData((chunk, isLast) => {
-      if (done || aborted()) return;
+      if (done) return;
       size += chunk.byteLength;
       if (size > limit) {
         done = true;
+        abort.forget();
+        chunks = [];
         reject(new HttpError(413, 'body too large', `the body exceeds ${limit} bytes`));
         return;
       }
       chunks.push(Buffer.from(new Uint8Array(chunk)));
       if (isLast) {
         done = true;
+        abort.forget();
         resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
       }
     });
   });
+}
+
+function clientGone(): HttpError {
+  return new HttpError(400, 'aborted', 'the client closed the connection before the body was complete');
 }
 
 /** No extra headers; sendReply skips it without enumerating. */

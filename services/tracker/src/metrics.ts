@@ -10,10 +10,10 @@ import {
 
 export interface TrackerMetrics {
   /**
-   * Counts answered requests of one route by status, in cells of a hotCounter (added to
-   * pushtech_tracker_requests_total when it is read).
+   * Counts settled requests of one route by status, or `aborted` when the client went away
+   * first, in cells of a hotCounter (added to pushtech_tracker_requests_total when it is read).
    */
-  requestCounter(route: string): (status: number) => void;
+  requestCounter(route: string): (status: number | 'aborted') => void;
   readonly stored: Counter;
   readonly rejected: Counter<'reason'>;
   readonly pushLatency: Histogram;
@@ -21,13 +21,16 @@ export interface TrackerMetrics {
   readonly queueLength: Gauge;
   /** The in-flight gauge is read at scrape time, not updated per request. */
   onCollectInFlight(read: () => number): void;
+  /** Refreshes the queue-length gauge at scrape time (nothing polls Redis between scrapes). */
+  onCollectQueueLength(refresh: () => Promise<void>): void;
 }
 
 export function createTrackerMetrics(registry: Registry): TrackerMetrics {
   let readInFlight = (): number => 0;
+  let refreshQueueLength = (): Promise<void> => Promise.resolve();
   const requests = hotCounter({
     name: 'pushtech_tracker_requests_total',
-    help: 'HTTP requests answered, by route and status',
+    help: 'HTTP requests settled, by route and status (aborted: the client went away before the answer)',
     labelNames: ['route', 'status'],
     registers: [registry],
   });
@@ -43,8 +46,11 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
     onCollectInFlight(read) {
       readInFlight = read;
     },
+    onCollectQueueLength(refresh) {
+      refreshQueueLength = refresh;
+    },
     requestCounter(route) {
-      const byStatus = new Map<number, CountCell>();
+      const byStatus = new Map<number | 'aborted', CountCell>();
       return (status) => {
         let cell = byStatus.get(status);
         if (!cell) {
@@ -61,7 +67,7 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
     }),
     rejected: new Counter({
       name: 'pushtech_tracker_events_rejected_total',
-      help: 'Events refused with 503 (redis_down, redis_error, queue_full)',
+      help: 'Events refused with 503 (redis_down, redis_error, queue_full, no_writer_lease)',
       labelNames: ['reason'],
       registers: [registry],
     }),
@@ -73,14 +79,17 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
     }),
     pushBatchSize: new Histogram({
       name: 'pushtech_tracker_push_batch_events',
-      help: 'Events per LPUSH (requests batched per event-loop turn)',
+      help: 'Events per LPUSH (the requests of TRACKER_PUSH_LINGER_MS share one)',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
       registers: [registry],
     }),
     queueLength: new Gauge({
       name: 'pushtech_tracker_queue_length',
-      help: 'Events waiting in the Redis list',
+      help: 'Events waiting in the Redis list (read at scrape time and from every LPUSH reply)',
       registers: [registry],
+      async collect() {
+        await refreshQueueLength();
+      },
     }),
   };
 }

@@ -27,7 +27,12 @@ const common = {
   401: error('Missing or wrong write key.'),
   403: error('Origin not allowed.'),
   414: error('Query string over 8 KiB.'),
-  429: error('Per-IP rate limit exceeded.'),
+  429: {
+    description:
+      'Rate limit exceeded for this client (an IPv4 address, or an IPv6 /64); nothing stored. Retry after the given seconds, when its bucket holds the tokens.',
+    headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  },
   503: unavailable,
 };
 
@@ -70,7 +75,9 @@ const document = {
         responses: {
           204: { description: 'Stored.' },
           ...common,
-          413: error('Body over 1 MiB.'),
+          413: error(
+            "Body over 1 MiB, or the event's Kafka message could exceed EVENT_MAX_MESSAGE_BYTES once encoded.",
+          ),
           415: error('Unsupported content type.'),
         },
       },
@@ -103,7 +110,9 @@ const document = {
             },
           },
           ...common,
-          413: error('More than 1000 events or over 1 MiB.'),
+          413: error(
+            "More than 1000 events, over 1 MiB, one event too large (the reason names its item), or more events than the rate limit's burst.",
+          ),
         },
       },
       options: {

@@ -1,5 +1,6 @@
 import { decodeParams, type ParamList } from '@pushtech/event';
 import { HttpError } from './http-error.js';
+import { describeError } from '@pushtech/runtime';
 
 /** Params of a form body or a query string; tolerant of garbage, as browsers are. */
 export function formParams(text: string): ParamList {
@@ -39,7 +40,7 @@ export function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error: unknown) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = describeError(error);
     throw new HttpError(400, 'malformed JSON', `${what}: ${reason}`);
   }
 }

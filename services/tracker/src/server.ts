@@ -3,6 +3,7 @@ import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_li
 import { decodeParams, type ParamList } from '@pushtech/event';
 import { answerOpsRequest, type Logger, type Probes, type Registry } from '@pushtech/runtime';
 import { parseBatch } from './batch.js';
+import { ClientAbort } from './client-abort.js';
 import type { CorsPolicy } from './cors.js';
 import { decodeEventName } from './event-name.js';
 import { HttpError } from './http-error.js';
@@ -22,6 +23,8 @@ import { redirectTarget } from './redirect.js';
 import { bodyParams } from './request-params.js';
 import {
   admit,
+  admitClient,
+  chargeEvents,
   checkQueryLength,
   isCanonicalQuery,
   storeHits,
@@ -50,8 +53,13 @@ export interface TrackerServerDeps {
 export interface TrackerServer {
   /** Starts listening; resolves with the bound port (useful with port 0 in tests). */
   listen(host: string, port: number): Promise<number>;
-  /** Stops accepting connections, waits for in-flight requests to be answered. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections and answers 503 + `Connection: close` to any request still
+   * arriving on an open one; gives the requests in flight up to `graceMs` to be answered (each
+   * with `Connection: close`), then closes every connection (idle keep-alive ones, and those
+   * still in flight, whose clients get no answer) and resolves once every request has settled.
+   */
+  close(graceMs: number): Promise<void>;
   readonly inFlight: number;
 }
 
@@ -64,14 +72,27 @@ interface StoreThenReply {
 type Handler = (
   request: IncomingRequest,
   res: HttpResponse,
-  aborted: () => boolean,
+  aborted: ClientAbort,
 ) => Promise<Reply> | Reply | StoreThenReply;
+
+/** `app.close()` (closes every socket of the app) is in this uWS build but not in its typings. */
+interface ClosableApp extends TemplatedApp {
+  close(): void;
+}
+
+/** Sent to a request that arrives on an open connection after shutdown began. */
+const shuttingDown: Reply = errorReply(
+  new HttpError(503, 'shutting down', 'this tracker is stopping; retry, a new connection reaches another one', {
+    // A new connection goes to another instance at once.
+    'Retry-After': '1',
+  }),
+);
 
 /** Builds the tracker's HTTP app without listening, so tests can drive it on port 0. */
 export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
-  const app: TemplatedApp = deps.tls
-    ? uWS.SSLApp({ cert_file_name: deps.tls.certFile, key_file_name: deps.tls.keyFile })
-    : uWS.App();
+  const app = (
+    deps.tls ? uWS.SSLApp({ cert_file_name: deps.tls.certFile, key_file_name: deps.tls.keyFile }) : uWS.App()
+  ) as ClosableApp;
   if (deps.tls) {
     // Fail at start-up, with the file named, rather than on the first TLS handshake.
     readFileSync(deps.tls.certFile);
@@ -81,7 +102,11 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
   let trackingInFlight = 0;
   deps.metrics.onCollectInFlight(() => trackingInFlight);
   let closing = false;
-  const needs = { proxies: deps.policy.trustedProxies.length > 0, writeKey: deps.policy.writeKeys.required };
+  const needs = {
+    proxies: deps.policy.trustedProxies,
+    realIp: deps.policy.trustRealIp,
+    writeKey: deps.policy.writeKeys.required,
+  };
   // Schemas and write keys look into the params; without them plain queries need no decoding.
   const fastParams = !deps.policy.schemasEnabled && !deps.policy.writeKeys.required;
   let listenSocket: us_listen_socket | undefined;
@@ -90,14 +115,17 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
   const finish = (
     request: IncomingRequest,
     res: HttpResponse,
-    countRequest: (status: number) => void,
+    countRequest: (status: number | 'aborted') => void,
     browserFacing: boolean,
     cors: Readonly<Record<string, string>>,
-    aborted: () => boolean,
+    abort: ClientAbort,
     reply: Reply,
   ): void => {
-    countRequest(reply.status);
-    if (!aborted()) sendReply(res, reply, request.method, cors, closing || reply.status === 413);
+    if (abort.aborted) countRequest('aborted');
+    else {
+      countRequest(reply.status);
+      sendReply(res, reply, request.method, cors, closing || reply.status === 413);
+    }
     inFlight -= 1;
     if (browserFacing) trackingInFlight -= 1;
     if (closing && inFlight === 0) for (const wake of drained.splice(0)) wake();
@@ -105,7 +133,7 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
 
   const failureReply = (error: unknown, name: string): Reply => {
     if (error instanceof HttpError) return errorReply(error);
-    deps.logger.error({ err: error instanceof Error ? error.message : String(error), route: name }, 'request failed');
+    deps.logger.error({ err: error, route: name }, 'request failed');
     return errorReply(new HttpError(500, 'internal error', 'the tracker failed to handle the request'));
   };
 
@@ -113,15 +141,16 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
     const countRequest = deps.metrics.requestCounter(name);
     return (res: HttpResponse, req: HttpRequest): void => {
       const request = captureRequest(res, req, needs);
-      let wasAborted = false;
-      res.onAborted(() => {
-        wasAborted = true;
-      });
-      const aborted = (): boolean => wasAborted;
+      const aborted = new ClientAbort(res);
       inFlight += 1;
       if (browserFacing) trackingInFlight += 1;
       let cors: Readonly<Record<string, string>> = NO_HEADERS;
       const done = (reply: Reply): void => finish(request, res, countRequest, browserFacing, cors, aborted, reply);
+      if (closing) {
+        // A keep-alive connection outlives the listen socket: nothing more is taken on it.
+        done(shuttingDown);
+        return;
+      }
       try {
         // Tracking routes serve browser beacons; ops routes ignore Origin.
         if (browserFacing) cors = deps.cors.headersFor(request.origin);
@@ -140,15 +169,21 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
     };
   };
 
-  /** Admission, schemas and raw hits for events about to be stored; throws on a refusal. */
+  /**
+   * Admission, schemas and raw hits for events about to be stored; throws on a refusal. A request
+   * with a body passed admitClient before it was read (`admittedIp`) and is only charged here.
+   */
   const prepare = (
     request: IncomingRequest,
     events: readonly TrackedEvent[],
     queryParamsForKey: ParamList,
     indexed: boolean,
+    admittedIp?: string,
   ): string[] => {
     const receivedAt = Date.now();
-    const ip = admit(request, deps.policy, queryParamsForKey, events.length);
+    let ip = admittedIp;
+    if (ip === undefined) ip = admit(request, deps.policy, queryParamsForKey, events.length);
+    else chargeEvents(deps.policy.rateLimiter, ip, events.length);
     return toRawHits(request, deps.policy, ip, receivedAt, events, indexed);
   };
 
@@ -157,8 +192,9 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
     events: readonly TrackedEvent[],
     queryParamsForKey: ParamList,
     indexed: boolean,
+    admittedIp?: string,
   ): Promise<number> => {
-    const hits = prepare(request, events, queryParamsForKey, indexed);
+    const hits = prepare(request, events, queryParamsForKey, indexed, admittedIp);
     await storeHits(deps.store, hits);
     return hits.length;
   };
@@ -191,11 +227,14 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
     return (async () => {
       const query = decodeParams(request.query);
       let params = query;
+      let admittedIp: string | undefined;
       if (method === 'post') {
+        // Write key and rate limit before the body: a refused client costs no buffered body.
+        admittedIp = admitClient(request, deps.policy, query);
         const body = await readBody(res, deps.maxBodyBytes, aborted);
         params = [...query, ...bodyParams(request.contentType, body.toString('utf8'))];
       }
-      await track(request, [{ type, params: withoutWriteKey(params) }], query, false);
+      await track(request, [{ type, params: withoutWriteKey(params) }], query, false, admittedIp);
       return reply;
     })();
   };
@@ -212,9 +251,11 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
       );
     }
     const query = decodeParams(request.query);
+    // Write key and rate limit before the body: a refused client costs no buffered body.
+    const admittedIp = admitClient(request, deps.policy, query);
     const body = await readBody(res, deps.maxBodyBytes, aborted);
     const items = parseBatch(body.toString('utf8'));
-    const accepted = await track(request, items, query, true);
+    const accepted = await track(request, items, query, true, admittedIp);
     return { status: 200, body: JSON.stringify({ accepted }), contentType: 'application/json' };
   };
 
@@ -291,13 +332,21 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
         });
       });
     },
-    async close() {
+    async close(graceMs) {
       closing = true;
       if (listenSocket) {
         uWS.us_listen_socket_close(listenSocket);
         listenSocket = undefined;
       }
-      if (inFlight > 0) await new Promise<void>((resolve) => drained.push(resolve));
+      const settled = (): Promise<void> =>
+        inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => drained.push(resolve));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([settled(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      // uWS cannot close one idle connection: this closes them all, and aborts what is left in
+      // flight (a stalled upload settles at once, a write waiting for Redis when Redis answers).
+      app.close();
+      await settled();
     },
   };
 }

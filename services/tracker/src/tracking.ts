@@ -1,16 +1,17 @@
 import {
-  canonicalIp,
   encodeParams,
   encodeRawHit,
   isCanonicalParams,
   newEventId,
   type ParamList,
+  type RawHit,
 } from '@pushtech/event';
 import type { Cidr } from './cidr.js';
 import { clientIp } from './client-ip.js';
 import type { EventSchemas } from './event-schemas.js';
 import { HttpError } from './http-error.js';
 import type { IncomingRequest } from './http-exchange.js';
+import { checkMessageSize } from './message-limit.js';
 import type { HitStore } from './hit-store.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { WriteKeys } from './write-keys.js';
@@ -22,10 +23,14 @@ export const WRITE_KEY_PARAM = 'write_key';
 export interface TrackingPolicy {
   readonly pod: string;
   readonly trustedProxies: readonly Cidr[];
+  /** Whether a trusted proxy's X-Real-IP counts (TRACKER_TRUST_X_REAL_IP). */
+  readonly trustRealIp: boolean;
   readonly writeKeys: WriteKeys;
   readonly rateLimiter: RateLimiter;
   readonly schemas: EventSchemas;
   readonly schemasEnabled: boolean;
+  /** The largest Kafka message of one event (EVENT_MAX_MESSAGE_BYTES); a larger one gets 413. */
+  readonly maxMessageBytes: number;
 }
 
 export interface TrackedEvent {
@@ -40,11 +45,49 @@ export function isCanonicalQuery(query: string): boolean {
   return isCanonicalParams(query) && !query.includes(WRITE_KEY_PARAM);
 }
 
+/** The checks before a body is read: the write key, and a token left for at least one event. */
+export function admitClient(request: IncomingRequest, policy: TrackingPolicy, queryParams: ParamList): string {
+  const ip = resolveClientIp(request, policy.trustedProxies);
+  checkWriteKey(request, policy.writeKeys, queryParams);
+  const wait = policy.rateLimiter.peek(ip, 1);
+  if (wait > 0) throw rateLimited(ip, wait);
+  return ip;
+}
+
 /** Checks that come before any parsing: is this client allowed to write at all, and this much? */
 export function admit(request: IncomingRequest, policy: TrackingPolicy, queryParams: ParamList, cost: number): string {
   const ip = resolveClientIp(request, policy.trustedProxies);
+  checkWriteKey(request, policy.writeKeys, queryParams);
+  chargeEvents(policy.rateLimiter, ip, cost);
+  return ip;
+}
+
+/**
+ * Takes one token per event. More events than the burst are refused with 413 rather than
+ * admitted against future tokens: no wait would ever let them through as one request, and a debt
+ * would let one request exceed the limit the burst sets. The reason says how many fit.
+ */
+export function chargeEvents(limiter: RateLimiter, ip: string, cost: number): void {
+  if (cost > limiter.burst) {
+    throw new HttpError(
+      413,
+      'batch over the rate limit',
+      `${cost} events in one request; the rate limit lets a client send at most ${limiter.burst} at once (burst)`,
+    );
+  }
+  const wait = limiter.take(ip, cost);
+  if (wait > 0) throw rateLimited(ip, wait);
+}
+
+function rateLimited(ip: string, waitSeconds: number): HttpError {
+  return new HttpError(429, 'rate limited', `too many events from ${ip}; retry in ${waitSeconds} s`, {
+    'Retry-After': String(waitSeconds),
+  });
+}
+
+function checkWriteKey(request: IncomingRequest, writeKeys: WriteKeys, queryParams: ParamList): void {
   const key = request.writeKey !== '' ? request.writeKey : queryParams.find(([k]) => k === WRITE_KEY_PARAM)?.[1];
-  if (!policy.writeKeys.accepts(key)) {
+  if (!writeKeys.accepts(key)) {
     throw new HttpError(
       401,
       'unauthorized',
@@ -53,19 +96,13 @@ export function admit(request: IncomingRequest, policy: TrackingPolicy, queryPar
         : 'the write key is not valid',
     );
   }
-  if (!policy.rateLimiter.take(ip, cost)) {
-    throw new HttpError(429, 'rate limited', `too many events from ${ip}; slow down`, { 'Retry-After': '1' });
-  }
-  return ip;
 }
 
+/** Canonical text of the client's address (see clientIp). */
 export function resolveClientIp(request: IncomingRequest, trusted: readonly Cidr[]): string {
-  // The socket peer is already canonical text (peerAddress); only header values need checking.
+  // The socket peer is already canonical text (peerAddress), and clientIp answers canonical text.
   if (trusted.length === 0) return request.peer;
-  const ip = clientIp(request.peer, request.forwardedFor, request.realIp, trusted);
-  if (ip === request.peer) return ip;
-  const canonical = canonicalIp(ip);
-  return canonical.ok ? canonical.value : ip;
+  return clientIp(request.peer, request.forwardedFor, request.realIp, trusted);
 }
 
 export function checkQueryLength(request: IncomingRequest): void {
@@ -94,7 +131,7 @@ export function toRawHits(
   return events.map((event, index) => {
     const problem = policy.schemas.check(event.type, event.params);
     if (problem) throw new HttpError(400, 'schema violation', indexed ? `item ${index}: ${problem}` : problem);
-    return encodeRawHit({
+    const hit: RawHit = {
       id: newEventId(),
       ts: receivedAt,
       ip,
@@ -103,7 +140,9 @@ export function toRawHits(
       type: event.type,
       params: event.encodedParams ?? encodeParams(event.params),
       ua: request.userAgent,
-    });
+    };
+    checkMessageSize(hit, policy.maxMessageBytes, indexed ? index : undefined);
+    return encodeRawHit(hit);
   });
 }
 

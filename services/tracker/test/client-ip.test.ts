@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decodeRawHit } from '@pushtech/event';
 import { addressToBigInt, parseCidr, parseCidrList, type Cidr } from '../src/cidr.js';
 import { clientIp } from '../src/client-ip.js';
+import { request, startTestTracker } from './helpers.js';
+import { rawExchange } from './raw-http.js';
 
 function cidrs(...items: string[]): Cidr[] {
   const list = parseCidrList(items);
@@ -108,8 +111,95 @@ describe('clientIp', () => {
     ['X-Real-IP from a trusted proxy without XFF', '10.0.0.5', '', '198.51.100.7', proxies, '198.51.100.7'],
     ['a malformed last hop keeps the peer', '10.0.0.5', 'not-an-ip', '', proxies, '10.0.0.5'],
     ['every hop trusted: the left-most', '10.0.0.5', '10.0.0.1, 10.0.0.2', '', proxies, '10.0.0.1'],
+    ['a zone id is refused as kafkastore refuses it: the peer', '10.0.0.5', 'fe80::1%eth0', '', proxies, '10.0.0.5'],
+    ['a bracketed zone id with a port: the peer', '10.0.0.5', '[fe80::1%25eth0]:443', '', proxies, '10.0.0.5'],
+    ['a leading zero in an IPv4 hop: the peer', '10.0.0.5', '198.051.100.7', '', proxies, '10.0.0.5'],
+    ['an IPv4-mapped hop comes back dotted', '10.0.0.5', '::ffff:198.51.100.7', '', proxies, '198.51.100.7'],
+    ['an IPv6 hop comes back canonical', '10.0.0.5', '2001:DB8:0:0::42', '', proxies, '2001:db8::42'],
+    ['empty list elements are skipped', '10.0.0.5', ', 198.51.100.7,', '', proxies, '198.51.100.7'],
+    [
+      'lines joined in order: the proxy-appended one counts',
+      '10.0.0.5',
+      '6.6.6.6,198.51.100.7',
+      '',
+      proxies,
+      '198.51.100.7',
+    ],
+    ['X-Real-IP with a zone id: the peer', '10.0.0.5', '', 'fe80::1%eth0', proxies, '10.0.0.5'],
+    ['X-Real-IP sent twice (joined): the peer', '10.0.0.5', '', '198.51.100.7,6.6.6.6', proxies, '10.0.0.5'],
   ];
   for (const [name, peer, xff, real, trusted, expected] of table) {
     it(name, () => assert.equal(clientIp(peer, xff, real, trusted), expected));
   }
+});
+
+describe('client IP through a real tracker', () => {
+  const get = (lines: readonly string[]): string[] => ['GET /t/a HTTP/1.1', 'Host: t.example', ...lines];
+
+  it('a proxy-appended X-Forwarded-For line is not hidden by the client-sent line before it', async (t) => {
+    // HAProxy's `option forwardfor` appends its own line; uWS's getHeader reads only the first.
+    const tt = await startTestTracker(t, { TRACKER_TRUSTED_PROXIES: '127.0.0.0/8' });
+    const table: [string, string[], string][] = [
+      ['client line, then proxy line', ['X-Forwarded-For: 6.6.6.6', 'X-Forwarded-For: 198.51.100.7'], '198.51.100.7'],
+      [
+        'three lines, the last a trusted hop',
+        ['X-Forwarded-For: 6.6.6.6', 'X-Forwarded-For: 198.51.100.8, 127.0.0.9', 'x-forwarded-for: 127.0.0.1'],
+        '198.51.100.8',
+      ],
+      [
+        'other headers between the lines',
+        ['X-Forwarded-For: 6.6.6.6', 'X-Other: 1', 'X-Forwarded-For: 2001:db8::9'],
+        '2001:db8::9',
+      ],
+      [
+        'a client line with garbage before the proxy line',
+        ['X-Forwarded-For: nonsense', 'X-Forwarded-For: 198.51.100.10'],
+        '198.51.100.10',
+      ],
+    ];
+    for (const [name, lines] of table) assert.equal((await rawExchange(tt.port, get(lines)))?.status, 204, name);
+    assert.deepEqual(
+      (await tt.stored()).map((h) => h.ip),
+      table.map(([, , ip]) => ip),
+    );
+  });
+
+  it('a zone id (or anything kafkastore refuses) in a forwarding header is never acknowledged and then dead-lettered', async (t) => {
+    // Before: `fe80::1%eth0` passed isIP, was answered 204, and kafkastore dead-lettered the hit.
+    const tt = await startTestTracker(t, { TRACKER_TRUSTED_PROXIES: '127.0.0.0/8', TRACKER_TRUST_X_REAL_IP: 'true' });
+    const hostile = [
+      'X-Forwarded-For: fe80::1%eth0',
+      'X-Forwarded-For: 198.51.100.7, fe80::1%25eth0',
+      'X-Forwarded-For: [fe80::1%eth0]:443',
+      'X-Forwarded-For: fe80::1%1',
+      'X-Forwarded-For: 1.2.3.04',
+      'X-Real-IP: fe80::1%eth0',
+    ];
+    for (const line of hostile) assert.equal((await rawExchange(tt.port, get([line])))?.status, 204, line);
+    const entries = await tt.redis.client.lrange(tt.queueKey, 0, -1);
+    assert.equal(entries.length, hostile.length);
+    for (const entry of entries) {
+      // What kafkastore does with the entry: it must decode, so it is never dead-lettered.
+      const hit = decodeRawHit(entry);
+      assert.ok(hit.ok, hit.ok ? '' : hit.error);
+      assert.equal(hit.value.ip, '127.0.0.1', 'an address that is not believed falls back to the peer');
+    }
+  });
+
+  it('X-Real-IP is ignored unless TRACKER_TRUST_X_REAL_IP is set', async (t) => {
+    const table: [string, Record<string, string>, string][] = [
+      ['default', {}, '127.0.0.1'],
+      ['false', { TRACKER_TRUST_X_REAL_IP: 'false' }, '127.0.0.1'],
+      ['true', { TRACKER_TRUST_X_REAL_IP: 'true' }, '203.0.113.5'],
+    ];
+    for (const [name, env, expected] of table) {
+      const tt = await startTestTracker(t, { TRACKER_TRUSTED_PROXIES: '127.0.0.0/8', ...env });
+      assert.equal((await request(tt.port, 'GET', '/t/a', { headers: { 'X-Real-IP': '203.0.113.5' } })).status, 204);
+      assert.deepEqual(
+        (await tt.stored()).map((h) => h.ip),
+        [expected],
+        name,
+      );
+    }
+  });
 });

@@ -80,8 +80,11 @@ describe('optional policies', () => {
 });
 
 describe('client IP', () => {
-  it('takes X-Forwarded-For only from trusted proxies (IPv4 and IPv6)', async (t) => {
-    const tt = await startTestTracker(t, { TRACKER_TRUSTED_PROXIES: '127.0.0.0/8,::1/128' });
+  it('takes X-Forwarded-For (and X-Real-IP when enabled) only from trusted proxies (IPv4 and IPv6)', async (t) => {
+    const tt = await startTestTracker(t, {
+      TRACKER_TRUSTED_PROXIES: '127.0.0.0/8,::1/128',
+      TRACKER_TRUST_X_REAL_IP: 'true',
+    });
     await request(tt.port, 'GET', '/t/a', { headers: { 'X-Forwarded-For': '198.51.100.7' } });
     await request(tt.port, 'GET', '/t/b', { headers: { 'X-Forwarded-For': '2001:DB8:0:0::42, 127.0.0.1' } });
     await request(tt.port, 'GET', '/t/c', { headers: { 'X-Real-IP': '203.0.113.5' } });
@@ -93,7 +96,7 @@ describe('client IP', () => {
   });
 
   it('ignores spoofed headers from a peer that is not a trusted proxy', async (t) => {
-    const tt = await startTestTracker(t, { TRACKER_TRUSTED_PROXIES: '10.0.0.0/8' });
+    const tt = await startTestTracker(t, { TRACKER_TRUSTED_PROXIES: '10.0.0.0/8', TRACKER_TRUST_X_REAL_IP: 'true' });
     await request(tt.port, 'GET', '/t/a', {
       headers: { 'X-Forwarded-For': '198.51.100.7', 'X-Real-IP': '198.51.100.8' },
     });

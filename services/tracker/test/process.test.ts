@@ -1,39 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decodeRawHit } from '@pushtech/event';
 import { freePort, isListening } from '@pushtech/devstack';
 import { eventually, testInfra, testRedis } from '@pushtech/devstack/testing';
 import { request, waitReady } from './helpers.js';
-
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
-function spawnTracker(env: Record<string, string>): {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output: string[];
-} {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', main], {
-    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', TRACKER_HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited, output };
-}
-
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
+import { children, spawnTracker } from './tracker-process.js';
 
 describe('the tracker process', () => {
   it('on SIGTERM: stops accepting, finishes the request in flight, stores it, exits 0', async (t) => {

@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { request } from './helpers.js';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+export interface TrackerProcess {
+  readonly child: ChildProcess;
+  /** The exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  readonly output: string[];
+}
+
+/** `src/main.ts` in a process of its own, with JSON logs collected in `output`. */
+export function spawnTracker(env: Record<string, string>): TrackerProcess {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', main], {
+    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', TRACKER_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, output };
+}
+
+/** The child processes of `pid` (Linux). */
+export function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A value of the tracker's /metrics: the first sample line `pattern` matches; 0 when none does. */
+export async function metric(port: number, pattern: RegExp): Promise<number> {
+  const text = (await request(port, 'GET', '/metrics')).text;
+  const line = text.split('\n').find((l) => !l.startsWith('#') && pattern.test(l));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** A raw HTTP/1.1 connection: write bytes, read what came back, know when it closed. */
+export interface RawConnection {
+  readonly socket: net.Socket;
+  /** Everything received so far. */
+  received(): string;
+  /** Resolves once `pattern` appears in what was received. */
+  receivedMatch(pattern: RegExp): Promise<string>;
+  readonly closed: Promise<void>;
+}
+
+export async function rawConnection(port: number): Promise<RawConnection> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  let data = '';
+  const waiters: (() => void)[] = [];
+  socket.on('data', (c: Buffer) => {
+    data += c.toString('latin1');
+    for (const wake of waiters.splice(0)) wake();
+  });
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  void closed.then(() => {
+    for (const wake of waiters.splice(0)) wake();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  return {
+    socket,
+    received: () => data,
+    closed,
+    async receivedMatch(pattern) {
+      let ended = false;
+      void closed.then(() => (ended = true));
+      while (!pattern.test(data)) {
+        if (ended || socket.destroyed) throw new Error(`connection closed; received ${JSON.stringify(data)}`);
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+      return data;
+    },
+  };
+}
