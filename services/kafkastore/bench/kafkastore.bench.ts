@@ -7,8 +7,7 @@
  * starts its own. Prints a table and writes JSON to $PUSHTECH_BENCH_RESULTS/kafkastore.json.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { encodeRawHit, type RawHit, createEventIdGenerator } from '@pushtech/event';
@@ -21,21 +20,13 @@ import {
   type EventProducer,
   type KafkaConnection,
 } from '@pushtech/runtime';
-import {
-  cacheDir,
-  ensureKafkaJars,
-  freePort,
-  median,
-  percentile,
-  repoRoot,
-  requireCommand,
-  startStack,
-} from '@pushtech/devstack';
+import { cacheDir, ensureKafkaJars, repoRoot, requireCommand } from '@pushtech/devstack';
+import { benchStack, median, percentile, writeResult } from '@pushtech/bench';
 import { Redis } from 'ioredis';
 import { kafkastoreConfig, processingKey } from '../src/config.js';
 import { createDeviceLookup } from '../src/device.js';
 import { noGeoIp, openGeoIp, type GeoIp } from '../src/geoip.js';
-import { createKafkastore } from '../src/kafkastore.js';
+import { createKafkastore } from '../src/app.js';
 import { createEntryProcessor } from '../src/process-entry.js';
 import { userAgentCases } from '../test/fixtures/user-agents.js';
 
@@ -76,33 +67,6 @@ function hit(i: number, ts = Date.now()): RawHit {
     type: 'app_open',
     params: `deviceid=device-${i % 10_000}&ts=${ts}&referrer=website&campaign=spring-sale`,
     ua: userAgentCases[i % userAgentCases.length]?.ua ?? '',
-  };
-}
-
-async function infra(): Promise<{ redisUrl: string; brokers: string; stop: () => Promise<void> }> {
-  const redisUrl = process.env['PUSHTECH_TEST_REDIS_URL'];
-  const brokers = process.env['PUSHTECH_TEST_KAFKA_BROKERS'];
-  if (redisUrl && brokers) return { redisUrl, brokers, stop: () => Promise.resolve() };
-  const dir = mkdtempSync(path.join(tmpdir(), 'kafkastore-bench-'));
-  log('starting a private Redis + Kafka');
-  const stack = await startStack({
-    dir,
-    cacheRoot: cacheDir(process.env),
-    redisPort: await freePort(),
-    kafkaPort: await freePort(),
-    controllerPort: await freePort(),
-    topics: [],
-    redisAppendOnly: false,
-    kafkaHeapMb: 1024,
-    log,
-  });
-  return {
-    redisUrl: stack.redisUrl,
-    brokers: stack.kafkaBrokers,
-    stop: async () => {
-      await stack.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
 
@@ -167,6 +131,11 @@ function observedProducer(inner: EventProducer, onAcked: (batches: Batches) => v
       const receipts = await inner.sendMany(batches);
       onAcked(batches);
       return receipts;
+    },
+    async produce(batches) {
+      const outcomes = await inner.produce(batches);
+      onAcked(batches.filter((_, i) => outcomes[i]?.kind === 'acked'));
+      return outcomes;
     },
     get connected() {
       return inner.connected;
@@ -254,7 +223,8 @@ async function producerPerformance(brokers: string, topic: string, records: numb
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const { redisUrl, brokers, stop } = await infra();
+  const stack = await benchStack({ kafkaHeapMb: 1024, log });
+  const { redisUrl, kafkaBrokers: brokers } = stack;
   const redis = new Redis(redisUrl);
   const connection: KafkaConnection = { brokers: [brokers], clientId: 'kafkastore-bench' };
   const run = `${Date.now().toString(36)}`;
@@ -473,10 +443,7 @@ async function main(): Promise<void> {
       'latency p50 at 5k/s (ms)': { value: results.latencyAt5kPerSecondMs.p50 },
       'latency p99 at 5k/s (ms)': { value: results.latencyAt5kPerSecondMs.p99 },
     });
-    const outDir = process.env['PUSHTECH_BENCH_RESULTS'] ?? path.join(repoRoot, '.bench-results');
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, 'kafkastore.json'), `${JSON.stringify({ ...results, summary }, null, 2)}\n`);
-    log(`results in ${path.join(outDir, 'kafkastore.json')} (${results.durationSeconds} s)`);
+    log(`results in ${writeResult('kafkastore', { ...results, summary })} (${results.durationSeconds} s)`);
     const admin = createAdmin(connection, silentLogger());
     await admin.connect();
     await admin.deleteTopics([...topics, ...perfTopics, latencyTopic]);
@@ -484,7 +451,7 @@ async function main(): Promise<void> {
     await redis.del(latencyKey);
   } finally {
     redis.disconnect();
-    await stop();
+    await stack.stop();
   }
 }
 

@@ -1,4 +1,4 @@
-import { ipToHex, isEventId } from '@pushtech/event';
+import { deadLetterHeaders, ipToHex, isEventId, type DeadLetterReason } from '@pushtech/event';
 import type { OutgoingMessage } from '@pushtech/runtime';
 import { truncateIp } from './anonymize-ip.js';
 
@@ -33,28 +33,41 @@ export function idOfRawEntry(entry: string): string | undefined {
   }
 }
 
-/** A dead letter: the entry as it was in Redis, the reason and the intended topic in headers. */
+/** kafkastore's stages that dead-letter an entry, and the reason each is filed under. */
+const reasonOfStage = {
+  decode: 'undecodable',
+  encode: 'unencodable',
+  size: 'too_large',
+  kafka: 'rejected_by_broker',
+} as const satisfies Record<string, DeadLetterReason>;
+export type DeadLetterStage = keyof typeof reasonOfStage;
+
+/**
+ * A dead letter: the entry as it was in Redis, whole (only its IP redacted when anonymising),
+ * with the headers of the dead-letter contract (packages/event). Never cut short: the entry
+ * was acknowledged to a client, and a dead letter is how it can be looked at and re-driven.
+ * One the dead-letter topic cannot take goes to the oversized list instead (drain-loop.ts).
+ */
 export function deadLetterMessage(options: {
   entry: string;
+  stage: DeadLetterStage;
   error: string;
   originalTopic: string;
   id?: string | undefined;
   redact: boolean;
-  /** An entry above this is cut short (header `truncated`), or the dead letter would not fit either. */
-  maxBytes: number;
+  now: number;
 }): OutgoingMessage {
-  let value = options.redact ? redactRawEntry(options.entry) : options.entry;
-  // A UTF-16 unit is at most 3 UTF-8 bytes; a quarter of the budget in units always fits.
-  const truncated = value.length * 3 > options.maxBytes && Buffer.byteLength(value) > options.maxBytes;
-  if (truncated) value = value.slice(0, Math.floor(options.maxBytes / 4));
   return {
     key: null,
-    value,
-    headers: {
+    value: options.redact ? redactRawEntry(options.entry) : options.entry,
+    headers: deadLetterHeaders({
+      source: 'kafkastore',
+      reason: reasonOfStage[options.stage],
       error: options.error,
-      original_topic: options.originalTopic,
-      ...(options.id !== undefined ? { id: options.id } : {}),
-      ...(truncated ? { truncated: 'true' } : {}),
-    },
+      payload: 'raw-entry',
+      originalTopic: options.originalTopic,
+      time: options.now,
+      id: options.id,
+    }),
   };
 }

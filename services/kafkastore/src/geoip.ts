@@ -102,10 +102,7 @@ export async function openGeoIp(options: {
           logger.info({ file: db.file, type: loaded.reader.metadata.databaseType }, 'GeoIP database reloaded');
         },
         (error: unknown) =>
-          logger.error(
-            { file: db.file, err: describeError(error) },
-            'GeoIP database changed but cannot be read; keeping the old one',
-          ),
+          logger.error({ file: db.file, err: error }, 'GeoIP database changed but cannot be read; keeping the old one'),
       );
     };
     watchFile(db.file, { interval: options.watchIntervalMs, persistent: false }, onChange);

@@ -18,6 +18,8 @@ export interface KafkastoreMetrics {
   readonly eventsProduced: Counter;
   readonly eventsDeadLettered: Counter<'stage'>;
   readonly eventsReplayed: Counter;
+  /** Entries Kafka could not take even as dead letters, kept whole in the oversized Redis list. */
+  readonly eventsParked: Counter;
   readonly klagMs: Histogram;
   readonly cacheLookups: Counter<'cache' | 'result'>;
   /** The cells of `cacheLookups` the caches bump per lookup (a hotCounter's, added on read). */
@@ -74,6 +76,11 @@ export function createKafkastoreMetrics(registry: Registry): KafkastoreMetrics {
     eventsReplayed: new Counter({
       name: 'pushtech_kafkastore_events_replayed_total',
       help: 'Entries found in the processing list (left by a crash or a lost reply) and produced again',
+      registers,
+    }),
+    eventsParked: new Counter({
+      name: 'pushtech_kafkastore_events_parked_total',
+      help: 'Entries too large for Kafka even as dead letters, kept whole in the <REDIS_QUEUE_KEY>:oversized list',
       registers,
     }),
     klagMs: new Histogram({

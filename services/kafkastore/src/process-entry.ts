@@ -4,6 +4,7 @@ import { idOfRawEntry } from './dead-letter.js';
 import type { DeviceLookup } from './device.js';
 import type { GeoLookup } from './geoip.js';
 import { createMessageWriter } from './message-writer.js';
+import { describeError } from '@pushtech/runtime';
 
 /** The outcome of one Redis entry: a Kafka message, or a dead letter with the reason. */
 export type EntryOutcome =
@@ -28,7 +29,7 @@ export interface EntryProcessorDeps {
   readonly anonymizeIp: IpAnonymizer;
   /** The params field whose value is the message key; '' for none. */
   readonly partitionKey: string;
-  /** Events whose message would be larger are dead-lettered. */
+  /** Events whose message would be larger (EVENT_MAX_MESSAGE_BYTES) are dead-lettered, whole. */
   readonly maxMessageBytes: number;
 }
 
@@ -56,7 +57,7 @@ export function createEntryProcessor(deps: EntryProcessorDeps): (entry: string, 
       return {
         kind: 'dead-letter',
         stage: 'encode',
-        error: `cannot encode the event: ${error instanceof Error ? error.message : String(error)}`,
+        error: `cannot encode the event: ${describeError(error)}`,
         id: hit.id,
       };
     }
@@ -65,7 +66,7 @@ export function createEntryProcessor(deps: EntryProcessorDeps): (entry: string, 
       return {
         kind: 'dead-letter',
         stage: 'size',
-        error: `the event's message is ${Buffer.byteLength(value)} bytes, above KAFKASTORE_MAX_MESSAGE_BYTES=${deps.maxMessageBytes}`,
+        error: `the event's message is ${Buffer.byteLength(value)} bytes, above EVENT_MAX_MESSAGE_BYTES=${deps.maxMessageBytes}`,
         id: hit.id,
       };
     }

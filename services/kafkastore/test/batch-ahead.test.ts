@@ -8,19 +8,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeRawHit } from '@pushtech/event';
 import { Redis } from 'ioredis';
-import {
-  createMetricsRegistry,
-  createProducer,
-  kafkaConnectionFrom,
-  silentLogger,
-  type EventProducer,
-} from '@pushtech/runtime';
 import { testInfra, testKafka, uniqueName, type Cleanup } from '@pushtech/devstack/testing';
-import { kafkastoreConfig } from '../src/config.js';
 import { createHitQueue } from '../src/hit-queue.js';
-import { createKafkastore } from '../src/kafkastore.js';
 import { serviceSetup, type ServiceSetup } from './helpers/env.js';
 import { encodeHits, rawHit } from './helpers/hits.js';
+import { runInProcess } from './helpers/in-process.js';
 import { readTopic } from './helpers/topic-reader.js';
 
 const BATCH = 100;
@@ -30,15 +22,15 @@ interface Send {
   readonly ids: readonly string[];
   readonly heldAtSend: readonly string[];
   readonly heldAfterAck: number;
+  /** The ids of each partition's request, in request order. */
+  readonly partitions: readonly (readonly string[])[];
 }
 
 /** Runs kafkastore in this process with a producer that looks at the processing list around each send. */
 async function runObserved(t: Cleanup, setup: ServiceSetup): Promise<{ sends: Send[]; stop: () => Promise<void> }> {
-  const config = kafkastoreConfig(setup.env, { baseDir: process.cwd() });
   const sends: Send[] = [];
-  const inner = createProducer(kafkaConnectionFrom(config, 'batch-ahead-test'), silentLogger());
   const observer = setup.redis;
-  const producer: EventProducer = {
+  const { stop } = await runInProcess(t, setup, 'batch-ahead-test', (inner) => ({
     connect: () => inner.connect(),
     send: (topic, messages) => inner.send(topic, messages),
     async sendMany(batches) {
@@ -46,30 +38,23 @@ async function runObserved(t: Cleanup, setup: ServiceSetup): Promise<{ sends: Se
       const heldAtSend = await observer.lrange(setup.processingKey, 0, -1);
       const receipts = await inner.sendMany(batches);
       const heldAfterAck = await observer.llen(setup.processingKey);
-      sends.push({ ids, heldAtSend, heldAfterAck });
+      sends.push({ ids, heldAtSend, heldAfterAck, partitions: [] });
       return receipts;
+    },
+    async produce(batches) {
+      const ids = batches.flatMap((b) => b.messages.map((m) => m.headers?.['id'] ?? ''));
+      const heldAtSend = await observer.lrange(setup.processingKey, 0, -1);
+      const outcomes = await inner.produce(batches);
+      const heldAfterAck = await observer.llen(setup.processingKey);
+      const partitions = batches.map((b) => b.messages.map((m) => m.headers?.['id'] ?? ''));
+      sends.push({ ids, heldAtSend, heldAfterAck, partitions });
+      return outcomes;
     },
     get connected() {
       return inner.connected;
     },
     disconnect: () => inner.disconnect(),
-  };
-  const app = await createKafkastore({
-    config,
-    logger: silentLogger(),
-    registry: createMetricsRegistry('batch-ahead-test', { processMetrics: false }),
-    producer,
-  });
-  const running = app.run();
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await app.stopDraining();
-    await running;
-    for (const closer of app.closers) await closer.close();
-  };
-  t.after(stop);
+  }));
   return { sends, stop };
 }
 
@@ -118,11 +103,14 @@ describe('taking the next batch ahead', () => {
       sends.map((s) => s.ids.length),
       [BATCH, BATCH - 10],
     );
-    // Oldest first, as the tracker stored them.
+    // Oldest first, as the tracker stored them: batch by batch, and within each partition.
+    const age = new Map(left.map((h, i) => [h.id, i]));
+    const byAge = (ids: readonly string[]): string[] => [...ids].sort((a, b) => (age.get(a) ?? 0) - (age.get(b) ?? 0));
     assert.deepEqual(
-      sends.flatMap((s) => s.ids),
+      sends.flatMap((s) => byAge(s.ids)),
       left.map((h) => h.id),
     );
+    for (const partitionIds of sends.flatMap((s) => s.partitions)) assert.deepEqual(partitionIds, byAge(partitionIds));
     assert.equal(await setup.redis.llen(setup.processingKey), 0);
   });
 });
@@ -134,12 +122,20 @@ describe('the Redis side of taking ahead', () => {
     const blocking = new Redis(redisUrl);
     const incomingKey = uniqueName('test:kafkastore:ahead');
     const processingKey = `${incomingKey}:processing`;
+    // Takes and acks are fenced by the lease on the processing list; this test holds it.
+    const lease = { key: `${processingKey}:owner`, token: 'test-owner' };
+    await main.set(lease.key, lease.token);
     t.after(async () => {
-      await main.del(incomingKey, processingKey);
+      await main.del(incomingKey, processingKey, lease.key);
       main.disconnect();
       blocking.disconnect();
     });
-    return { main, incomingKey, processingKey, queue: createHitQueue({ main, blocking, incomingKey, processingKey }) };
+    return {
+      main,
+      incomingKey,
+      processingKey,
+      queue: createHitQueue({ main, blocking, incomingKey, processingKey, lease }),
+    };
   }
 
   it('takes more only while the processing list holds exactly the batch in flight', async (t) => {

@@ -28,6 +28,8 @@ describe('kafkastore configuration', () => {
     ['IP_ANONYMIZE', { IP_ANONYMIZE: 'hash' }],
     ['KAFKASTORE_DRAIN_ON_EXIT', { KAFKASTORE_DRAIN_ON_EXIT: 'maybe' }],
     ['KAFKASTORE_INSTANCE', { KAFKASTORE_INSTANCE: 'has space' }],
+    // Renamed: silently ignored, tracker and kafkastore would hold different limits.
+    ['EVENT_MAX_MESSAGE_BYTES', { KAFKASTORE_MAX_MESSAGE_BYTES: '500000' }],
     [
       'KAFKASTORE_DRAIN_TIMEOUT_MS',
       { KAFKASTORE_DRAIN_ON_EXIT: 'true', KAFKASTORE_DRAIN_TIMEOUT_MS: '30000', SHUTDOWN_TIMEOUT_MS: '25000' },

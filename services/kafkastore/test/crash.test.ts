@@ -4,10 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { encodeRawHit } from '@pushtech/event';
 import { eventually, testKafka } from '@pushtech/devstack/testing';
 import { serviceSetup } from './helpers/env.js';
-import { rawHit } from './helpers/hits.js';
+import { streamHits } from './helpers/hits.js';
 import { startService } from './helpers/service.js';
 import { readTopic } from './helpers/topic-reader.js';
 
@@ -16,17 +15,9 @@ const BATCH = 200;
 
 it('loses no event when SIGKILLed at random moments during a stream', async (t) => {
   const setup = await serviceSetup(t, { KAFKASTORE_BATCH: String(BATCH) });
-  const ids: string[] = [];
-  let streaming = true;
   // The tracker side: 100 hits every few milliseconds until told to stop.
-  const stream = (async () => {
-    while (streaming) {
-      const hits = Array.from({ length: 100 }, () => rawHit());
-      await setup.redis.lpush(setup.queueKey, ...hits.map(encodeRawHit));
-      ids.push(...hits.map((h) => h.id));
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
+  const stream = streamHits(setup.redis, setup.queueKey, { perPush: 100, everyMs: 5 });
+  const { ids } = stream;
 
   let replays = 0;
   for (let kill = 0; kill < KILLS; kill++) {
@@ -46,8 +37,7 @@ it('loses no event when SIGKILLed at random moments during a stream', async (t) 
     )
       replays++;
   }
-  streaming = false;
-  await stream;
+  await stream.stop();
 
   // The last run drains everything, including what the last kill left in flight.
   const last = startService(t, setup.env);

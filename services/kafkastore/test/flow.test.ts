@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeMessage, encodeRawHit, type TrackingEvent } from '@pushtech/event';
+import { decodeDeadLetter, decodeMessage, encodeRawHit, type TrackingEvent } from '@pushtech/event';
 import { testKafka } from '@pushtech/devstack/testing';
 import { geoIpCases } from './fixtures/geoip-cases.js';
 import { userAgentCases } from './fixtures/user-agents.js';
@@ -138,7 +138,8 @@ describe('kafkastore drains Redis into Kafka', () => {
   });
 
   it('dead-letters malformed entries with the reason and delivers the good ones around them', async (t) => {
-    const setup = await serviceSetup(t, { KAFKASTORE_BATCH: '7', KAFKASTORE_MAX_MESSAGE_BYTES: '20000' });
+    const started = Date.now();
+    const setup = await serviceSetup(t, { KAFKASTORE_BATCH: '7', EVENT_MAX_MESSAGE_BYTES: '20000' });
     const good = Array.from({ length: 40 }, () => rawHit());
     const badHit = rawHit({ ip: '999.1.1.1' });
     const bad: Array<{ entry: string; reason: RegExp }> = [
@@ -149,7 +150,7 @@ describe('kafkastore drains Redis into Kafka', () => {
       { entry: encodeRawHit(badHit), reason: /not an IP address/ },
       { entry: encodeRawHit({ ...rawHit(), type: '' }), reason: /empty event type/ },
     ];
-    // Too big for Kafka: dead-lettered, and the dead letter itself cut to fit.
+    // Over the event limit: dead-lettered whole (an acknowledged event is never cut).
     const huge = rawHit({ params: `deviceid=big&blob=${'x'.repeat(30_000)}` });
     // Oldest first: bad entries between good ones.
     const entries: string[] = [];
@@ -166,14 +167,41 @@ describe('kafkastore drains Redis into Kafka', () => {
     await events.waitForIds(good.map((h) => h.id));
     await dlq.waitForCount(bad.length + 1);
     const tooBig = dlq.messages.find((m) => m.headers['id'] === huge.id);
-    assert.match(tooBig?.headers['error'] ?? '', /above KAFKASTORE_MAX_MESSAGE_BYTES=20000/);
-    assert.equal(tooBig?.headers['truncated'], 'true');
-    assert.ok((tooBig?.value?.length ?? Infinity) <= 20_000);
+    assert.ok(tooBig);
+    assert.equal(tooBig.headers['truncated'], undefined);
+    assert.equal(tooBig.value?.toString('utf8'), encodeRawHit(huge), 'the dead letter is the whole entry');
+    const hugeLetter = decodeDeadLetter(tooBig.headers, tooBig.timestamp);
+    assert.ok(hugeLetter.ok, hugeLetter.ok ? '' : hugeLetter.error);
+    assert.match(hugeLetter.value.error, /above EVENT_MAX_MESSAGE_BYTES=20000/);
+    assert.deepEqual(
+      { ...hugeLetter.value, error: '', time: 0 },
+      {
+        source: 'kafkastore',
+        consumer: undefined,
+        reason: 'too_large',
+        error: '',
+        payload: 'raw-entry',
+        originalTopic: setup.topic,
+        originalPartition: undefined,
+        originalOffset: undefined,
+        time: 0,
+        id: huge.id,
+        whole: true,
+        legacy: false,
+      },
+    );
     for (const { entry, reason } of bad) {
       const letter = dlq.messages.find((m) => m.value?.toString('utf8') === entry);
       assert.ok(letter, `dead letter for ${entry}`);
-      assert.match(letter.headers['error'] ?? '', reason);
-      assert.equal(letter.headers['original_topic'], setup.topic);
+      const decodedLetter = decodeDeadLetter(letter.headers, letter.timestamp);
+      assert.ok(decodedLetter.ok, decodedLetter.ok ? '' : decodedLetter.error);
+      assert.match(decodedLetter.value.error, reason);
+      assert.equal(decodedLetter.value.reason, 'undecodable');
+      assert.equal(decodedLetter.value.source, 'kafkastore');
+      assert.equal(decodedLetter.value.payload, 'raw-entry');
+      assert.equal(decodedLetter.value.originalTopic, setup.topic);
+      // The time it was dead-lettered: during this test, before the record was sent.
+      assert.ok(decodedLetter.value.time >= started && decodedLetter.value.time <= letter.timestamp);
     }
     assert.equal(
       dlq.messages.find((m) => m.value?.toString('utf8') === encodeRawHit(badHit))?.headers['id'],

@@ -8,13 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { encodeRawHit } from '@pushtech/event';
 import { createAdmin, silentLogger, type KafkaConnection } from '@pushtech/runtime';
 import { cacheDir, ensureKafkaJars, freePort, startKafkaBroker, type KafkaBroker } from '@pushtech/devstack';
 import { eventually, uniqueName } from '@pushtech/devstack/testing';
 import { lastInLine } from './helpers/cleanup-stack.js';
 import { serviceSetup } from './helpers/env.js';
-import { rawHit } from './helpers/hits.js';
+import { streamHits } from './helpers/hits.js';
 import { startService } from './helpers/service.js';
 import { readTopic } from './helpers/topic-reader.js';
 
@@ -45,16 +44,8 @@ it('keeps events in Redis while Kafka is down for 10 s and recovers on its own',
   const service = startService(t, env);
   await service.ready();
 
-  const ids: string[] = [];
-  let streaming = true;
-  const stream = (async () => {
-    while (streaming) {
-      const hits = Array.from({ length: 20 }, () => rawHit());
-      await setup.redis.lpush(setup.queueKey, ...hits.map(encodeRawHit));
-      ids.push(...hits.map((h) => h.id));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
+  const stream = streamHits(setup.redis, setup.queueKey, { perPush: 20, everyMs: 20 });
+  const { ids } = stream;
 
   await eventually('some events to flow', () => (ids.length > 500 ? true : undefined));
   await broker.stop();
@@ -76,8 +67,7 @@ it('keeps events in Redis while Kafka is down for 10 s and recovers on its own',
 
   broker = await startKafkaBroker(brokerOptions);
   await service.ready(60_000);
-  streaming = false;
-  await stream;
+  await stream.stop();
 
   const reader = await readTopic(t, connection, topic);
   await reader.waitForIds(ids, 60_000);

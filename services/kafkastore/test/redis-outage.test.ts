@@ -8,13 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { encodeRawHit } from '@pushtech/event';
 import { freePort, startRedisServer, type RedisServer } from '@pushtech/devstack';
 import { eventually, testKafka } from '@pushtech/devstack/testing';
 import { Redis } from 'ioredis';
 import { lastInLine } from './helpers/cleanup-stack.js';
 import { serviceSetup } from './helpers/env.js';
-import { rawHit } from './helpers/hits.js';
+import { streamHits } from './helpers/hits.js';
 import { startService } from './helpers/service.js';
 import { readTopic } from './helpers/topic-reader.js';
 
@@ -35,20 +34,8 @@ it('reconnects to a restarted Redis by itself and loses nothing', async (t) => {
   const service = startService(t, env);
   await service.ready();
 
-  const ids: string[] = [];
-  let streaming = true;
-  const stream = (async () => {
-    while (streaming) {
-      const hits = Array.from({ length: 20 }, () => rawHit());
-      try {
-        await tracker.lpush(setup.queueKey, ...hits.map(encodeRawHit));
-        ids.push(...hits.map((h) => h.id));
-      } catch {
-        // Redis is down: the tracker would answer 503.
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
+  const stream = streamHits(tracker, setup.queueKey, { perPush: 20, everyMs: 10, skipRefused: true });
+  const { ids } = stream;
 
   await eventually('some events to flow', () => (ids.length > 300 ? true : undefined));
   await server.stop();
@@ -58,8 +45,7 @@ it('reconnects to a restarted Redis by itself and loses nothing', async (t) => {
   await service.ready();
   const afterRestart = ids.length;
   await eventually('events to flow again', () => (ids.length > afterRestart + 300 ? true : undefined), 20_000);
-  streaming = false;
-  await stream;
+  await stream.stop();
 
   const reader = await readTopic(t, await testKafka(), setup.topic);
   await reader.waitForIds(ids);

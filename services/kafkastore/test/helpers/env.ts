@@ -18,7 +18,8 @@ export async function serviceSetup(t: Cleanup, extra: Readonly<Record<string, st
   const processingKey = `${queueKey}:processing:${instance}`;
   const redis = new Redis(infra.redisUrl, { maxRetriesPerRequest: 3 });
   t.after(async () => {
-    await redis.del(queueKey, processingKey);
+    // Also the lease on the processing list and the trackers' writer leases a test made.
+    await redis.del(queueKey, processingKey, `${processingKey}:owner`, `${queueKey}:writers`);
     await redis.quit();
   });
   const topic = await freshTopic(t, { prefix: 'kafkastore-events', partitions: 3 });

@@ -1,4 +1,5 @@
 import { createEventIdGenerator, encodeRawHit, type RawHit } from '@pushtech/event';
+import type { Redis } from 'ioredis';
 
 const nextId = createEventIdGenerator();
 
@@ -20,4 +21,49 @@ export function rawHit(overrides: Partial<RawHit> = {}): RawHit {
 /** The tracker's write: newest at the head of the list (LPUSH). */
 export function encodeHits(hits: readonly RawHit[]): string[] {
   return hits.map(encodeRawHit);
+}
+
+/** The tracker side of a test: fresh hits pushed onto the incoming list until stopped. */
+export interface HitStream {
+  /** The ids of the hits Redis accepted so far, in push order. */
+  readonly ids: string[];
+  /** Stops pushing and waits for the push in flight; rejects with a push's error. */
+  stop(): Promise<void>;
+}
+
+export interface HitStreamOptions {
+  /** Hits per LPUSH. */
+  readonly perPush: number;
+  /** The pause after each push. */
+  readonly everyMs: number;
+  /**
+   * A refused push is not accepted and not counted (the tracker would answer 503), and the
+   * stream goes on; otherwise the first failure ends the stream and stop() rejects with it.
+   */
+  readonly skipRefused?: boolean;
+}
+
+/** Pushes `perPush` fresh hits every `everyMs` onto `key`, as the tracker stores them. */
+export function streamHits(redis: Pick<Redis, 'lpush'>, key: string, options: HitStreamOptions): HitStream {
+  const ids: string[] = [];
+  let streaming = true;
+  const done = (async () => {
+    while (streaming) {
+      const hits = Array.from({ length: options.perPush }, () => rawHit());
+      try {
+        await redis.lpush(key, ...encodeHits(hits));
+        ids.push(...hits.map((h) => h.id));
+      } catch (error: unknown) {
+        if (!options.skipRefused) throw error;
+      }
+      await new Promise((r) => setTimeout(r, options.everyMs));
+    }
+  })();
+  return {
+    ids,
+    stop: () => {
+      streaming = false;
+      return done;
+    },
+  };
 }

@@ -1,27 +1,34 @@
 import {
   Probes,
+  createAdmin,
   createProducer,
   deadLetterTopic,
   kafkaConnectionFrom,
   type EventProducer,
   type Logger,
   type Registry,
+  type TopicLimits,
 } from '@pushtech/runtime';
 import { Redis } from 'ioredis';
 import { ipAnonymizer } from './anonymize-ip.js';
 import { cacheStats } from './cache-stats.js';
-import { processingKey, type KafkastoreConfig } from './config.js';
+import { oversizedKey, processingKey, type KafkastoreConfig } from './config.js';
 import { createDeviceLookup } from './device.js';
 import { createDrainLoop, type DrainLoop } from './drain-loop.js';
 import { noGeoIp, openGeoIp, type GeoIp } from './geoip.js';
 import { createHitQueue } from './hit-queue.js';
 import { createKafkastoreMetrics } from './metrics.js';
 import { createEntryProcessor } from './process-entry.js';
+import { createProcessingLease, noLease } from './processing-lease.js';
 
 /** The service, built and connected but not yet draining: `main` (or a test) starts it. */
 export interface Kafkastore {
   readonly probes: Probes;
-  /** Starts the drain loop; the promise settles when it ends (rejects on a bug). */
+  /**
+   * Takes the lease on the processing list, then runs the drain loop; settles when it ends.
+   * Rejects on a bug, when another instance holds the lease (PT_ERR_LEASE_HELD) or when the
+   * lease is lost while draining (PT_ERR_LEASE_LOST).
+   */
   run(): Promise<void>;
   /** Finishes the batch in flight (and drains first in sidecar mode). */
   stopDraining(): Promise<void>;
@@ -66,6 +73,26 @@ function redisClient(
   };
 }
 
+/** Both topics' partitions and max.message.bytes, read with a short-lived admin client. */
+async function readTopicLimits(
+  config: KafkastoreConfig,
+  logger: Logger,
+): Promise<{ events: TopicLimits; deadLetters: TopicLimits }> {
+  const admin = createAdmin(
+    kafkaConnectionFrom(config, 'kafkastore-admin'),
+    logger.child({ component: 'kafka-admin' }),
+  );
+  await admin.connect();
+  try {
+    return {
+      events: await admin.topicLimits(config.KAFKA_TOPIC),
+      deadLetters: await admin.topicLimits(deadLetterTopic(config)),
+    };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 export async function createKafkastore(options: {
   config: KafkastoreConfig;
   logger: Logger;
@@ -91,11 +118,23 @@ export async function createKafkastore(options: {
 
   const main = redisClient(config.REDIS_URL, 'kafkastore', logger, { blocking: false });
   const blocking = redisClient(config.REDIS_URL, 'kafkastore-blocking', logger, { blocking: true });
+  const lease = config.KAFKASTORE_LEASE
+    ? createProcessingLease({
+        redis: main.client,
+        processingKey: processingKey(config),
+        instance: config.KAFKASTORE_INSTANCE,
+        ttlMs: config.KAFKASTORE_LEASE_TTL_MS,
+        logger,
+        registry,
+      })
+    : noLease();
+  if (!config.KAFKASTORE_LEASE) logger.warn('KAFKASTORE_LEASE=false: no lease on the processing list, no fence');
   const queue = createHitQueue({
     main: main.client,
     blocking: blocking.client,
     incomingKey: config.REDIS_QUEUE_KEY,
     processingKey: processingKey(config),
+    lease,
   });
   const producer =
     options.producer ??
@@ -109,20 +148,25 @@ export async function createKafkastore(options: {
       lookupDevice: createDeviceLookup({ cacheSize: config.UA_CACHE_SIZE, stats: cacheStats(metrics, 'ua') }),
       anonymizeIp: ipAnonymizer(config.IP_ANONYMIZE),
       partitionKey: config.KAFKA_PARTITION_KEY,
-      maxMessageBytes: config.KAFKASTORE_MAX_MESSAGE_BYTES,
+      maxMessageBytes: config.EVENT_MAX_MESSAGE_BYTES,
     }),
     metrics,
     logger,
     topic: config.KAFKA_TOPIC,
     deadLetterTopic: deadLetterTopic(config),
     batchSize: config.KAFKASTORE_BATCH,
+    lingerMs: config.KAFKASTORE_LINGER_MS,
     retryMaxMs: config.KAFKASTORE_RETRY_MAX_MS,
     redactDeadLetters: config.IP_ANONYMIZE !== 'none',
-    maxMessageBytes: config.KAFKASTORE_MAX_MESSAGE_BYTES,
+    eventMaxBytes: config.EVENT_MAX_MESSAGE_BYTES,
+    topicLimits: () => readTopicLimits(config, logger),
+    park: async (entries) => void (await main.client.lpush(oversizedKey(config), ...entries)),
+    oversizedKey: oversizedKey(config),
   });
 
   const probes = new Probes()
     .add({ name: 'redis', check: () => queue.connected || 'Redis not connected' })
+    .add({ name: 'lease', check: () => lease.state === 'held' || `lease on the processing list: ${lease.state}` })
     .add({ name: 'kafka', check: () => (producer.connected ? loop.kafkaStatus() : 'Kafka producer not connected') });
 
   logger.info(
@@ -130,7 +174,9 @@ export async function createKafkastore(options: {
       queue: config.REDIS_QUEUE_KEY,
       processing: processingKey(config),
       batch: config.KAFKASTORE_BATCH,
+      lingerMs: config.KAFKASTORE_LINGER_MS,
       drainOnExit: config.KAFKASTORE_DRAIN_ON_EXIT,
+      leaseTtlMs: config.KAFKASTORE_LEASE_TTL_MS,
       ipAnonymize: config.IP_ANONYMIZE,
       partitionKey: config.KAFKA_PARTITION_KEY || null,
     },
@@ -139,18 +185,25 @@ export async function createKafkastore(options: {
 
   return {
     probes,
-    run: () => loop.run(),
-    stopDraining: () =>
-      loop.stop({
+    async run() {
+      if (!(await lease.acquire())) return;
+      await Promise.race([loop.run(), lease.lost]);
+    },
+    stopDraining: () => {
+      lease.abort();
+      return loop.stop({
         drain: config.KAFKASTORE_DRAIN_ON_EXIT,
         drainTimeoutMs: config.KAFKASTORE_DRAIN_TIMEOUT_MS,
         drainQuietMs: config.KAFKASTORE_DRAIN_QUIET_MS,
-      }),
+      });
+    },
     closers: [
       { name: 'kafka producer', close: () => producer.disconnect() },
       {
         name: 'redis',
         close: async () => {
+          // After the drain ended; one that cannot be deleted (Redis down) expires on its own.
+          await lease.release().catch(() => undefined);
           await blocking.close();
           await main.close();
         },
