@@ -8,6 +8,10 @@ export interface ConsumerMetrics {
   readonly deadLettered: Counter<'consumer' | 'reason'>;
   readonly lag: Gauge<'consumer' | 'topic' | 'partition'>;
   readonly batchDuration: Histogram<'consumer'>;
+  readonly outage: Gauge<'consumer' | 'reason'>;
+  readonly outageRetries: Counter<'consumer'>;
+  readonly fetches: Counter<'consumer'>;
+  readonly commits: Counter<'consumer'>;
 }
 
 export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
@@ -41,6 +45,30 @@ export function createConsumerMetrics(registry: Registry): ConsumerMetrics {
       help: 'Time to handle one batch, retries and dead letters included',
       labelNames: ['consumer'],
       buckets: latencyBucketsMs,
+      registers: [registry],
+    }),
+    outage: new Gauge({
+      name: 'pushtech_consumer_outage',
+      help: 'Whether a batch waits for a dependency (1), by why; nothing is dead-lettered or committed meanwhile',
+      labelNames: ['consumer', 'reason'],
+      registers: [registry],
+    }),
+    outageRetries: new Counter({
+      name: 'pushtech_consumer_outage_retries_total',
+      help: 'Attempts at a batch held by an outage (probe and handler), after backoff',
+      labelNames: ['consumer'],
+      registers: [registry],
+    }),
+    fetches: new Counter({
+      name: 'pushtech_consumer_fetches_total',
+      help: 'Fetch rounds of the Kafka consumer (each waits up to CONSUMER_FETCH_MAX_WAIT_MS)',
+      labelNames: ['consumer'],
+      registers: [registry],
+    }),
+    commits: new Counter({
+      name: 'pushtech_consumer_offset_commits_total',
+      help: 'Offset commits sent (at most one per CONSUMER_COMMIT_INTERVAL_MS, and one on stop)',
+      labelNames: ['consumer'],
       registers: [registry],
     }),
   };

@@ -13,7 +13,9 @@ import type { ConsumerMetrics } from './consumer-metrics.js';
 import type { DeadLetterSink } from './dead-letter.js';
 import { createDedup, type Dedup } from './dedup.js';
 import type { AnyConsumerDefinition, ConsumerContext } from './define-consumer.js';
+import { DependencyProbe } from './dependency-probe.js';
 import { ConsumerKitError } from './errors.js';
+import { OutageTracker } from './outage.js';
 
 export interface ConsumerRunnerOptions {
   readonly definition: AnyConsumerDefinition;
@@ -25,6 +27,10 @@ export interface ConsumerRunnerOptions {
   readonly fromBeginning: boolean;
   readonly concurrency: number;
   readonly sessionTimeoutMs: number;
+  /** Fetch batching and commit interval (see CONSUMER_FETCH_* and CONSUMER_COMMIT_INTERVAL_MS). */
+  readonly fetchMaxWaitMs: number;
+  readonly fetchMinBytes: number;
+  readonly commitIntervalMs: number;
   readonly retry: RetryPolicy;
   readonly deadLetters: DeadLetterSink;
   /** Undefined when the consumer did not ask for Redis. */
@@ -34,18 +40,29 @@ export interface ConsumerRunnerOptions {
   readonly logger: Logger;
   readonly registry: Registry;
   readonly metrics: ConsumerMetrics;
+  /** How often the dependency probe runs for readiness (also while a batch is held). */
+  readonly probeIntervalMs: number;
 }
+
+/** A probe slower than this counts as failed. */
+const PROBE_TIMEOUT_MS = 10_000;
+/** The Redis probe key's life: it only proves that a write was taken. */
+const PROBE_KEY_TTL_MS = 60_000;
 
 /**
  * One consumer in its own consumer group: start, stop, health. A batch's offsets are committed
- * by the runtime's EventConsumer only after `processBatch` resolved; when it rejects, the
- * consumer ends and `onCrash` listeners hear about it (the process must then exit).
+ * by the runtime's EventConsumer only after `processBatch` resolved. An outage holds the batch
+ * (the consumer waits, not ready, and retries); when `processBatch` rejects otherwise (a dead
+ * letter that cannot be written), the consumer ends and `onCrash` listeners hear about it (the
+ * process must then exit).
  */
 export class ConsumerRunner {
   readonly name: string;
   private readonly consumer: EventConsumer;
   private readonly stopping = new AbortController();
   private readonly context: Omit<ConsumerContext<unknown>, 'heartbeat'>;
+  private readonly probe: DependencyProbe | undefined;
+  private readonly outages: OutageTracker;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly options: ConsumerRunnerOptions) {
@@ -57,6 +74,11 @@ export class ConsumerRunner {
       fromBeginning: options.fromBeginning,
       concurrency: options.concurrency,
       sessionTimeoutMs: options.sessionTimeoutMs,
+      maxWaitMs: options.fetchMaxWaitMs,
+      minBytes: options.fetchMinBytes,
+      commitIntervalMs: options.commitIntervalMs,
+      onFetch: () => options.metrics.fetches.inc({ consumer: this.name }),
+      onCommit: () => options.metrics.commits.inc({ consumer: this.name }),
     });
     const name = this.name;
     const redis = options.redis;
@@ -87,6 +109,25 @@ export class ConsumerRunner {
         return dedup ?? noRedis();
       },
     };
+    this.outages = new OutageTracker(name, options.metrics, logger);
+    const { definition } = options;
+    if (redis || definition.checkDependencies) {
+      // Beside the dedup marks, outside the consumer's own keys (`<prefix>:<name>:...`).
+      const probeKey = `${options.keyPrefix}:probe:${name}`;
+      const context: ConsumerContext<unknown> = Object.create(this.context, {
+        heartbeat: { value: () => Promise.resolve() },
+      }) as ConsumerContext<unknown>;
+      this.probe = new DependencyProbe({
+        // A write, not a PING: a Redis at maxmemory still answers PING but refuses every write.
+        check: async () => {
+          await redis?.set(probeKey, String(Date.now()), 'PX', PROBE_KEY_TTL_MS);
+          await definition.checkDependencies?.(context);
+        },
+        intervalMs: options.probeIntervalMs,
+        timeoutMs: PROBE_TIMEOUT_MS,
+        logger,
+      });
+    }
   }
 
   get groupId(): string {
@@ -95,6 +136,14 @@ export class ConsumerRunner {
 
   get running(): boolean {
     return this.consumer.running;
+  }
+
+  /** Ready: running, no batch held by an outage, dependencies usable; else why not. */
+  readiness(): true | string {
+    if (!this.consumer.running) return 'not running';
+    const outage = this.outages.current;
+    if (outage) return `outage (${outage.reason}): ${outage.error}`;
+    return this.probe?.readiness() ?? true;
   }
 
   onCrash(listener: (error: Error) => void): void {
@@ -112,20 +161,19 @@ export class ConsumerRunner {
       await processBatch(batch, {
         consumer: this.name,
         handle: (events) => definition.handleBatch(events, context),
-        checkDependencies: async () => {
-          await this.options.redis?.ping();
-          await definition.checkDependencies?.(context);
-        },
+        checkDependencies: () => this.probe?.run() ?? Promise.resolve(),
         deadLetters: this.options.deadLetters,
         retry: this.options.retry,
         signal: this.stopping.signal,
         heartbeat: () => kafka.heartbeat(),
         metrics,
         logger: this.context.logger,
+        outages: this.outages,
       });
       ended();
       this.recordLag(batch);
     });
+    this.probe?.start();
   }
 
   /** The partitions this instance owns now (after the latest rebalance). */
@@ -137,7 +185,7 @@ export class ConsumerRunner {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.stopping.abort();
-      await this.consumer.stop();
+      await Promise.all([this.probe?.stop(), this.consumer.stop()]);
     })();
     return this.stopped;
   }

@@ -26,13 +26,16 @@ export interface ConsumerServiceOptions {
   readonly env: Env;
   readonly logger: Logger;
   readonly registry: Registry;
+  /** How often each consumer's dependency probe runs for readiness (default 5 s). */
+  readonly probeIntervalMs?: number;
 }
 
 /**
  * The consumers of one process and what they share: the dead-letter producer, one Redis client,
  * the metrics and the readiness checks. `start` connects and joins the groups; `stop` lets each
  * consumer finish and commit its batch, leaves the groups, then closes Redis and flushes the
- * producer last. A consumer that dies reports through `onFatal`: the process must exit.
+ * producer last. An outage does not end a consumer (it waits, not ready); a consumer that dies
+ * reports through `onFatal`: the process must exit.
  */
 export class ConsumerService {
   readonly probes = new Probes();
@@ -97,6 +100,9 @@ export class ConsumerService {
           fromBeginning: config.CONSUMER_FROM_BEGINNING,
           concurrency: config.CONSUMER_CONCURRENCY,
           sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
+          fetchMaxWaitMs: config.CONSUMER_FETCH_MAX_WAIT_MS,
+          fetchMinBytes: config.CONSUMER_FETCH_MIN_BYTES,
+          commitIntervalMs: definition.commitEachBatch === true ? 0 : config.CONSUMER_COMMIT_INTERVAL_MS,
           retry: {
             maxRetries: config.CONSUMER_MAX_RETRIES,
             initialMs: config.CONSUMER_RETRY_BACKOFF_MS,
@@ -109,6 +115,7 @@ export class ConsumerService {
           logger,
           registry: options.registry,
           metrics,
+          probeIntervalMs: options.probeIntervalMs ?? 5_000,
         }),
     );
 
@@ -116,7 +123,8 @@ export class ConsumerService {
     const redis = this.redis;
     if (redis) this.probes.add({ name: 'redis', check: () => redis.status === 'ready' || redis.status });
     for (const runner of this.runners) {
-      this.probes.add({ name: `consumer:${runner.name}`, check: () => runner.running || 'not running' });
+      // Not ready while not running, while an outage holds a batch, or while its probe fails.
+      this.probes.add({ name: `consumer:${runner.name}`, check: () => runner.readiness() });
       runner.onCrash((error) => {
         for (const listener of this.fatalListeners) listener(error, runner.name);
       });

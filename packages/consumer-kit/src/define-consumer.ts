@@ -14,7 +14,10 @@ export interface ConsumerContext<Config> {
   readonly metrics: Registry;
   /** Shared Redis client; only for consumers defined with `redis: true`. */
   readonly redis: Redis;
-  /** Event-id dedup in Redis; only for consumers defined with `redis: true`. */
+  /**
+   * Exactly-once effects in Redis: by partition offset, and by event id within
+   * CONSUMER_DEDUP_WINDOW_SECONDS (see Dedup); only for consumers defined with `redis: true`.
+   */
   readonly dedup: Dedup;
   /** `<CONSUMER_KEY_PREFIX>:<name>`: the namespace for the consumer's Redis keys. */
   readonly keyPrefix: string;
@@ -33,15 +36,31 @@ export interface ConsumerDefinition<Config> {
   readonly settings?: ConfigSchema;
   readonly redis?: boolean;
   /**
-   * Throws when something the handler needs is down. Asked when a batch keeps failing, before
-   * events are dead-lettered: an outage is not bad events, so nothing is dead-lettered or
-   * committed and the process exits to be restarted. Redis is checked already for `redis: true`.
+   * Commit after every batch, whatever CONSUMER_COMMIT_INTERVAL_MS says: for a consumer whose
+   * effect is idempotent only batch by batch (the archiver names a file by its batch's offsets,
+   * so a replay after a crash must start where the last uncommitted batch started).
+   */
+  readonly commitEachBatch?: boolean;
+  /**
+   * Throws when something the handler needs cannot be used now. Make it a probe that really
+   * writes (a small file written, fsynced and removed; a row inserted): a dependency that still
+   * answers reads may refuse every write. For `redis: true` the kit already probes Redis with a
+   * SET (with expiry) under `ctx.keyPrefix`. The probe runs every few seconds for readiness
+   * (never per event), before any event is dead-lettered, and before each new attempt at a batch
+   * held by an outage. A throw means an outage, not bad events: nothing is dead-lettered or
+   * committed, the consumer reports not ready and retries the batch with backoff until the
+   * probe passes and the batch goes through; the process does not exit.
    */
   checkDependencies?(ctx: ConsumerContext<Config>): Promise<void>;
   /**
    * Handles one batch. Resolving commits the batch's offsets; throwing retries it with backoff,
-   * then isolates the failing events and dead-letters them. May see an event again after a
-   * crash or a rebalance (at-least-once): make the effect idempotent (see `ctx.dedup`).
+   * then isolates the failing events and dead-letters those that fail alone. An error that
+   * points at the infrastructure (a Redis error reply such as OOM or READONLY, a lost
+   * connection, ENOSPC/EROFS/EIO/EDQUOT, anything wrapped with `transient(error)`, also as a
+   * `cause`) is an outage instead: the batch is held and retried, nothing is dead-lettered.
+   * So is every event of a batch failing alone the same way. May see an event again after a
+   * crash, a rebalance or an outage (at-least-once): make the effect idempotent (see
+   * `ctx.dedup`).
    */
   handleBatch(events: readonly ConsumedEvent[], ctx: ConsumerContext<Config>): Promise<void>;
 }
@@ -57,6 +76,7 @@ export function defineConsumer<S extends ConfigSchema = Record<never, never>>(de
   readonly topics?: readonly string[];
   readonly settings?: S;
   readonly redis?: boolean;
+  readonly commitEachBatch?: boolean;
   checkDependencies?(ctx: ConsumerContext<ConfigOf<S>>): Promise<void>;
   handleBatch(events: readonly ConsumedEvent[], ctx: ConsumerContext<ConfigOf<S>>): Promise<void>;
 }): ConsumerDefinition<ConfigOf<S>> {

@@ -8,7 +8,9 @@ export const consumerKitSettings = {
   REDIS_URL: setting.url({ protocols: ['redis:', 'rediss:'], default: '' }),
   /** Retries of a failing batch (and then of each event alone) before an event is dead-lettered. */
   CONSUMER_MAX_RETRIES: setting.integer({ min: 0, max: 100, default: 5 }),
+  /** First pause before a failed batch is retried; it doubles on each retry (with jitter). */
   CONSUMER_RETRY_BACKOFF_MS: setting.integer({ min: 0, max: 60_000, default: 200 }),
+  /** Longest pause between two retries of a failed batch. */
   CONSUMER_RETRY_BACKOFF_MAX_MS: setting.integer({ min: 0, max: 600_000, default: 10_000 }),
   /** Where a consumer group without committed offsets starts. */
   CONSUMER_FROM_BEGINNING: setting.boolean({ default: true }),
@@ -20,10 +22,32 @@ export const consumerKitSettings = {
   }),
   /** A member silent this long is dropped from its group and its partitions move (after a kill -9). */
   CONSUMER_SESSION_TIMEOUT_MS: setting.integer({ min: 6_000, max: 300_000, default: 30_000 }),
+  /**
+   * Longest time a fetch waits for CONSUMER_FETCH_MIN_BYTES before the broker answers: what an
+   * event can gain in latency here, and how often an idle consumer asks the broker.
+   */
+  CONSUMER_FETCH_MAX_WAIT_MS: setting.integer({ min: 1, max: 10_000, default: 100 }),
+  /**
+   * Bytes a fetch waits for (up to CONSUMER_FETCH_MAX_WAIT_MS), so that a batch holds many events
+   * also at moderate rates (64 KiB: about 150 events); 1 answers as soon as one event is there.
+   */
+  CONSUMER_FETCH_MIN_BYTES: setting.integer({ min: 1, max: 16 * 1024 * 1024, default: 64 * 1024 }),
+  /**
+   * Handled offsets are committed at most this often (0: after every batch), never before the
+   * handler resolved, at the latest this long after, and at once on a graceful stop. A crash
+   * re-delivers what was handled since the last commit (dedup skips it by its offset).
+   */
+  CONSUMER_COMMIT_INTERVAL_MS: setting.integer({ min: 0, max: 60_000, default: 1_000 }),
   /** Partitions one consumer handles at the same time. */
   CONSUMER_CONCURRENCY: setting.integer({ min: 1, max: 64, default: 1 }),
-  /** How long an event id is remembered by the dedup helper. */
-  CONSUMER_DEDUP_WINDOW_SECONDS: setting.integer({ min: 1, max: 30 * 86_400, default: 3_600 }),
+  /**
+   * How long the dedup helper remembers an event id at least (up to a fifth longer), for the same
+   * event under a new offset: a kafkastore replay comes within its lease TTL (15 s, at most 300 s)
+   * after a restart, and a crash-looping pod restarts within 5 minutes (Kubernetes' longest back-off).
+   * A Kafka redelivery is skipped by its offset, whatever the window. Memory: about 10 bytes per
+   * id remembered, so 11-12 kB per event/s per consumer at 900 s (docs/deploy.md, capacity plan).
+   */
+  CONSUMER_DEDUP_WINDOW_SECONDS: setting.integer({ min: 1, max: 30 * 86_400, default: 900 }),
   /** Namespace of every Redis key the consumers write: `<prefix>:<consumer>:...`. */
   CONSUMER_KEY_PREFIX: setting.string({
     default: 'pushtech',

@@ -6,9 +6,6 @@
  * rebalance wait of kafkajs's, seconds) is not counted for either.
  * Prints a table and writes `${PUSHTECH_BENCH_RESULTS ?? <repo>/.bench-results}/consumers.json`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConsumerService, consumerKitSettings, defineConsumer, type ConsumedEvent } from '@pushtech/consumer-kit';
 import { sampleEvent } from '@pushtech/consumer-kit/testing';
 import { decodeMessage, encodeMessage } from '@pushtech/event';
@@ -20,16 +17,16 @@ import {
   silentLogger,
   type OutgoingMessage,
 } from '@pushtech/runtime';
-import { testInfra, uniqueName } from '@pushtech/devstack/testing';
-import { consumeWithBareKafkajs } from '../../../packages/runtime/bench/bare-kafkajs-consumer.js';
+import { uniqueName } from '@pushtech/devstack/testing';
+import { benchStack, median, writeResult } from '@pushtech/bench';
+import { consumeWithBareKafkajs } from './bare-kafkajs-consumer.js';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 400_000);
 const ROUNDS = 3;
 const PARTITIONS = 6;
 const MAX_OVERHEAD = 0.2;
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-const infra = await testInfra();
+const infra = await benchStack();
 const brokers = [infra.kafkaBrokers];
 const logger = silentLogger();
 const admin = createAdmin({ brokers, clientId: 'bench-admin' }, logger);
@@ -112,7 +109,6 @@ try {
     bareDecoding.push(await bareRun(true));
     kitReading.push(await kitRun(true));
   }
-  const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const rate = (ms: number): number => Math.round((EVENTS / ms) * 1000);
   const bareRate = rate(median(bare));
   const bareDecodingRate = rate(median(bareDecoding));
@@ -144,53 +140,44 @@ try {
     `kit reading every event vs bare kafkajs + decodeMessage: ${(overheadOverDecoding * 100).toFixed(1)}% overhead (checksum ${checksum})`,
   );
 
-  const dir = process.env['PUSHTECH_BENCH_RESULTS'] ?? path.join(repo, '.bench-results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'consumers.json');
-  writeFileSync(
-    file,
-    `${JSON.stringify(
-      {
-        events: EVENTS,
-        partitions: PARTITIONS,
-        rounds: ROUNDS,
-        bare: { ms: bare, eventsPerSecond: bareRate },
-        bareDecoding: { ms: bareDecoding, eventsPerSecond: bareDecodingRate },
-        overheadOverDecoding,
-        kit: { ms: kit, eventsPerSecond: kitRate },
-        kitReading: { ms: kitReading, eventsPerSecond: kitReadingRate },
-        overhead,
-        maxOverhead: MAX_OVERHEAD,
-        verdict,
-        at: new Date().toISOString(),
-        summary: {
-          bench: 'consumers',
-          title: 'Consumer kit: no-op handler against a bare kafkajs consumer',
-          rows: [
-            { name: 'bare kafkajs consumer', metric: 'events/s', value: bareRate, baseline: true },
-            { name: 'bare kafkajs + decodeMessage', metric: 'events/s', value: bareDecodingRate },
-            { name: 'consumer kit, no-op handler', metric: 'events/s', value: kitRate },
-            { name: 'consumer kit, handler reading every event', metric: 'events/s', value: kitReadingRate },
-          ],
-          goals: [
-            {
-              goal: `kit overhead <= ${MAX_OVERHEAD * 100}% of bare kafkajs`,
-              value: `${(overhead * 100).toFixed(0)}%`,
-              met: overhead <= MAX_OVERHEAD,
-            },
-          ],
-          notes: [
-            `${EVENTS} events, ${PARTITIONS} partitions, median of ${ROUNDS} runs, each timed from its first batch to its last event`,
-            `events are decoded when a handler reads them; a handler reading every event's fields runs at ${(100 * (1 - overheadOverDecoding)).toFixed(0)}% of a bare kafkajs consumer that decodes every message`,
-          ],
+  const file = writeResult('consumers', {
+    events: EVENTS,
+    partitions: PARTITIONS,
+    rounds: ROUNDS,
+    bare: { ms: bare, eventsPerSecond: bareRate },
+    bareDecoding: { ms: bareDecoding, eventsPerSecond: bareDecodingRate },
+    overheadOverDecoding,
+    kit: { ms: kit, eventsPerSecond: kitRate },
+    kitReading: { ms: kitReading, eventsPerSecond: kitReadingRate },
+    overhead,
+    maxOverhead: MAX_OVERHEAD,
+    verdict,
+    at: new Date().toISOString(),
+    summary: {
+      bench: 'consumers',
+      title: 'Consumer kit: no-op handler against a bare kafkajs consumer',
+      rows: [
+        { name: 'bare kafkajs consumer', metric: 'events/s', value: bareRate, baseline: true },
+        { name: 'bare kafkajs + decodeMessage', metric: 'events/s', value: bareDecodingRate },
+        { name: 'consumer kit, no-op handler', metric: 'events/s', value: kitRate },
+        { name: 'consumer kit, handler reading every event', metric: 'events/s', value: kitReadingRate },
+      ],
+      goals: [
+        {
+          goal: `kit overhead <= ${MAX_OVERHEAD * 100}% of bare kafkajs`,
+          value: `${(overhead * 100).toFixed(0)}%`,
+          met: overhead <= MAX_OVERHEAD,
         },
-      },
-      null,
-      2,
-    )}\n`,
-  );
+      ],
+      notes: [
+        `${EVENTS} events, ${PARTITIONS} partitions, median of ${ROUNDS} runs, each timed from its first batch to its last event`,
+        `events are decoded when a handler reads them; a handler reading every event's fields runs at ${(100 * (1 - overheadOverDecoding)).toFixed(0)}% of a bare kafkajs consumer that decodes every message`,
+      ],
+    },
+  });
   console.log(`wrote ${file}`);
 } finally {
   await admin.deleteTopics([topic, dlq]);
   await admin.disconnect();
+  await infra.stop();
 }

@@ -3,7 +3,9 @@ import { ConfigError, parseConfig, setting, type ConfigOf, type Env } from '@pus
 
 export const consumersSettings = {
   ...consumerKitSettings,
+  /** Address the ops listener (/healthz, /readyz, /metrics) binds to. */
   CONSUMERS_HOST: setting.string({ default: '0.0.0.0' }),
+  /** Port of the ops listener; 0 picks a free one. */
   CONSUMERS_PORT: setting.port({ default: 8382, allowZero: true }),
   /** One consumer per process, as in the original deployment (one Deployment per consumer). */
   CONSUMER_NAME: setting.string({

@@ -1,4 +1,4 @@
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 async function syncDir(dir: string): Promise<void> {
@@ -13,7 +13,8 @@ async function syncDir(dir: string): Promise<void> {
 /**
  * Writes a file so that it survives a crash or power loss once this resolves: a temporary file,
  * fsynced, renamed into place, and the folder fsynced (with any folder created for it). A
- * crash before the rename leaves only a `.tmp` file, which readers ignore.
+ * crash before the rename leaves only a `.tmp` file, which readers ignore; a failed write, sync
+ * or rename (a full disk) removes its temporary file and rejects with the error it met.
  */
 export async function writeFileDurably(file: string, data: Buffer): Promise<void> {
   const dir = path.dirname(file);
@@ -23,13 +24,19 @@ export async function writeFileDurably(file: string, data: Buffer): Promise<void
     for (let d = dir; d.length >= created.length; d = path.dirname(d)) await syncDir(path.dirname(d));
   }
   const temporary = `${file}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w');
+  let handle: FileHandle | undefined;
   try {
+    handle = await open(temporary, 'w');
     await handle.writeFile(data);
     await handle.sync();
-  } finally {
-    await handle.close();
+    const closing = handle;
+    handle = undefined;
+    await closing.close();
+    await rename(temporary, file);
+  } catch (error: unknown) {
+    await handle?.close().catch(() => undefined);
+    await unlink(temporary).catch(() => undefined);
+    throw error;
   }
-  await rename(temporary, file);
   await syncDir(dir);
 }

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { encodeMessage, type TrackingEvent } from '@pushtech/event';
 import {
+  describeError,
   createAdmin,
   createMetricsRegistry,
   createProducer,
@@ -148,7 +149,7 @@ export async function startConsumerHarness(
         },
         timeoutMs,
       ).catch((error: unknown) => {
-        throw new Error(`${error instanceof Error ? error.message : String(error)}; committed ${committed}`);
+        throw new Error(`${describeError(error)}; committed ${committed}`);
       });
     },
     deadLetters: (count, timeoutMs) => readTopic(local, deadLetterTopic, count, timeoutMs),

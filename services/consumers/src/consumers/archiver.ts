@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { defineConsumer, type ConsumedEvent } from '@pushtech/consumer-kit';
@@ -35,18 +35,35 @@ function toLine(e: ConsumedEvent): string {
  * Writes events into hour-partitioned files `ARCHIVE_DIR/YYYY/MM/DD/HH/*.ndjson.gz` (UTC hour of
  * receive time). Each batch becomes one file per hour, named after its topic, partition and
  * offsets, written durably (fsync, rename, fsync folder) before the handler resolves, so the
- * offsets are committed only for archived events. A replayed batch rewrites the same file.
+ * offsets are committed only for archived events. A replayed batch rewrites the same file; so
+ * that a replay starts where a written batch started, offsets are committed after every batch.
  */
 export const archiver = defineConsumer({
   name: 'archiver',
+  commitEachBatch: true,
   settings: {
-    ARCHIVE_DIR: setting.string({ accepts: 'the folder the hourly archive files go to' }),
+    /** The hourly archive files' folder (made absolute by parseConfig: a `path: true` setting). */
+    ARCHIVE_DIR: setting.string({ accepts: 'the folder the hourly archive files go to', path: true }),
   },
-  /** A folder that cannot be written (full disk, lost mount) is an outage, not bad events. */
+  /**
+   * A folder that cannot take a file (full disk, read-only or lost mount) is an outage, not bad
+   * events: the probe writes a small file, fsyncs and removes it, so ENOSPC or EROFS shows here.
+   */
   async checkDependencies(ctx) {
     const root = path.resolve(ctx.config.ARCHIVE_DIR);
     await mkdir(root, { recursive: true });
-    await access(root, constants.W_OK);
+    const probe = path.join(root, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      const handle = await open(probe, 'w');
+      try {
+        await handle.writeFile('probe\n');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await rm(probe, { force: true });
+    }
   },
   async handleBatch(events, ctx) {
     const first = events[0];

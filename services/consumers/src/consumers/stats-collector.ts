@@ -31,6 +31,7 @@ export const statsCollector = defineConsumer({
   name: 'stats_collector',
   redis: true,
   settings: {
+    /** How long a minute's statistics are kept in Redis. */
     STATS_RETENTION_SECONDS: setting.integer({ min: 60, max: 365 * 86_400, default: 7 * 86_400 }),
   },
   async handleBatch(events, ctx) {
@@ -46,7 +47,6 @@ export const statsCollector = defineConsumer({
           { kind: 'hincrby', key, field: 'count', by: 1 },
           { kind: 'hincrby', key, field: 'klag_sum', by: e.meta.klag },
           { kind: 'hincrby', key, field: bucketOf(e.meta.klag), by: 1 },
-          { kind: 'zadd', key: index, score: minuteOf(e.receivedAt), member: String(minuteOf(e.receivedAt)) },
         ];
       },
       minutes.map((m) => ({ key: minuteKey(m), seconds: retention })),
@@ -56,6 +56,8 @@ export const statsCollector = defineConsumer({
     for (const minute of minutes) pipeline.hgetall(minuteKey(minute));
     const results = (await pipeline.exec()) ?? [];
     const update = ctx.redis.multi();
+    // The index once per minute of the batch, not once per event: adding a minute twice is harmless.
+    for (const minute of minutes) update.zadd(index, minute, String(minute));
     results.forEach(([error, value], i) => {
       if (error) throw error;
       const minute = minutes[i] as number;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeMessage } from '@pushtech/event';
 import type { IncomingMessage } from '@pushtech/runtime';
-import { findUndecodable, KafkaConsumedEvent, UndecodableEventError } from './consumed-event.js';
-import { sampleEvent } from './testing/sample-event.js';
+import { findUndecodable, KafkaConsumedEvent, UndecodableEventError } from '../src/consumed-event.js';
+import { sampleEvent } from '@pushtech/event/testing';
 
 function kafkaMessage(text: string | null, offset = '41'): IncomingMessage {
   return {

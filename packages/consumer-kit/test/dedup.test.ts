@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { testInfra, uniqueName, type Cleanup } from '@pushtech/devstack/testing';
+import { createDedup, dedupKeyBound, isConsumerKitError, type CounterOp, type DedupEvent } from '../src/index.js';
+
+const WINDOW_S = 60;
+const BUCKET_MS = (WINDOW_S * 1000) / 3;
+
+/** A dedup state of its own (removed after the test) and a clock the test moves. */
+async function setup(t: Cleanup) {
+  // A client of its own: the state is scanned and removed after the test, before it quits.
+  const redis = { client: new Redis((await testInfra()).redisUrl, { maxRetriesPerRequest: 3 }) };
+  const prefix = uniqueName('test:dedup');
+  const clock = { ms: 1_800_000_000_000 };
+  const dedup = createDedup(redis.client, {
+    markPrefix: `${prefix}:`,
+    windowSeconds: WINDOW_S,
+    now: () => clock.ms,
+  });
+  const counter = `${prefix}-counter`;
+  t.after(async () => {
+    const keys = [...(await scanKeys(redis.client, `${prefix}*`))];
+    if (keys.length > 0) await redis.client.del(...keys);
+    await redis.client.quit();
+  });
+  const count = (): CounterOp[] => [{ kind: 'incrby', key: counter, by: 1 }];
+  return {
+    redis: redis.client,
+    dedup,
+    clock,
+    count,
+    total: async () => Number((await redis.client.get(counter)) ?? 0),
+    stateKeys: () => scanKeys(redis.client, `${prefix}:*`),
+  };
+}
+
+async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const batch of redis.scanStream({ match: pattern, count: 1000 }) as AsyncIterable<string[]>) {
+    keys.push(...batch);
+  }
+  return keys;
+}
+
+function event(id: string, offset: number, partition = 0): DedupEvent {
+  return { id, source: { topic: 'events', partition, offset: String(offset) } };
+}
+
+/** `n` events on one partition from `offset` on, with ids `<ids>-<firstId + i>`. */
+function run(
+  n: number,
+  {
+    offset = 0,
+    partition = 0,
+    ids = 'e',
+    firstId = offset,
+  }: { offset?: number; partition?: number; ids?: string; firstId?: number } = {},
+): DedupEvent[] {
+  return Array.from({ length: n }, (_, i) => event(`${ids}-${firstId + i}`, offset + i, partition));
+}
+
+describe('dedup: offsets and compact, time-bounded ids', () => {
+  it('skips a Kafka redelivery by its offset, with no key per event', async (t) => {
+    const { dedup, count, total, stateKeys, redis } = await setup(t);
+    const batch = [...run(1500), ...run(1500, { partition: 1, ids: 'p1' })];
+    assert.equal(await dedup.applyOnce(batch, count), 3000);
+    const keys = await stateKeys();
+    assert.ok(
+      keys.length <= dedupKeyBound(WINDOW_S, 1),
+      `${keys.length} keys for 3000 events: ${keys.slice(0, 5).join(', ')}`,
+    );
+    // Without the id sets, the offsets alone still skip the redelivered batch (and a part of it).
+    const idKeys = keys.filter((k) => k.includes(':ids:'));
+    await redis.del(...idKeys);
+    assert.equal(await dedup.applyOnce(batch, count), 0);
+    assert.equal(await dedup.applyOnce(run(500, { offset: 1000 }), count), 0);
+    assert.equal(await total(), 3000);
+    // A later offset of the same partition is new.
+    assert.equal(await dedup.applyOnce([event('new', 1500, 0)], count), 1);
+    assert.equal(await total(), 3001);
+  });
+
+  it('applies a rebatched, overlapping redelivery exactly once, across script chunks', async (t) => {
+    const { dedup, count, total } = await setup(t);
+    assert.equal(await dedup.applyOnce(run(700), count), 700);
+    assert.equal(await dedup.applyOnce(run(900, { offset: 300 }), count), 500);
+    assert.equal(await dedup.applyOnce(run(1200), count), 0);
+    assert.equal(await total(), 1200);
+  });
+
+  it('skips the same id under a new offset (kafkastore replay) within the window, and counts it after', async (t) => {
+    const { dedup, clock, count, total } = await setup(t);
+    assert.equal(await dedup.applyOnce(run(100, { ids: 'a' }), count), 100);
+    // The replay arrives later on another partition, with new offsets, within the window.
+    clock.ms += WINDOW_S * 1000 - 1;
+    const replay = run(100, { offset: 5000, partition: 3, ids: 'a', firstId: 0 });
+    assert.equal(await dedup.applyOnce(replay.slice(0, 50), count), 0);
+    assert.equal(await total(), 100);
+    // Past window + one bucket, the ids are forgotten: the same id is an event again.
+    clock.ms += BUCKET_MS + 1;
+    assert.equal(await dedup.applyOnce(replay.slice(50), count), 50);
+    assert.equal(await total(), 150);
+  });
+
+  it('skips a duplicate id inside one call, and a claim is not repeated', async (t) => {
+    const { dedup, count, total } = await setup(t);
+    assert.equal(await dedup.applyOnce([event('x', 0), event('y', 1), event('x', 2)], count), 2);
+    assert.equal(await total(), 2);
+    const claimed = await dedup.claim([event('x', 3), event('z', 4), event('z', 5)]);
+    assert.deepEqual(
+      claimed.map((e) => `${e.id}@${e.source.offset}`),
+      ['z@4'],
+    );
+    assert.deepEqual(await dedup.claim([event('z', 4), event('w', 6)]), [event('w', 6)]);
+  });
+
+  it('keeps the state bounded by buckets x sets at a sustained rate, as intsets of 8 bytes a member', async (t) => {
+    const { dedup, clock, count, total, stateKeys, redis } = await setup(t);
+    const rate = 500; // events per synthetic second, for three windows
+    const seconds = 3 * WINDOW_S;
+    let offset = 0;
+    for (let s = 0; s < seconds; s += 2) {
+      assert.equal(await dedup.applyOnce(run(2 * rate, { offset }), count), 2 * rate);
+      offset += 2 * rate;
+      clock.ms += 2000;
+    }
+    assert.equal(await total(), rate * seconds);
+    const keys = await stateKeys();
+    const bound = dedupKeyBound(WINDOW_S, rate);
+    assert.ok(keys.length <= bound, `${keys.length} keys > bound ${bound}`);
+    const sets = keys.filter((k) => /:ids:\d+:\d+:\d+$/.test(k));
+    let members = 0;
+    let bytes = 0;
+    for (const key of sets) {
+      assert.equal(await redis.object('ENCODING', key), 'intset', `${key} is not an intset`);
+      members += await redis.scard(key);
+      bytes += Number(await redis.memory('USAGE', key));
+    }
+    // Remembered: the window and at most one bucket more, not the whole run.
+    assert.ok(members >= rate * WINDOW_S && members <= rate * (WINDOW_S + BUCKET_MS / 1000), `${members} ids kept`);
+    assert.ok(bytes / members < 12, `${(bytes / members).toFixed(1)} bytes per remembered id`);
+    // The finished buckets' sets expire on their own (a consumer that never comes back).
+    const current = Math.floor((clock.ms - 2000) / BUCKET_MS) * BUCKET_MS; // the last call's bucket
+    for (const key of sets.filter((k) => !k.includes(`:ids:${current}:`)).slice(0, 50)) {
+      assert.ok((await redis.pttl(key)) > 0, `${key} has no expiry`);
+    }
+  });
+
+  it('grows the sets of a bucket with the rate, and still finds ids kept in fewer sets before', async (t) => {
+    const { dedup, clock, count, total, redis, stateKeys } = await setup(t);
+    // A bucket at 50 events/s, then two at 500 events/s: a bucket's set count follows the
+    // event count of the bucket before it.
+    let offset = 0;
+    const bucket = async (rate: number, ids: string): Promise<void> => {
+      for (let s = 0; s < BUCKET_MS / 1000; s += 1, clock.ms += 1000, offset += rate) {
+        await dedup.applyOnce(run(rate, { offset, ids }), count);
+      }
+    };
+    await bucket(50, 'slow');
+    await bucket(500, 'fast');
+    await bucket(500, 'faster');
+    const keys = await stateKeys();
+    const metas = keys.filter((k) => /:ids:\d+$/.test(k)).sort();
+    const sizes = await Promise.all(
+      metas.map(async (k) => `${await redis.hget(k, 'gens')}/${await redis.hget(k, 'shards:1')}`),
+    );
+    // gens/sets of the first generation: the fast bucket outgrew its 16 sets and opened 64 more.
+    assert.deepEqual(sizes, ['1/16', '2/16', '1/64']);
+    for (const key of keys.filter((k) => /:ids:\d+:\d+:\d+$/.test(k))) {
+      assert.equal(await redis.object('ENCODING', key), 'intset', `${key} is not an intset`);
+    }
+    // Every id, replayed under new offsets, is found whatever its bucket's set count.
+    const replay = [
+      ...run(1000, { ids: 'slow' }),
+      ...run(10_000, { ids: 'fast', offset: 1000 }),
+      ...run(10_000, { ids: 'faster', offset: 11_000 }),
+    ].map((e, i) => event(e.id, 10_000_000 + i, 7));
+    assert.equal(await dedup.applyOnce(replay, count), 0);
+    assert.equal(await total(), 1000 + 20_000);
+  });
+
+  it('keeps every set an intset through a burst at start, and finds every id of the burst', async (t) => {
+    const { dedup, count, total, redis, stateKeys } = await setup(t);
+    // 60,000 events within one bucket and no bucket before: 16 sets would hold 3,750 each.
+    assert.equal(await dedup.applyOnce(run(60_000, { ids: 'burst' }), count), 60_000);
+    const keys = await stateKeys();
+    const meta = keys.find((k) => /:ids:\d+$/.test(k)) ?? '';
+    assert.equal(await redis.hget(meta, 'gens'), '3', 'generations of 16, 64 and 256 sets');
+    const sets = keys.filter((k) => /:ids:\d+:\d+:\d+$/.test(k));
+    let members = 0;
+    for (const key of sets) {
+      assert.equal(await redis.object('ENCODING', key), 'intset', `${key} is not an intset`);
+      members += await redis.scard(key);
+    }
+    assert.equal(members, 60_000);
+    const replay = run(60_000, { ids: 'burst' }).map((e, i) => event(e.id, 1_000_000 + i, 5));
+    assert.equal(await dedup.applyOnce(replay, count), 0);
+    assert.equal(await total(), 60_000);
+  });
+
+  it('refuses events of a partition out of offset order, applying none of them', async (t) => {
+    const { dedup, count, total } = await setup(t);
+    await assert.rejects(
+      dedup.applyOnce([event('a', 5), event('b', 4)], count),
+      (error: unknown) =>
+        isConsumerKitError(error) && /events of events:0 must keep their offset order/.test(error.message),
+    );
+    await assert.rejects(dedup.applyOnce([event('a', Number.NaN)], count), /not a Kafka offset/);
+    assert.equal(await total(), 0);
+  });
+});
