@@ -5,14 +5,15 @@
  * stalled client changed anything for the others. Writes $PUSHTECH_BENCH_RESULTS/kafidx.json.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { encodeMessage, newEventId } from '@pushtech/event';
 import { createAdmin, createProducer, silentLogger } from '@pushtech/runtime';
-import { freePort, repoRoot } from '@pushtech/devstack';
-import { testInfra, uniqueName } from '@pushtech/devstack/testing';
+import { freePort } from '@pushtech/devstack';
+import { uniqueName } from '@pushtech/devstack/testing';
+import { benchStack, processStat, writeResult } from '@pushtech/bench';
 
 const serviceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RATE = Number(process.env['BENCH_RATE'] ?? 5000);
@@ -21,8 +22,7 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
 const TOKEN = 'bench-token-0123456789abcdef';
 
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return processStat(pid)?.ownSeconds ?? NaN;
 }
 
 function rssMiB(pid: number): number {
@@ -60,13 +60,14 @@ async function openClient(port: number, cookie: string, stalled: boolean): Promi
 }
 
 async function main(): Promise<void> {
-  const infra = await testInfra();
+  const infra = await benchStack();
   const topic = uniqueName('bench-kafidx');
   const admin = createAdmin({ brokers: [infra.kafkaBrokers], clientId: 'bench' }, silentLogger());
   await admin.connect();
   await admin.ensureTopics([{ topic, partitions: 6 }]);
 
   const port = await freePort();
+  const opsPort = await freePort();
   const built = existsSync(path.join(serviceDir, 'dist', 'main.js'));
   const child = spawn(
     process.execPath,
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
         KAFKA_BROKERS: infra.kafkaBrokers,
         KAFKA_TOPIC: topic,
         KAFIDX_PORT: String(port),
+        KAFIDX_OPS_PORT: String(opsPort),
         KAFIDX_HOST: '127.0.0.1',
         KAFIDX_TOKEN: TOKEN,
         KAFIDX_MAX_EVENTS_PER_SECOND: String(RATE * 4),
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
   const pid = child.pid ?? 0;
   for (;;) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) break;
+      if ((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status === 200) break;
     } catch {
       // starting
     }
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
     const rss = rssMiB(pid);
     const received = clients.map((c) => c.received);
     for (const c of [...clients, ...(stalled ? [stalled] : [])]) c.ws.terminate();
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
     return {
       produced,
       minDelivered: Math.min(...received),
@@ -208,12 +210,17 @@ async function main(): Promise<void> {
         )} | ${`${(r['kafidxCpuPercent'] ?? 0).toFixed(0)}%`.padStart(10)} | ${(r['kafidxRssMiB'] ?? 0).toFixed(0).padStart(7)} | ${String(r['skippedTotal']).padStart(7)} |`,
     );
   }
-  const dir = process.env['PUSHTECH_BENCH_RESULTS'] ?? path.join(repoRoot, '.bench-results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    path.join(dir, 'kafidx.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), rate: RATE, clients: CLIENTS, seconds: SECONDS, baseline, withStalled, summary: summary(baseline, withStalled) }, null, 2)}\n`,
-  );
+  const file = writeResult('kafidx', {
+    date: new Date().toISOString(),
+    rate: RATE,
+    clients: CLIENTS,
+    seconds: SECONDS,
+    baseline,
+    withStalled,
+    summary: summary(baseline, withStalled),
+  });
+  console.log(`results in ${file}`);
+  await infra.stop();
   process.exit(0);
 }
 

@@ -18,6 +18,10 @@ const state = {
   // Events per second per event type, for the chart: second -> Map(type -> count).
   perSecond: new Map(),
   selected: undefined,
+  // Dead letters by place (partition:offset); the server keeps the latest `keep` of them.
+  letters: new Map(),
+  keep: 200,
+  dlqSelected: undefined,
 };
 
 function setConnection(kind, text) {
@@ -36,6 +40,7 @@ function connect() {
     setConnection('open', 'live');
     send({ t: 'filter', filter: state.filter });
     if (state.paused) send({ t: 'pause' });
+    send({ t: 'dead-letters' });
   });
   socket.addEventListener('message', (e) => onMessage(JSON.parse(e.data)));
   socket.addEventListener('close', (e) => {
@@ -72,6 +77,17 @@ function onMessage(m) {
       break;
     case 'replay-done':
       notice(`replay done: ${m.count} events`);
+      break;
+    case 'filter-ok':
+      // The server applies this filter from now on; the page says so for whoever waits on it.
+      $('apply').dataset.applied = JSON.stringify(m.filter);
+      break;
+    case 'paused':
+    case 'resumed':
+      $('pause').dataset.server = m.t;
+      break;
+    case 'dead-letters':
+      onDeadLetters(m);
       break;
     case 'error':
       notice(m.detail);
@@ -239,6 +255,104 @@ $('replay').addEventListener('click', () => {
 
 $('close-detail').addEventListener('click', () => {
   $('detail').hidden = true;
+});
+
+// Dead letters: what kafkastore and the consumers could not process, newest first. Filters
+// apply in the page; every value is put in with textContent.
+
+function onDeadLetters(m) {
+  state.keep = m.keep;
+  for (const letter of m.letters) state.letters.set(letter.place, letter);
+  if (state.letters.size > state.keep) {
+    const sorted = [...state.letters.values()].sort((a, b) => a.time - b.time);
+    for (const old of sorted.slice(0, sorted.length - state.keep)) state.letters.delete(old.place);
+  }
+  const status = $('dlq-status');
+  status.dataset.state = m.status === 'reading' ? 'reading' : 'error';
+  status.textContent =
+    m.status === 'reading'
+      ? `${m.topic}: the latest ${m.keep} letters, new ones as they arrive` +
+        (m.missed > 0 ? ` (${m.missed} missed while this page was slow)` : '')
+      : m.status;
+  $('dlq-count').textContent = String(state.letters.size);
+  $('dlq-count').dataset.count = String(state.letters.size);
+  renderLetters();
+}
+
+function letterMatches(letter) {
+  const reason = $('dlq-reason').value;
+  const source = $('dlq-source').value.trim().toLowerCase();
+  const text = $('dlq-text').value.trim().toLowerCase();
+  if (reason && letter.reason !== reason) return false;
+  if (source && !letter.source.toLowerCase().includes(source)) return false;
+  if (text) {
+    const haystack = [letter.error, letter.id, letter.value, letter.place, letter.key].join('\n').toLowerCase();
+    if (!haystack.includes(text)) return false;
+  }
+  return true;
+}
+
+function renderLetters() {
+  const body = $('dlq-letters').tBodies[0];
+  const letters = [...state.letters.values()].filter(letterMatches).sort((a, b) => b.time - a.time);
+  body.replaceChildren(
+    ...letters.map((letter) => {
+      const row = document.createElement('tr');
+      row.dataset.place = letter.place;
+      if (state.dlqSelected === letter.place) row.classList.add('selected');
+      for (const value of [isoTime(letter.time), letter.place, letter.source, letter.reason, letter.id, letter.error]) {
+        const td = document.createElement('td');
+        td.textContent = value ?? '';
+        row.appendChild(td);
+      }
+      row.addEventListener('click', () => showLetter(letter));
+      return row;
+    }),
+  );
+}
+
+function isoTime(ms) {
+  return typeof ms === 'number' ? new Date(ms).toISOString().replace('T', ' ').replace('Z', '') : '';
+}
+
+function showLetter(letter) {
+  state.dlqSelected = letter.place;
+  $('dlq-detail').hidden = false;
+  fillList($('dlq-detail-info'), [
+    ['place', letter.place],
+    ['time', isoTime(letter.time)],
+    ['source', letter.source],
+    ['reason', letter.reason],
+    ['event id', letter.id || '-'],
+    ['meant for', letter.meant],
+    ['payload', letter.payload],
+    ['key', letter.key || '(none)'],
+    ['error', letter.error],
+    ...(letter.legacy ? [['note', 'written before the dead-letter contract']] : []),
+    ...(letter.whole ? [] : [['note', 'cut short by an older kafkastore']]),
+  ]);
+  fillList($('dlq-detail-headers'), Object.entries(letter.headers));
+  $('dlq-detail-raw').textContent = letter.cut
+    ? `${letter.value}\n… (${letter.valueBytes} bytes in all; npm run dlq -- show ${letter.place} prints it whole)`
+    : letter.value;
+  renderLetters();
+}
+
+function showTab(dlq) {
+  $('tab-live').setAttribute('aria-selected', String(!dlq));
+  $('tab-dlq').setAttribute('aria-selected', String(dlq));
+  $('live-panel').hidden = dlq;
+  $('dlq-panel').hidden = !dlq;
+}
+
+$('tab-live').addEventListener('click', () => showTab(false));
+$('tab-dlq').addEventListener('click', () => showTab(true));
+for (const id of ['dlq-reason', 'dlq-source', 'dlq-text']) $(id).addEventListener('input', renderLetters);
+$('dlq-filters').addEventListener('submit', (e) => e.preventDefault());
+$('dlq-close').addEventListener('click', () => {
+  $('dlq-detail').hidden = true;
+  state.dlqSelected = undefined;
+  renderLetters();
 });
 
 setInterval(drawChart, 1000);

@@ -5,24 +5,65 @@ export const kafidxSettings = {
   KAFKA_BROKERS: kafkaSettings.KAFKA_BROKERS,
   KAFKA_TOPIC: kafkaSettings.KAFKA_TOPIC,
   KAFKA_CLIENT_ID: kafkaSettings.KAFKA_CLIENT_ID,
+  KAFKA_DLQ_TOPIC: kafkaSettings.KAFKA_DLQ_TOPIC,
+  /** The latest dead letters the page's Dead letters panel shows (dead-letters.ts). */
+  KAFIDX_DEAD_LETTERS: setting.integer({ min: 1, max: 10_000, default: 200 }),
+  /** Address the dashboard and its ops listener bind to. */
   KAFIDX_HOST: setting.string({ default: '0.0.0.0' }),
+  /** Port browsers load the dashboard and open its WebSocket on; 0 picks a free one. */
   KAFIDX_PORT: setting.port({ default: 8390, allowZero: true }),
+  /** /metrics, /healthz and /readyz, on a listener of their own: never served to browsers. */
+  KAFIDX_OPS_PORT: setting.port({ default: 8391, allowZero: true }),
   /** The dashboard's access token; required in production, generated for local runs. */
   KAFIDX_TOKEN: setting.string({
     default: '',
     pattern: /^$|^[\x21-\x7e]{16,256}$/,
     accepts: '16-256 printable ASCII characters',
+    secret: true,
   }),
   /** Origins allowed to open the WebSocket besides the dashboard's own. */
   KAFIDX_ALLOWED_ORIGINS: setting.list({ accepts: 'a comma-separated list of origins (https://ops.example.com)' }),
+  /**
+   * The origin browsers load the dashboard from when it is not the one kafidx sees (behind a TLS
+   * proxy: https://kafidx.example.com). Unset: http://<Host header>.
+   */
+  KAFIDX_PUBLIC_ORIGIN: setting.string({
+    default: '',
+    pattern: /^https?:\/\/[^/?#\s@]+$/,
+    accepts: 'an origin: scheme, host and optional port, no path (https://kafidx.example.com)',
+  }),
   /** Mark the session cookie Secure (when served over HTTPS, e.g. behind a TLS ingress). */
   KAFIDX_COOKIE_SECURE: setting.boolean({ default: false }),
+  /** How long a login lasts; then the browser logs in again and its open sockets are closed. */
+  KAFIDX_SESSION_TTL_SECONDS: setting.integer({ min: 1, max: 7 * 24 * 3600, default: 12 * 3600 }),
+  /** Wrong tokens per client address per minute; further logins from it get 429 until the minute ends. */
+  KAFIDX_LOGIN_FAILURES_PER_MINUTE: setting.integer({ min: 1, max: 1000, default: 5 }),
+  /** Proxies whose X-Forwarded-For names the client (the login throttle's address); none by default. */
+  KAFIDX_TRUSTED_PROXIES: setting.list({
+    item: /^[0-9a-fA-F:.]+\/\d{1,3}$/,
+    accepts: 'a comma-separated list of CIDRs (10.0.0.0/8, fd00::/8)',
+  }),
+  /**
+   * Longest time the live consumer's fetch waits for KAFIDX_FETCH_MIN_BYTES: what an event can
+   * gain in latency on its way to the browsers. With no browser watching it fetches nothing.
+   */
+  KAFIDX_FETCH_MAX_WAIT_MS: setting.integer({ min: 1, max: 10_000, default: 100 }),
+  /**
+   * Bytes the live consumer's fetch waits for (up to KAFIDX_FETCH_MAX_WAIT_MS): fewer, larger
+   * batches, but each a larger message to every browser, which a browser whose buffer is over
+   * KAFIDX_MAX_BUFFERED_BYTES misses whole; 1 answers as soon as one event is there.
+   */
+  KAFIDX_FETCH_MIN_BYTES: setting.integer({ min: 1, max: 16 * 1024 * 1024, default: 1 }),
   /** Above this many events per second a browser gets a sample, and is told so. */
   KAFIDX_MAX_EVENTS_PER_SECOND: setting.integer({ min: 1, max: 1_000_000, default: 500 }),
   /** A browser whose unsent data exceeds this is skipped (and told how many) until it catches up. */
   KAFIDX_MAX_BUFFERED_BYTES: setting.integer({ min: 16 * 1024, max: 1024 * 1024 * 1024, default: 1024 * 1024 }),
+  /** How far back a browser may ask a replay to start, in minutes. */
   KAFIDX_REPLAY_MAX_MINUTES: setting.integer({ min: 1, max: 7 * 24 * 60, default: 60 }),
+  /** Most events one replay sends. */
   KAFIDX_REPLAY_MAX_EVENTS: setting.integer({ min: 1, max: 10_000_000, default: 20_000 }),
+  /** Replays one session may start per minute (one at a time in any case). */
+  KAFIDX_REPLAYS_PER_MINUTE: setting.integer({ min: 1, max: 1000, default: 6 }),
 } as const;
 
 export type KafidxConfig = ConfigOf<typeof kafidxSettings>;

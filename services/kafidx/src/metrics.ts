@@ -5,6 +5,10 @@ export interface KafidxMetrics {
   readonly sent: Counter;
   readonly skipped: Counter;
   readonly sockets: Gauge;
+  readonly live: Gauge;
+  readonly loginsFailed: Counter;
+  readonly loginsThrottled: Counter;
+  readonly replaysRefused: Counter;
 }
 
 export function createKafidxMetrics(registry: Registry): KafidxMetrics {
@@ -25,5 +29,25 @@ export function createKafidxMetrics(registry: Registry): KafidxMetrics {
       registers: [registry],
     }),
     sockets: new Gauge({ name: 'pushtech_kafidx_sockets', help: 'Open browser connections', registers: [registry] }),
+    live: new Gauge({
+      name: 'pushtech_kafidx_live',
+      help: 'Whether the live consumer fetches (1) or is paused because no browser watches (0)',
+      registers: [registry],
+    }),
+    loginsFailed: new Counter({
+      name: 'pushtech_kafidx_logins_failed_total',
+      help: 'Logins refused for a wrong token',
+      registers: [registry],
+    }),
+    loginsThrottled: new Counter({
+      name: 'pushtech_kafidx_logins_throttled_total',
+      help: 'Logins refused (429) because their address sent too many wrong tokens',
+      registers: [registry],
+    }),
+    replaysRefused: new Counter({
+      name: 'pushtech_kafidx_replays_refused_total',
+      help: 'Replays refused by the per-session limits (one at a time, a rate per minute)',
+      registers: [registry],
+    }),
   };
 }

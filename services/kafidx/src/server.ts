@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, BlockList } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { answerOpsRequest, type KafkaConnection, type Logger, type Probes, type Registry } from '@pushtech/runtime';
-import type { DashboardAuth } from './auth.js';
-import { originAllowed } from './auth.js';
+import type { KafkaConnection, Logger } from '@pushtech/runtime';
+import { originAllowed, type DashboardAuth, type Session } from './auth.js';
 import { parseFilter } from './filter.js';
+import type { DeadLetterFeed } from './dead-letters.js';
 import type { Hub } from './hub.js';
+import { clientAddress, type LoginThrottle } from './login-throttle.js';
 import type { KafidxMetrics } from './metrics.js';
-import { replay } from './replay.js';
+import { ReplayLimiter, replay } from './replay.js';
 import { Viewer, type ViewerLimits } from './viewer.js';
+import { describeError } from '@pushtech/runtime';
 
 const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'public');
 
@@ -38,12 +40,23 @@ const securityHeaders = {
 
 export interface DashboardServerDeps {
   readonly hub: Hub;
+  /** The page's Dead letters panel; a browser subscribes with {t: 'dead-letters'}. */
+  readonly deadLetters?: DeadLetterFeed;
   readonly auth: DashboardAuth;
+  readonly loginThrottle: LoginThrottle;
+  /** Proxies whose X-Forwarded-For names the client (for the login throttle). */
+  readonly trustedProxies: BlockList;
+  /** The origin browsers load the page from ('' = http://<Host>), and other allowed origins. */
+  readonly publicOrigin: string;
   readonly allowedOrigins: readonly string[];
   readonly limits: ViewerLimits;
-  readonly replay: { connection: KafkaConnection; topic: string; maxMinutes: number; maxEvents: number };
-  readonly probes: Probes;
-  readonly registry: Registry;
+  readonly replay: {
+    connection: KafkaConnection;
+    topic: string;
+    maxMinutes: number;
+    maxEvents: number;
+    perMinute: number;
+  };
   readonly metrics: KafidxMetrics;
   readonly logger: Logger;
 }
@@ -56,10 +69,17 @@ export interface DashboardServer {
 
 export function createDashboardServer(deps: DashboardServerDeps): DashboardServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const replays = new ReplayLimiter(deps.replay.perMinute);
+  /** The session each open socket was opened with; it is closed when that session ends. */
+  const sockets = new Map<WebSocket, { session: Session; expiry: NodeJS.Timeout }>();
+  const endSession = (ws: WebSocket): void => ws.close(4401, 'session ended: log in again');
+  deps.auth.onRevoke((ended) => {
+    for (const [ws, { session }] of sockets) if (ended(session)) endSession(ws);
+  });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'request failed');
+      deps.logger.error({ err: error }, 'request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error\n');
     });
@@ -70,42 +90,55 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
     res.end(loginPage.replace('<!--message-->', message));
   };
 
-  const logIn = (res: ServerResponse, token: string | undefined): void => {
+  const logIn = (req: IncomingMessage, res: ServerResponse, token: string | undefined): void => {
+    const address = clientAddress(req, deps.trustedProxies);
+    const wait = deps.loginThrottle.retryAfter(address);
+    if (wait > 0) {
+      deps.metrics.loginsThrottled.inc();
+      res.writeHead(429, {
+        ...securityHeaders,
+        'content-type': 'text/html; charset=utf-8',
+        'Retry-After': String(wait),
+      });
+      res.end(
+        loginPage.replace(
+          '<!--message-->',
+          `<p class="error">Too many wrong tokens from your address: try again in ${wait} s.</p>`,
+        ),
+      );
+      return;
+    }
     if (!deps.auth.acceptsToken(token)) {
+      deps.loginThrottle.failed(address);
+      deps.metrics.loginsFailed.inc();
       sendLogin(res, 401, '<p class="error">That token is not valid.</p>');
       return;
     }
+    deps.loginThrottle.succeeded(address);
     // Redirect so the token does not stay in the address bar or the history.
-    res.writeHead(303, { ...securityHeaders, Location: '/', 'Set-Cookie': deps.auth.sessionCookie() });
+    res.writeHead(303, { ...securityHeaders, Location: '/', 'Set-Cookie': deps.auth.issue().setCookie });
     res.end();
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://kafidx');
     const method = req.method ?? 'GET';
-    const ops = await answerOpsRequest(method, url.pathname, deps.probes, deps.registry);
-    if (ops) {
-      res.writeHead(ops.status, { 'content-type': ops.contentType, 'cache-control': 'no-store' });
-      res.end(method === 'HEAD' ? undefined : ops.body);
-      return;
-    }
+    // /metrics, /healthz and /readyz are served by the ops listener only (KAFIDX_OPS_PORT).
     if (url.pathname === '/login') {
       if (method === 'POST') {
         const body = await readForm(req, 4096);
-        logIn(res, body.get('token') ?? undefined);
+        logIn(req, res, body.get('token') ?? undefined);
       } else if (url.searchParams.has('token')) {
-        logIn(res, url.searchParams.get('token') ?? undefined);
+        logIn(req, res, url.searchParams.get('token') ?? undefined);
       } else {
         sendLogin(res, 200, '');
       }
       return;
     }
     if (url.pathname === '/logout' && method === 'POST') {
-      res.writeHead(303, {
-        ...securityHeaders,
-        Location: '/login',
-        'Set-Cookie': 'kafidx_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0',
-      });
+      const session = deps.auth.session(req);
+      if (session) deps.auth.revoke(session);
+      res.writeHead(303, { ...securityHeaders, Location: '/login', 'Set-Cookie': deps.auth.clearCookie() });
       res.end();
       return;
     }
@@ -115,7 +148,7 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
       res.end(`no route for ${method} ${url.pathname}\n`);
       return;
     }
-    if (!deps.auth.hasSession(req)) {
+    if (!deps.auth.session(req)) {
       sendLogin(res, 401, '');
       return;
     }
@@ -128,21 +161,29 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse('404 Not Found');
-    if (!deps.auth.hasSession(req)) return refuse('401 Unauthorized');
-    if (!originAllowed(req, deps.allowedOrigins)) return refuse('403 Forbidden');
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws));
+    const session = deps.auth.session(req);
+    if (!session) return refuse('401 Unauthorized');
+    if (!originAllowed(req, { publicOrigin: deps.publicOrigin, allowed: deps.allowedOrigins })) {
+      return refuse('403 Forbidden');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, session));
   });
 
-  function attach(ws: WebSocket): void {
+  function attach(ws: WebSocket, session: Session): void {
+    // Closed when the session expires, and at once when it is logged out (onRevoke above).
+    const expiry = setTimeout(() => endSession(ws), Math.max(0, session.expiresAt - Date.now()));
+    sockets.set(ws, { session, expiry });
     const viewer = new Viewer(ws, deps.limits, deps.metrics);
-    deps.hub.viewers.add(viewer);
     deps.metrics.sockets.inc();
-    viewer.send({
-      t: 'hello',
-      topic: deps.replay.topic,
-      maxEventsPerSecond: deps.limits.maxEventsPerSecond,
-      replayMaxMinutes: deps.replay.maxMinutes,
-    });
+    // Hello once the live events reach this browser: what is produced after it, it sees.
+    void deps.hub.add(viewer).then(() =>
+      viewer.send({
+        t: 'hello',
+        topic: deps.replay.topic,
+        maxEventsPerSecond: deps.limits.maxEventsPerSecond,
+        replayMaxMinutes: deps.replay.maxMinutes,
+      }),
+    );
     ws.on('message', (data, isBinary) => {
       if (isBinary) return viewer.send({ t: 'error', detail: 'send JSON text frames' });
       let message: unknown;
@@ -156,16 +197,19 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
       } catch {
         return viewer.send({ t: 'error', detail: 'not JSON' });
       }
-      handleMessage(viewer, message);
+      if (deps.auth.ended(session)) return endSession(ws);
+      handleMessage(viewer, session, message);
     });
     ws.on('close', () => {
-      deps.hub.viewers.delete(viewer);
+      clearTimeout(expiry);
+      sockets.delete(ws);
+      deps.hub.remove(viewer);
       deps.metrics.sockets.dec();
     });
     ws.on('error', () => ws.terminate());
   }
 
-  function handleMessage(viewer: Viewer, message: unknown): void {
+  function handleMessage(viewer: Viewer, session: Session, message: unknown): void {
     const m = (message ?? {}) as Record<string, unknown>;
     switch (m['t']) {
       case 'filter': {
@@ -176,10 +220,13 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
       }
       case 'pause':
         viewer.paused = true;
-        return viewer.send({ t: 'paused' });
+        void deps.hub.follow().then(() => viewer.send({ t: 'paused' }));
+        return;
       case 'resume':
         viewer.paused = false;
-        return viewer.send({ t: 'resumed' });
+        // Resumed once the live events reach it again (the consumer may have been paused).
+        void deps.hub.follow().then(() => viewer.send({ t: 'resumed' }));
+        return;
       case 'replay': {
         const minutes = m['minutes'];
         if (
@@ -193,24 +240,33 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
             detail: `replay.minutes must be a number from 1 to ${deps.replay.maxMinutes}`,
           });
         }
-        if (viewer.replaying) return viewer.send({ t: 'error', detail: 'a replay is already running' });
+        const allowed = replays.begin(session.id);
+        if (!allowed.ok) {
+          deps.metrics.replaysRefused.inc();
+          return viewer.send({ t: 'error', detail: `replay refused: ${allowed.reason}` });
+        }
         viewer.replaying = true;
         viewer.send({ t: 'replay-start', minutes });
         replay(viewer, minutes, { ...deps.replay, logger: deps.logger }).then(
           (count) => {
+            allowed.end();
             viewer.replaying = false;
             viewer.send({ t: 'replay-done', count });
           },
           (error: unknown) => {
+            allowed.end();
             viewer.replaying = false;
             viewer.send({
               t: 'error',
-              detail: `replay failed: ${error instanceof Error ? error.message : String(error)}`,
+              detail: `replay failed: ${describeError(error)}`,
             });
           },
         );
         return;
       }
+      case 'dead-letters':
+        if (!deps.deadLetters) return viewer.send({ t: 'error', detail: 'this kafidx has no dead-letter view' });
+        return deps.deadLetters.subscribe(viewer);
       default:
         return viewer.send({ t: 'error', detail: 'unknown message; expected filter, pause, resume or replay' });
     }
@@ -225,6 +281,7 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
       }),
     close: () =>
       new Promise((resolve) => {
+        for (const { expiry } of sockets.values()) clearTimeout(expiry);
         for (const client of wss.clients) client.close(1001, 'server shutting down');
         server.close(() => resolve());
         server.closeAllConnections();

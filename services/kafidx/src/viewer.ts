@@ -34,6 +34,11 @@ export class Viewer {
     return this.socket.readyState === this.socket.OPEN;
   }
 
+  /** Whether this browser wants live events now. */
+  get watching(): boolean {
+    return !this.paused && this.open;
+  }
+
   /** Offers a batch of live events; sends the matching ones in one message when it can. */
   offer(batch: LiveBatch, now = Date.now()): void {
     if (this.paused || !this.open) return;

@@ -10,10 +10,11 @@ import http from 'node:http';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { freePort, repoRoot } from '@pushtech/devstack';
 import { eventually, freshTopic, testInfra, testRedis, type Cleanup } from '@pushtech/devstack/testing';
 import { TOKEN, startTestKafidx } from './helpers.js';
+import { launchBrowser } from './browser.js';
 
 const servicesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const artifacts = process.env['PUSHTECH_TEST_ARTIFACTS'] ?? path.join(repoRoot, '.test-artifacts');
@@ -45,23 +46,6 @@ function fire(port: number, path: string): Promise<number> {
       })
       .on('error', reject);
   });
-}
-
-async function launch(t: Cleanup): Promise<Browser> {
-  const browser = await chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  t.after(() => browser.close());
-  return browser;
 }
 
 const rowTexts = (page: Page): Promise<string[]> => page.locator('#events tbody tr td:nth-child(2)').allTextContents();
@@ -98,7 +82,7 @@ describe('dashboard end to end (headless Chromium)', () => {
       60_000,
     );
 
-    const browser = await launch(t);
+    const browser = await launchBrowser(t);
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const dialogs: string[] = [];
     page.on('dialog', (dialog) => {
@@ -155,16 +139,24 @@ describe('dashboard end to end (headless Chromium)', () => {
     // Filter: only click events from now on.
     await page.fill('#f-types', 'click');
     await page.click('#apply');
+    await page.locator('#apply[data-applied*="click"]').waitFor({ timeout: 5_000 });
     await page.click('#clear');
     await fire(trackerPort, '/t/app_open?after=filter');
     await fire(trackerPort, '/t/click?after=filter');
     await page.locator('#events tbody tr', { hasText: 'click' }).first().waitFor({ timeout: 5_000 });
     assert.deepEqual(await rowTexts(page), ['click']);
 
-    // Pause: nothing arrives; resume: new events arrive again.
+    // Pause: nothing arrives; resume: new events arrive again. A second, unpaused socket is the
+    // witness that the paused event went through kafidx before the page resumes.
+    const witness = await k.connect();
     await page.click('#pause');
+    await page.locator('#pause[data-server=paused]').waitFor({ timeout: 5_000 });
     await fire(trackerPort, '/t/click?while=paused');
+    await eventually('the witness sees the paused event', () =>
+      witness.events().some((e) => JSON.stringify(e).includes('while')) ? true : undefined,
+    );
     await page.click('#pause');
+    await page.locator('#pause[data-server=resumed]').waitFor({ timeout: 5_000 });
     await fire(trackerPort, '/t/click?after=resume');
     await page.locator('#events tbody tr', { hasText: 'after=resume' }).first().waitFor({ timeout: 5_000 });
     assert.equal(await page.locator('#events tbody tr', { hasText: 'while=paused' }).count(), 0);

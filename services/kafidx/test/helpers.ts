@@ -1,6 +1,7 @@
-import { encodeMessage, newEventId, type ParamList, type TrackingEvent } from '@pushtech/event';
-import { createProducer, parseConfig, silentLogger } from '@pushtech/runtime';
-import { freshTopic, testInfra, type Cleanup } from '@pushtech/devstack/testing';
+import { encodeMessage, type ParamList, type TrackingEvent } from '@pushtech/event';
+import { sampleEvent } from '@pushtech/event/testing';
+import { createProducer, parseConfig, silentLogger, type OutgoingMessage } from '@pushtech/runtime';
+import { freshTopic, testInfra, testKafka, type Cleanup } from '@pushtech/devstack/testing';
 import WebSocket from 'ws';
 import { startKafidx } from '../src/app.js';
 import { kafidxSettings } from '../src/config.js';
@@ -18,38 +19,34 @@ export interface ProducedEvent {
 export interface TestKafidx {
   readonly port: number;
   readonly topic: string;
+  /** The browser-facing listener. */
   readonly base: string;
+  /** The ops listener: /metrics, /healthz, /readyz. */
+  readonly opsBase: string;
   produce(events: readonly ProducedEvent[]): Promise<void>;
   cookie(): Promise<string>;
   connect(options?: { cookie?: string; origin?: string }): Promise<TestSocket>;
+  stop(): Promise<void>;
 }
 
+/** The sample event of the wire format with the given type, params and meta fields. */
 export function trackingEvent(
   type: string,
   params: ParamList = [],
   meta: Partial<TrackingEvent['meta']> = {},
 ): TrackingEvent {
-  return {
-    type,
-    params,
-    meta: {
-      type: 'Mobile',
-      browser: 'Safari',
-      engine: 'WebKit',
-      version: '17.0',
-      os: 'iOS',
-      host: 't.example.com',
-      ts: Date.now(),
-      ip: '81.169.145.94',
-      klag: 3,
-      country: 'DE',
-      city: 'Berlin',
-      id: newEventId(),
-      pod: '10.1.2.3',
-      extra: [],
-      ...meta,
-    },
-  };
+  return sampleEvent({ type, params, meta });
+}
+
+/** Produces messages (dead letters, raw entries) to a topic of the test run's Kafka. */
+export async function produceLetters(topic: string, letters: readonly OutgoingMessage[]): Promise<void> {
+  const producer = createProducer(await testKafka(), silentLogger());
+  await producer.connect();
+  try {
+    await producer.send(topic, letters);
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 /** A kafidx in this process on port 0, reading a fresh topic of the test run's Kafka. */
@@ -66,6 +63,7 @@ export async function startTestKafidx(
     KAFKA_TOPIC: topic,
     KAFIDX_HOST: '127.0.0.1',
     KAFIDX_PORT: '0',
+    KAFIDX_OPS_PORT: '0',
     KAFIDX_TOKEN: TOKEN,
     ...env,
   });
@@ -97,6 +95,8 @@ export async function startTestKafidx(
     port: kafidx.port,
     topic,
     base,
+    opsBase: `http://127.0.0.1:${kafidx.opsPort}`,
+    stop: () => kafidx.stop(),
     produce,
     cookie: login,
     async connect(options = {}) {
@@ -117,6 +117,8 @@ export class TestSocket {
   readonly ws: WebSocket;
   readonly messages: Message[] = [];
   readonly opened: Promise<void>;
+  /** The close code, once the connection is closed. */
+  readonly closed: Promise<number>;
   private waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
 
   constructor(url: string, headers: { cookie: string; origin: string }) {
@@ -126,6 +128,7 @@ export class TestSocket {
       this.ws.once('error', reject);
       this.ws.once('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode ?? 0}`)));
     });
+    this.closed = new Promise((resolve) => this.ws.once('close', (code) => resolve(code)));
     this.ws.on('message', (data: WebSocket.RawData) => {
       const message = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : '{}') as Message;
       this.messages.push(message);

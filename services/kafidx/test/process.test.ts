@@ -33,12 +33,14 @@ describe('kafidx process', () => {
     const infra = await testInfra();
     const topic = await freshTopic(t, { partitions: 1 });
     const port = await freePort();
+    const opsPort = await freePort();
     const k = run({
       NODE_ENV: 'development',
       KAFIDX_TOKEN: '',
       KAFKA_BROKERS: infra.kafkaBrokers,
       KAFKA_TOPIC: topic,
       KAFIDX_PORT: String(port),
+      KAFIDX_OPS_PORT: String(opsPort),
     });
     t.after(() => k.kill());
     const url = await eventually(
@@ -51,6 +53,9 @@ describe('kafidx process', () => {
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
     assert.equal((await fetch(`http://127.0.0.1:${port}/`, { headers: { Cookie: cookie } })).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 401);
+    // Probes and metrics on the ops port only: the browser-facing port does not serve them.
+    assert.equal((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404);
     k.kill();
     assert.equal(await k.exited, 0);
   });

@@ -37,7 +37,10 @@ describe('auth', () => {
     assert.equal(right.status, 303);
     assert.equal(right.headers.get('location'), '/');
     const cookie = right.headers.get('set-cookie') ?? '';
-    assert.match(cookie, /^kafidx_session=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=\//);
+    assert.match(
+      cookie,
+      /^kafidx_session=v2\.[\w-]+\.\d+\.\d+\.[\w-]+; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200/,
+    );
     const page = await fetch(`${k.base}/`, { headers: { Cookie: cookie.split(';')[0] ?? '' } });
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
@@ -63,7 +66,7 @@ describe('live events', () => {
       await eventually('3 events', () => (s.events().length >= 3 ? true : undefined));
       assert.deepEqual(typesOf(s.events()).sort(), ['a', 'b', 'c']);
     }
-    const metrics = await (await fetch(`${k.base}/metrics`)).text();
+    const metrics = await (await fetch(`${k.opsBase}/metrics`)).text();
     assert.match(metrics, /pushtech_kafidx_events_in_total\{service="kafidx"\} 3/);
     assert.match(metrics, /pushtech_kafidx_events_sent_total\{service="kafidx"\} 9/);
     assert.match(metrics, /pushtech_kafidx_sockets\{service="kafidx"\} 3/);
@@ -136,7 +139,7 @@ describe('live events', () => {
       30_000,
     );
     assert.equal(healthy.events().length, total);
-    const metrics = await (await fetch(`${k.base}/metrics`)).text();
+    const metrics = await (await fetch(`${k.opsBase}/metrics`)).text();
     const skipped = Number(/pushtech_kafidx_events_skipped_total\{service="kafidx"\} (\d+)/.exec(metrics)?.[1] ?? 0);
     assert.ok(skipped > 0, 'the stalled browser was skipped');
     raw.resume();
