@@ -55,30 +55,56 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
 const purpose = process.argv[2] ?? 'start';
 const perlModule = (module) => () => spawnSync('perl', [`-M${module}`, '-e', '1'], { stdio: 'ignore' }).status === 0;
 const debianPackages = [
-  { pkg: 'redis-server', present: () => Boolean(which('redis-server')), for: ['start', 'test', 'bench'] },
+  {
+    pkg: 'redis-server',
+    present: () => Boolean(which('redis-server')),
+    for: ['start', 'test', 'bench'],
+    why: "the tracker's buffer and the consumers' state (the devstack runs it)",
+  },
   {
     pkg: 'libmaxmind-db-writer-perl',
     present: perlModule('MaxMind::DB::Writer::Tree'),
     for: ['test', 'bench'],
+    why: "kafkastore's tests write a small GeoIP database with it",
   },
-  { pkg: 'wrk', present: () => Boolean(which('wrk')), for: ['bench'] },
-  // The dashboard's end-to-end test drives a real headless browser (playwright-core).
-  { pkg: 'chromium', present: () => Boolean(which('chromium')), for: ['test'] },
-  // Deployment tests: helm and kubectl come zipped in an npm package (unzip), and `rake -T` runs.
-  { pkg: 'unzip', present: () => Boolean(which('unzip')), for: ['test'] },
-  { pkg: 'ruby', present: () => Boolean(which('ruby')), for: ['test'] },
-  { pkg: 'rake', present: () => Boolean(which('rake')), for: ['test'] },
+  {
+    pkg: 'wrk',
+    present: () => Boolean(which('wrk')),
+    for: ['bench'],
+    why: 'the HTTP benchmarks drive the tracker with it',
+  },
+  {
+    pkg: 'chromium',
+    present: () => Boolean(which('chromium')),
+    for: ['test'],
+    why: "the kafidx dashboard's end-to-end test drives a real headless browser",
+  },
+  {
+    pkg: 'unzip',
+    present: () => Boolean(which('unzip')),
+    for: ['test'],
+    why: 'the deployment tests unpack helm and kubectl from an npm package',
+  },
+  { pkg: 'ruby', present: () => Boolean(which('ruby')), for: ['test'], why: 'the deployment tests run the Rakefile' },
+  { pkg: 'rake', present: () => Boolean(which('rake')), for: ['test'], why: 'the deployment tests run `rake -T`' },
 ];
-const missing = debianPackages.filter((p) => p.for.includes(purpose) && !p.present()).map((p) => p.pkg);
+const missingPackages = debianPackages.filter((p) => p.for.includes(purpose) && !p.present());
+const missing = missingPackages.map((p) => p.pkg);
+// Before anything is installed (or asked for), one line per package and what needs it.
+const width = Math.max(0, ...missing.map((m) => m.length));
+const reasons = missingPackages.map((p) => `  ${p.pkg.padEnd(width)}  ${p.why}`);
 if (missing.length > 0) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && which('apt-get')) {
-    say(`installing Debian packages: ${missing.join(' ')}`);
+    say(`\`npm ${purpose}\` needs ${missing.length} Debian package(s) not installed yet; installing:`);
+    for (const line of reasons) say(line);
     run('apt-get', ['update', '-qq']);
     run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   } else {
+    say(`\`npm ${purpose}\` needs ${missing.length} Debian package(s) not installed yet:`);
+    for (const line of reasons) say(line);
     fail(
       `missing Debian packages: run \`sudo apt-get install ${missing.join(' ')}\` (or your system's equivalents), then retry`,
     );

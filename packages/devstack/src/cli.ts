@@ -2,25 +2,29 @@
 /**
  * devstack: the local infrastructure of the pipeline.
  *
- *   up              Redis + Kafka on the .env ports, topics created, every service started;
- *                   Ctrl-C / SIGTERM stops services, then Kafka, then Redis.
+ *   up              Redis (the buffer), the consumers' own Redis and Kafka on the .env ports,
+ *                   topics created, every service started and "up" once each answers /readyz;
+ *                   a service that crashes is restarted with backoff; Ctrl-C / SIGTERM stops
+ *                   services, then Kafka, then Redis.
  *   run -- CMD ...  a throw-away Redis + Kafka on free ports for one command (the test and
  *                   bench runs); the addresses are passed in PUSHTECH_TEST_REDIS_URL and
  *                   PUSHTECH_TEST_KAFKA_BROKERS; everything is removed afterwards.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadEnv, parseConfig } from '@pushtech/runtime';
+import { commonSettings, ConfigError, loadEnv, parseConfig } from '@pushtech/runtime';
 import { MissingPrerequisiteError } from './commands.js';
 import { sweepStaleStacks } from './leftovers.js';
 import { cacheDir, repoRoot, servicesDir, stateDir } from './paths.js';
 import { freePort, preferPort } from './ports.js';
-import { discoverServices, startService, type RunningService } from './services.js';
+import { formatServiceLine } from './service-log.js';
+import { discoverServices } from './services.js';
 import { devstackSettings, pipelineTopics, portOf } from './settings.js';
 import { startStack, type Stack } from './stack.js';
-import { summarizeTapResults } from './test-results.js';
+import { opsPort, superviseService, type SupervisedService } from './supervisor.js';
+import { summarizeCoverage, summarizeTapResults } from './test-results.js';
 
 const log = (line: string): void => {
   process.stderr.write(`devstack: ${line}\n`);
@@ -28,16 +32,20 @@ const log = (line: string): void => {
 
 async function up(): Promise<number> {
   const env = loadEnv({ processEnv: process.env, cwd: repoRoot });
-  const config = parseConfig('devstack', devstackSettings, env);
+  const config = parseConfig('devstack', { ...devstackSettings, LOG_FORMAT: commonSettings.LOG_FORMAT }, env);
   const started = Date.now();
 
   const wantedRedis = Number(new URL(config.REDIS_URL).port || 6379);
+  const wantedConsumersRedis = Number(new URL(config.CONSUMERS_REDIS_URL).port || 6379);
   const wantedKafka = portOf(config.KAFKA_BROKERS[0] ?? '127.0.0.1:19092');
   const redisPort = await preferPort(wantedRedis);
+  let consumersRedisPort = await preferPort(wantedConsumersRedis);
+  if (consumersRedisPort === redisPort) consumersRedisPort = await freePort();
   const kafkaPort = await preferPort(wantedKafka);
   const controllerPort = await preferPort(config.DEVSTACK_KAFKA_CONTROLLER_PORT);
   for (const [what, wanted, got] of [
     ['Redis', wantedRedis, redisPort],
+    ['consumers Redis', wantedConsumersRedis, consumersRedisPort],
     ['Kafka', wantedKafka, kafkaPort],
     ['Kafka controller', config.DEVSTACK_KAFKA_CONTROLLER_PORT, controllerPort],
   ] as const) {
@@ -48,6 +56,7 @@ async function up(): Promise<number> {
     dir: stateDir(env),
     cacheRoot: cacheDir(env),
     redisPort,
+    consumersRedisPort,
     kafkaPort,
     controllerPort,
     topics: pipelineTopics(config),
@@ -60,12 +69,22 @@ async function up(): Promise<number> {
     ...process.env,
     REDIS_URL: stack.redisUrl,
     KAFKA_BROKERS: stack.kafkaBrokers,
+    // JSON from every service; with LOG_FORMAT=pretty the devstack shows each event as one line.
+    LOG_FORMAT: 'json',
   };
-  const services: RunningService[] = discoverServices(servicesDir(env)).map((info) =>
-    startService(info, serviceEnv, (line) => process.stdout.write(`${line}\n`)),
-  );
-
-  printSummary(stack, services, env, infraMs);
+  // The consumers keep their state in their own Redis: they cannot fill the tracker's buffer.
+  const consumersEnv: NodeJS.ProcessEnv = { ...serviceEnv, REDIS_URL: stack.consumersRedis?.url };
+  const servicesStarted = Date.now();
+  const services: SupervisedService[] = discoverServices(servicesDir(env)).map((info) => {
+    const port = opsPort(info.name, env);
+    return superviseService({
+      info,
+      env: info.name === 'consumers' ? consumersEnv : serviceEnv,
+      readyzUrl: port === undefined ? undefined : `http://127.0.0.1:${port}/readyz`,
+      write: (line) => process.stdout.write(`${formatServiceLine(info.name, line, config.LOG_FORMAT)}\n`),
+      log,
+    });
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -81,19 +100,27 @@ async function up(): Promise<number> {
     process.on('SIGINT', () => void stop('SIGINT', 0));
     process.on('SIGTERM', () => void stop('SIGTERM', 0));
     watchParent(() => void stop('parent process exited', 0));
-    for (const service of services) {
-      void service.exited.then((code) => {
-        if (!stopping) {
-          log(`${service.info.name} exited with code ${code}; stopping the rest`);
-          void stop(`${service.info.name} exited`, code === 0 ? 1 : code);
-        }
-      });
-    }
     void stack.kafka.process.exited.then(() => {
       if (!stopping) void stop('Kafka exited unexpectedly', 1);
     });
     void stack.redis.process.exited.then(() => {
       if (!stopping) void stop('Redis exited unexpectedly', 1);
+    });
+    void stack.consumersRedis?.process.exited.then(() => {
+      if (!stopping) void stop("the consumers' Redis exited unexpectedly", 1);
+    });
+
+    // "up" only once every service answers /readyz with 200; a crash meanwhile is restarted.
+    const waiting = new Set(services.filter((s) => s.readyzUrl !== undefined).map((s) => s.info.name));
+    if (waiting.size > 0) log(`infrastructure ready; waiting for ${[...waiting].join(', ')} to be ready (/readyz)`);
+    const reminder = setInterval(() => {
+      if (!stopping && waiting.size > 0) log(`still waiting for ${[...waiting].join(', ')} to be ready (/readyz)`);
+    }, 15_000);
+    reminder.unref();
+    for (const s of services) void s.ready.then(() => waiting.delete(s.info.name));
+    void Promise.all(services.map((s) => s.ready)).then(() => {
+      clearInterval(reminder);
+      if (!stopping) printSummary(stack, services, env, infraMs, Date.now() - servicesStarted);
     });
   });
 }
@@ -115,25 +142,35 @@ function watchParent(onOrphaned: () => void): void {
 
 function printSummary(
   stack: Stack,
-  services: readonly RunningService[],
+  services: readonly SupervisedService[],
   env: Readonly<Record<string, string | undefined>>,
   infraMs: number,
+  servicesMs: number,
 ): void {
   const rows: [string, string][] = [
     ['Redis', `${stack.redisUrl}  (pid ${stack.redis.process.pid}, log ${stack.redis.process.logFile})`],
+    ...(stack.consumersRedis
+      ? [
+          [
+            'Consumers Redis',
+            `${stack.consumersRedis.url}  (pid ${stack.consumersRedis.process.pid}, log ${stack.consumersRedis.process.logFile})`,
+          ] as [string, string],
+        ]
+      : []),
     ['Kafka', `${stack.kafkaBrokers}  (pid ${stack.kafka.process.pid}, log ${stack.kafka.process.logFile})`],
     ['Topics', stack.topics.join(', ')],
   ];
   for (const s of services) {
     const portVar = `${s.info.name.toUpperCase()}_PORT`;
     const port = env[portVar];
-    rows.push([s.info.name, `${port ? `http://127.0.0.1:${port}  ` : ''}(pid ${s.child.pid ?? '?'})`]);
+    const readiness = s.readyzUrl ? 'ready' : 'no ops port in the settings: readiness not checked';
+    rows.push([s.info.name, `${port ? `http://127.0.0.1:${port}  ` : ''}(pid ${s.pid ?? '?'}, ${readiness})`]);
   }
   if (services.length === 0) rows.push(['Services', 'none yet under services/: infrastructure only']);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
   process.stdout.write(
-    `\nPushtech pipeline is up (infrastructure ready in ${(infraMs / 1000).toFixed(1)} s)\n${lines.join('\n')}\nCtrl-C stops everything.\n\n`,
+    `\nPushtech pipeline is up (infrastructure ready in ${(infraMs / 1000).toFixed(1)} s, services in ${(servicesMs / 1000).toFixed(1)} s more)\n${lines.join('\n')}\nA service that crashes is restarted (after 1 s, doubling up to 30 s).\nCtrl-C stops everything.\n\n`,
   );
 }
 
@@ -185,6 +222,14 @@ async function run(command: readonly string[]): Promise<number> {
       });
       child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));
     });
+    const coverage = summarizeCoverage(resultsDir);
+    if (coverage) {
+      // Kept after the run (the results folder goes with the stack): CI's copy of the figures.
+      const kept = path.join(repoRoot, '.test-results');
+      mkdirSync(kept, { recursive: true });
+      writeFileSync(path.join(kept, 'coverage.txt'), `${coverage.text}\n`);
+      process.stdout.write(`\n${coverage.text}\n(also in .test-results/coverage.txt)\n`);
+    }
     const summary = summarizeTapResults(resultsDir);
     if (summary) process.stdout.write(`\n${summary.line}\n`);
     if (summary && summary.failed > 0 && code === 0) code = 1;

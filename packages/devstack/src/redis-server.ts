@@ -40,13 +40,24 @@ export async function pingRedis(port: number, host = '127.0.0.1'): Promise<boole
 }
 
 /**
- * A Redis configured as the pipeline expects its buffer: AOF with fsync every second, no
- * eviction (a full buffer must refuse writes, never drop events), loopback only.
+ * When Redis answers a write. `always`: after the AOF write and fsync, so an answered write
+ * survives a SIGKILL (and a power loss); the tracker's one LPUSH per loop turn makes each fsync
+ * a group commit. `everysec` answers before the write() itself while a background fsync is
+ * slow (up to 2 s) or while the disk is full, and a SIGKILL then loses answered writes: kept
+ * only to show that the chaos suite and the tests can see that loss.
+ */
+export type AppendFsync = 'always' | 'everysec';
+
+/**
+ * A Redis configured as the pipeline expects its buffer: AOF with an fsync before every answer
+ * (`appendfsync always`), no eviction (a full buffer must refuse writes, never drop events),
+ * loopback only.
  */
 export async function startRedisServer(options: {
   port: number;
   dir: string;
   appendOnly?: boolean;
+  appendFsync?: AppendFsync;
   maxMemory?: string;
   startTimeoutMs?: number;
 }): Promise<RedisServer> {
@@ -67,7 +78,7 @@ export async function startRedisServer(options: {
     '--appendonly',
     options.appendOnly === false ? 'no' : 'yes',
     '--appendfsync',
-    'everysec',
+    options.appendFsync ?? 'always',
     '--maxmemory',
     options.maxMemory ?? '0',
     '--maxmemory-policy',

@@ -37,7 +37,7 @@ export interface RunningService {
   stop(graceMs: number): Promise<number>;
 }
 
-/** Starts a service the way an operator would (`npm start` in its folder), output prefixed. */
+/** Starts a service the way an operator would (`npm start` in its folder); `write` gets each output line. */
 export function startService(info: ServiceInfo, env: NodeJS.ProcessEnv, write: (line: string) => void): RunningService {
   const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['start', '--silent'], {
     cwd: info.dir,
@@ -46,7 +46,7 @@ export function startService(info: ServiceInfo, env: NodeJS.ProcessEnv, write: (
     detached: true,
   });
   for (const stream of [child.stdout, child.stderr]) {
-    if (stream) createInterface({ input: stream }).on('line', (line) => write(`[${info.name}] ${line}`));
+    if (stream) createInterface({ input: stream }).on('line', write);
   }
   const exited = new Promise<number>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));

@@ -2,12 +2,21 @@ import { kafkaSettings, setting, type TopicSpec } from '@pushtech/runtime';
 
 /** What the devstack reads from the environment (and .env) to lay out the local pipeline. */
 export const devstackSettings = {
+  /** Where the local buffer Redis is started (the tracker's and kafkastore's REDIS_URL). */
   REDIS_URL: setting.url({ protocols: ['redis:'], default: 'redis://127.0.0.1:6380' }),
+  /**
+   * The consumers' own Redis (counters, dedup state), apart from the tracker's buffer so that no
+   * consumer can fill it; the devstack gives it to the consumers as their REDIS_URL.
+   */
+  CONSUMERS_REDIS_URL: setting.url({ protocols: ['redis:'], default: 'redis://127.0.0.1:6381' }),
   KAFKA_BROKERS: kafkaSettings.KAFKA_BROKERS,
   KAFKA_TOPIC: kafkaSettings.KAFKA_TOPIC,
   KAFKA_DLQ_TOPIC: kafkaSettings.KAFKA_DLQ_TOPIC,
+  /** Partitions of the events topic the devstack creates. */
   KAFKA_TOPIC_PARTITIONS: setting.integer({ min: 1, max: 1000, default: 6 }),
+  /** The local KRaft broker's controller port. */
   DEVSTACK_KAFKA_CONTROLLER_PORT: setting.port({ default: 19093 }),
+  /** Heap of the local Kafka broker's JVM, in MB. */
   DEVSTACK_KAFKA_HEAP_MB: setting.integer({ min: 128, max: 16_384, default: 512 }),
 } as const;
 

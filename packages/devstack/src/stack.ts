@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createAdmin, silentLogger, type TopicSpec } from '@pushtech/runtime';
 import { startKafkaBroker, type KafkaBroker } from './kafka-broker.js';
@@ -12,6 +12,8 @@ export interface StackOptions {
   /** Where the Kafka jars are cached (outside git). */
   cacheRoot: string;
   redisPort: number;
+  /** A second Redis for the consumers' state (counters, dedup), apart from the ingest buffer. */
+  consumersRedisPort?: number;
   kafkaPort: number;
   controllerPort: number;
   topics: readonly TopicSpec[];
@@ -26,13 +28,18 @@ export interface Stack {
   readonly redisUrl: string;
   readonly kafkaBrokers: string;
   readonly redis: RedisServer;
+  /** The consumers' own Redis, when `consumersRedisPort` was given. */
+  readonly consumersRedis: RedisServer | undefined;
   readonly kafka: KafkaBroker;
   readonly topics: readonly string[];
-  /** Kafka first (it may still flush), then Redis. Idempotent. */
+  /** Kafka first (it may still flush), then the Redis servers. Idempotent. */
   stop(): Promise<void>;
 }
 
-/** Starts a real Redis and a real single-node Kafka side by side and creates the topics. */
+/**
+ * Starts a real Redis (and, with `consumersRedisPort`, the consumers' own) and a real single-node
+ * Kafka side by side and creates the topics.
+ */
 export async function startStack(options: StackOptions): Promise<Stack> {
   mkdirSync(options.dir, { recursive: true });
   await stopLeftovers(options.dir, options.log);
@@ -45,17 +52,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       started.map((s) => ({ name: s.process.name, pid: s.process.pid })),
     );
   try {
-    const [redis, kafka] = await Promise.all([
+    const redisIn = (port: number, folder: string): Promise<RedisServer> =>
       startRedisServer({
-        port: options.redisPort,
-        dir: path.join(options.dir, 'redis'),
+        port,
+        dir: path.join(options.dir, folder),
         appendOnly: options.redisAppendOnly ?? true,
       }).then((r) => {
         if (options.holdsEventLoop === false) r.process.unref();
         started.push(r);
         record();
         return r;
-      }),
+      });
+    const [redis, consumersRedis, kafka] = await Promise.all([
+      redisIn(options.redisPort, 'redis'),
+      options.consumersRedisPort === undefined ? undefined : redisIn(options.consumersRedisPort, 'redis-consumers'),
       startKafkaBroker({
         libsDir: jars.libsDir,
         dir: path.join(options.dir, 'kafka'),
@@ -75,12 +85,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       redisUrl: redis.url,
       kafkaBrokers: kafka.brokers,
       redis,
+      consumersRedis,
       kafka,
       topics,
       stop: () =>
         (stopping ??= (async () => {
           await kafka.stop();
-          await redis.stop();
+          await Promise.all([redis.stop(), consumersRedis?.stop()]);
           forgetProcesses(options.dir);
         })()),
     };
@@ -100,4 +111,19 @@ async function createTopics(brokers: string, specs: readonly TopicSpec[]): Promi
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Kills a throw-away stack outright (SIGKILL, no graceful stop) and removes its folder: for an
+ * `exit` or signal hook of a test or bench process that ends abruptly. Safe to call twice.
+ */
+export function killThrowawayStack(stack: Stack, dir: string): void {
+  for (const pid of [stack.kafka.process.pid, stack.redis.process.pid]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -30,3 +30,85 @@ function count(tap: string, key: string): number {
   const last = matches[matches.length - 1];
   return last ? Number(last[1]) : 0;
 }
+
+interface Count {
+  readonly total: number;
+  readonly covered: number;
+}
+
+interface WorkspaceCoverage {
+  readonly workspace: string;
+  readonly lines: Count;
+  readonly branches: Count;
+  readonly functions: Count;
+  readonly filesLoaded: number;
+  readonly sourceFiles: number;
+}
+
+/**
+ * One table of each workspace's src/ coverage (the `<workspace>.coverage.json` files that
+ * scripts/test-reporters/spec.mjs wrote) and the total, for the end of `npm test`.
+ */
+export function summarizeCoverage(dir: string): { workspaces: number; text: string } | undefined {
+  if (!existsSync(dir)) return undefined;
+  const rows = readdirSync(dir)
+    .filter((f) => f.endsWith('.coverage.json'))
+    .sort()
+    .flatMap((f) => readCoverage(path.join(dir, f)) ?? []);
+  if (rows.length === 0) return undefined;
+  const sum = (key: 'lines' | 'branches' | 'functions'): Count => ({
+    total: rows.reduce((n, r) => n + r[key].total, 0),
+    covered: rows.reduce((n, r) => n + r[key].covered, 0),
+  });
+  const all: WorkspaceCoverage = {
+    workspace: 'all',
+    lines: sum('lines'),
+    branches: sum('branches'),
+    functions: sum('functions'),
+    filesLoaded: rows.reduce((n, r) => n + r.filesLoaded, 0),
+    sourceFiles: rows.reduce((n, r) => n + r.sourceFiles, 0),
+  };
+  const table = [['workspace', 'lines', 'branches', 'functions', 'src files loaded'], ...[...rows, all].map(cells)];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const text = [
+    'coverage of src/ by the tests (comments and type-only lines not counted):',
+    ...table.map((row) =>
+      row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
+    ),
+  ].join('\n');
+  return { workspaces: rows.length, text };
+}
+
+function cells(row: WorkspaceCoverage): string[] {
+  return [
+    row.workspace,
+    percent(row.lines),
+    percent(row.branches),
+    percent(row.functions),
+    `${row.filesLoaded}/${row.sourceFiles}`,
+  ];
+}
+
+function percent(count: Count): string {
+  return count.total === 0 ? '-' : `${((100 * count.covered) / count.total).toFixed(1)} %`;
+}
+
+/** A workspace whose test run ended before Node reported coverage left an empty file: no row. */
+function readCoverage(file: string): WorkspaceCoverage | undefined {
+  const text = readFileSync(file, 'utf8');
+  if (text.trim() === '') return undefined;
+  const json = JSON.parse(text) as {
+    workspace: string;
+    totals: { lines: Count; branches: Count; functions: Count };
+    files: unknown[];
+    sourceFiles: number;
+  };
+  return {
+    workspace: json.workspace,
+    lines: json.totals.lines,
+    branches: json.totals.branches,
+    functions: json.totals.functions,
+    filesLoaded: json.files.length,
+    sourceFiles: json.sourceFiles,
+  };
+}

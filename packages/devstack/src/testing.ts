@@ -5,15 +5,16 @@
  * helper creates is removed by a cleanup registered right where it is created.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createAdmin, silentLogger, type KafkaAdmin, type KafkaConnection } from '@pushtech/runtime';
+import { DiskPressureUnavailableError } from './disk-pressure.js';
 import { cacheDir } from './paths.js';
 import { sweepStaleStacks } from './leftovers.js';
 import { freePort } from './ports.js';
-import { startStack } from './stack.js';
+import { killThrowawayStack, startStack } from './stack.js';
 
 export interface TestInfra {
   readonly redisUrl: string;
@@ -54,16 +55,7 @@ async function startPrivateStack(): Promise<TestInfra> {
   });
   // A test process ends abruptly; a throw-away stack can be killed outright. The runner stops
   // a timed-out test file with SIGTERM, which skips 'exit' handlers, hence the signal hooks.
-  const removeStack = (): void => {
-    for (const pid of [stack.kafka.process.pid, stack.redis.process.pid]) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const removeStack = (): void => killThrowawayStack(stack, dir);
   process.once('exit', removeStack);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
@@ -162,5 +154,23 @@ export async function eventually<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The part of node:test's TestContext that skips a test. */
+export interface Skippable {
+  skip(message?: string): void;
+}
+
+/**
+ * Runs a test body that fills a small filesystem or stalls a disk, which needs root (tmpfs,
+ * freezer cgroup); on a machine that cannot, the test is skipped with the reason, not failed.
+ */
+export async function skipWithoutDiskPressure(t: Skippable, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error: unknown) {
+    if (error instanceof DiskPressureUnavailableError) t.skip(error.message);
+    else throw error;
   }
 }

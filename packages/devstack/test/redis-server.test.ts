@@ -24,7 +24,7 @@ describe('startRedisServer', () => {
     assert.deepEqual(asMap, {
       'maxmemory-policy': 'noeviction',
       appendonly: 'yes',
-      appendfsync: 'everysec',
+      appendfsync: 'always',
       bind: '127.0.0.1',
     });
     await client.lpush('k', 'v');

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadEnv } from '@pushtech/runtime';
 import { runLoad } from './load.js';
+import { probeTarget, TargetUnreachableError } from './probe.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +43,13 @@ const tty = process.stderr.isTTY;
 process.stderr.write(
   `load: ${rate} events/s for ${duration} s at ${target}${batchSize ? ` in batches of ${batchSize}` : ''}${values.event ? `, event ${values.event}` : ', realistic mix'}\n`,
 );
+try {
+  await probeTarget(new URL(target));
+} catch (error: unknown) {
+  if (!(error instanceof TargetUnreachableError)) throw error;
+  process.stderr.write(`load: ${error.message}\n`);
+  process.exit(1);
+}
 const result = await runLoad(
   {
     target,
@@ -60,6 +68,7 @@ const result = await runLoad(
   },
 );
 if (tty) process.stderr.write('\n');
+if (result.gaveUp) process.stderr.write(`load: ${result.gaveUp}\n`);
 if (values.acked) writeFileSync(values.acked, `${acked.join('\n')}\n`);
 
 const l = result.latency;

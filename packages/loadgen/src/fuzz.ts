@@ -1,10 +1,11 @@
 import net from 'node:net';
-import { seededRandom } from './traffic.js';
+import { publicAddresses, seededRandom } from './traffic.js';
 
 /**
  * Malformed traffic for the tracker, on raw sockets so nothing is normalised on the way:
  * random paths and percent-encodings, invalid UTF-8, huge and many headers, slow clients,
- * broken JSON batches, HTTP/1.0 and pipelined requests, odd methods.
+ * broken JSON batches, HTTP/1.0 and pipelined requests, odd methods, repeated and hostile
+ * forwarding headers, and bodies whose client goes away halfway.
  */
 export interface FuzzCase {
   readonly kind: string;
@@ -13,7 +14,26 @@ export interface FuzzCase {
   readonly delayMs: number;
   /** How many responses the server owes (pipelining sends several requests at once). */
   readonly requests: number;
+  /** The client closes the connection after the last piece, before its request is complete. */
+  readonly abort?: boolean;
+  /**
+   * A request the tracker must store (204) with this client IP, carrying `fz=<marker>` so the
+   * event can be found in Kafka. The IP assumes the tracker trusts its peer, 127.0.0.1, as a
+   * proxy (TRACKER_TRUSTED_PROXIES) and believes X-Real-IP (TRACKER_TRUST_X_REAL_IP).
+   */
+  readonly expect?: FuzzExpectation;
 }
+
+export interface FuzzExpectation {
+  readonly marker: string;
+  readonly ip: string;
+}
+
+/** The param that carries a FuzzExpectation's marker. */
+export const MARKER_PARAM = 'fz';
+
+/** The peer address of every fuzz connection, which the suite's tracker trusts as a proxy. */
+export const FUZZ_PEER = '127.0.0.1';
 
 export interface FuzzAnswer {
   readonly kind: string;
@@ -21,6 +41,9 @@ export interface FuzzAnswer {
   readonly body: string;
   /** The server closed the connection without answering (its HTTP parser refused the bytes). */
   readonly closed: boolean;
+  /** The connection itself failed (nothing listens there): no answer from the server at all. */
+  readonly unreachable?: true;
+  readonly expect?: FuzzExpectation;
 }
 
 // Code points, not UTF-16 units: indexing a string would split the emoji into lone surrogates.
@@ -50,17 +73,54 @@ function percentSoup(random: () => number, max: number): string {
   return s;
 }
 
-function request(method: string, path: string, headers: Record<string, string>, body = '', version = '1.1'): Buffer {
+/** Header lines as given: an array may repeat a name (several X-Forwarded-For lines). */
+type HeaderLines = Readonly<Record<string, string>> | readonly (readonly [string, string])[];
+
+function request(method: string, path: string, headers: HeaderLines, body = '', version = '1.1'): Buffer {
   const lines = [`${method} ${path} HTTP/${version}`];
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  for (const [k, v] of Array.isArray(headers) ? headers : Object.entries(headers)) lines.push(`${k}: ${v}`);
   if (body !== '' || method === 'POST') lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${body}`, 'utf8');
 }
 
 const host = { Host: 'fuzz.example' };
 
+/** Address text kafkastore refuses though `isIP` takes some of it: zone ids above all. */
+const hostileHops = [
+  'fe80::1%eth0',
+  'fe80::abcd:1%25en0',
+  '[fe80::1%eth0]:443',
+  'fe80::1%1',
+  'ff02::1%lo',
+  '1.2.3.04',
+  '::ffff:999.1.1.1',
+  'unknown',
+];
+
+const publicIpv4 = publicAddresses.filter((a) => !a.includes(':'));
+
+/** A client address as a proxy may write it, and the canonical text the tracker must record. */
+function clientAddress(random: () => number): [string, string] {
+  const r = random();
+  const v4 = pick(publicIpv4, random);
+  if (r < 0.4) return [v4, v4];
+  if (r < 0.5) return [`${v4}:${1024 + Math.floor(random() * 60000)}`, v4];
+  if (r < 0.6) return [`::ffff:${v4}`, v4];
+  const group = (): string => Math.floor(random() * 0xffff + 1).toString(16);
+  const v6 = `2001:db8:${group()}:${group()}::${group()}`;
+  if (r < 0.8) return [v6, v6];
+  if (r < 0.9) return [`[${v6.toUpperCase()}]:443`, v6];
+  return [v6.toUpperCase(), v6];
+}
+
+function pick<T>(items: readonly T[], random: () => number): T {
+  return items[Math.floor(random() * items.length)] as T;
+}
+
 export function fuzzCases(seed: number): Iterator<FuzzCase> {
   const random = seededRandom(seed);
+  let markers = 0;
+  const marker = (): string => `${seed}-${(markers += 1)}`;
   const kinds: (() => FuzzCase)[] = [
     () => ({
       kind: 'percent soup',
@@ -190,6 +250,76 @@ export function fuzzCases(seed: number): Iterator<FuzzCase> {
       requests: 1,
     }),
     () => ({ kind: 'garbage', pieces: [Buffer.from(junk(random, 200), 'utf8')], delayMs: 0, requests: 1 }),
+    () => {
+      // What the client wrote comes first; the proxy appends the address it saw as its own line
+      // (HAProxy's `option forwardfor`), perhaps followed by another trusted proxy's line.
+      const expect = { marker: marker(), ip: '' };
+      const [sent, recorded] = clientAddress(random);
+      const lines: [string, string][] = [['Host', 'fuzz.example']];
+      for (let i = Math.floor(random() * 3); i > 0; i -= 1) {
+        const spoof = random() < 0.5 ? pick(publicAddresses, random) : pick(hostileHops, random);
+        lines.push([random() < 0.5 ? 'X-Forwarded-For' : 'x-forwarded-for', spoof]);
+        if (random() < 0.3) lines.push(['X-Other', 'between']);
+      }
+      lines.push(['X-Forwarded-For', sent]);
+      if (random() < 0.3) lines.push(['X-Forwarded-For', FUZZ_PEER]);
+      return {
+        kind: 'repeated forwarding headers',
+        pieces: [request('GET', `/t/xff?${MARKER_PARAM}=${expect.marker}`, lines)],
+        delayMs: 0,
+        requests: 1,
+        expect: { ...expect, ip: recorded },
+      };
+    },
+    () => {
+      // An address kafkastore refuses is never believed: where it is the hop that would count,
+      // the peer is recorded; left of a good hop it is never looked at.
+      const m = marker();
+      const hostile = pick(hostileHops, random);
+      const [sent, recorded] = clientAddress(random);
+      const variants: [readonly (readonly [string, string])[], string][] = [
+        [[['X-Forwarded-For', hostile]], FUZZ_PEER],
+        [[['X-Forwarded-For', `${sent}, ${hostile}`]], FUZZ_PEER],
+        [[['X-Forwarded-For', `${hostile}, ${sent}`]], recorded],
+        [
+          [
+            ['X-Forwarded-For', sent],
+            ['X-Forwarded-For', hostile],
+          ],
+          FUZZ_PEER,
+        ],
+        [[['X-Real-IP', hostile]], FUZZ_PEER],
+        [
+          [
+            ['X-Real-IP', hostile],
+            ['X-Forwarded-For', sent],
+          ],
+          recorded,
+        ],
+      ];
+      const [lines, ip] = pick(variants, random);
+      return {
+        kind: 'zone id in forwarding headers',
+        pieces: [request('GET', `/t/zone?${MARKER_PARAM}=${m}`, [['Host', 'fuzz.example'], ...lines])],
+        delayMs: 0,
+        requests: 1,
+        expect: { marker: m, ip },
+      };
+    },
+    () => {
+      // The client promises a body and goes away halfway: nothing is owed, nothing is stored,
+      // and the tracker must let go of the request (in-flight gauge, memory).
+      const length = 1_000 + Math.floor(random() * 300_000);
+      const sent = Math.floor(random() * length);
+      const target = random() < 0.5 ? '/t' : `/t/aborted?x=${Math.floor(random() * 1e6)}`;
+      const head = Buffer.from(
+        `POST ${target} HTTP/1.1\r\nHost: fuzz.example\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`,
+      );
+      const body = Buffer.from(`[${'{"event":"a"},'.repeat(Math.ceil(sent / 14))}`.slice(0, sent));
+      const pieces = [head];
+      for (let i = 0; i < body.length; i += 64 * 1024) pieces.push(body.subarray(i, i + 64 * 1024));
+      return { kind: 'aborted body', pieces, delayMs: 1, requests: 0, abort: true };
+    },
   ];
   return {
     next: () => ({ done: false, value: (kinds[Math.floor(random() * kinds.length)] as () => FuzzCase)() }),
@@ -202,6 +332,8 @@ export function sendCase(port: number, fuzzCase: FuzzCase, timeoutMs = 2000): Pr
     const socket = net.connect({ port, host: '127.0.0.1' });
     let data = '';
     let settled = false;
+    let connected = false;
+    socket.once('connect', () => (connected = true));
     const finish = (closed: boolean): void => {
       if (settled) return;
       settled = true;
@@ -214,10 +346,17 @@ export function sendCase(port: number, fuzzCase: FuzzCase, timeoutMs = 2000): Pr
         const length = Number(/content-length: (\d+)/i.exec(headers)?.[1] ?? 0);
         const body = data.slice(re.lastIndex, re.lastIndex + length);
         re.lastIndex += length;
-        answers.push({ kind: fuzzCase.kind, status: Number(match[1]), body, closed: false });
+        answers.push({ kind: fuzzCase.kind, status: Number(match[1]), body, closed: false, expect: fuzzCase.expect });
       }
       if (answers.length < fuzzCase.requests && closed)
-        answers.push({ kind: fuzzCase.kind, status: undefined, body: '', closed: true });
+        answers.push({
+          kind: fuzzCase.kind,
+          status: undefined,
+          body: '',
+          closed: true,
+          ...(connected ? {} : { unreachable: true as const }),
+          expect: fuzzCase.expect,
+        });
       resolve(answers);
     };
     socket.setEncoding('latin1');
@@ -235,12 +374,17 @@ export function sendCase(port: number, fuzzCase: FuzzCase, timeoutMs = 2000): Pr
         socket.write(piece);
         if (fuzzCase.delayMs > 0) await new Promise((r) => setTimeout(r, fuzzCase.delayMs));
       }
+      // Let the bytes reach the server, then go away mid-request.
+      if (fuzzCase.abort) setTimeout(() => finish(false), 20);
     })();
   });
 }
 
 /** What the fuzz suite demands of every answer: a 2xx, or a 4xx/5xx with a one-line JSON reason. */
 export function answerProblem(answer: FuzzAnswer): string | undefined {
+  // Well-formed requests the tracker must store (503 only when Redis is away or full).
+  if (answer.expect && answer.status !== 204 && answer.status !== 503)
+    return `${answer.kind}: ${answer.status ?? 'closed'} for a request that must be stored: ${answer.body.slice(0, 80)}`;
   if (answer.closed || answer.status === undefined) return undefined; // the HTTP parser refused the bytes
   if (answer.status >= 200 && answer.status < 400) return undefined;
   if (answer.status === 431) return undefined; // uWS's own limit on header size

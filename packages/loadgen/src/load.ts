@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { Latencies } from './latency.js';
+import { UnreachableWatch } from './probe.js';
 import { makePixel, seededRandom, type Pixel } from './traffic.js';
 
 export interface LoadOptions {
@@ -16,6 +17,8 @@ export interface LoadOptions {
   readonly seed?: number;
   /** Called with every acknowledged (2xx) request id. */
   readonly onAcknowledged?: (rids: readonly string[]) => void;
+  /** The run stops once requests failed to connect and nothing answered for this long. */
+  readonly giveUpAfterSeconds?: number;
 }
 
 export interface LoadSnapshot {
@@ -30,6 +33,8 @@ export interface LoadSnapshot {
 
 export interface LoadResult extends LoadSnapshot {
   readonly latency: Latencies;
+  /** Why the run stopped early (the target stopped answering), if it did. */
+  readonly gaveUp?: string;
 }
 
 /**
@@ -59,6 +64,8 @@ export async function runLoad(
   let inFlight = 0;
   let seq = 0;
   const started = performance.now();
+  const watch = new UnreachableWatch(options.giveUpAfterSeconds ?? 5, started);
+  let gaveUp: string | undefined;
   const snapshot = (): LoadSnapshot => ({
     elapsedSeconds: (performance.now() - started) / 1000,
     scheduled,
@@ -99,6 +106,7 @@ export async function runLoad(
           },
         },
         (res) => {
+          watch.answered(performance.now());
           res.resume();
           res.on('end', () => {
             const ms = performance.now() - due;
@@ -118,6 +126,7 @@ export async function runLoad(
         },
       );
       req.on('error', () => {
+        watch.failed();
         failed += pixels.length;
         statuses['error'] = (statuses['error'] ?? 0) + 1;
         inFlight -= 1;
@@ -135,9 +144,12 @@ export async function runLoad(
   // scheduled time, so the delay shows in the percentiles (no coordinated omission).
   const maxInFlight = options.connections * 4;
   let slotFreed: (() => void) | undefined;
-  const ticker = setInterval(() => onSecond?.(snapshot(), window.takeWindow()), 1000);
+  const ticker = setInterval(() => {
+    gaveUp ??= watch.verdict(url.origin, performance.now());
+    onSecond?.(snapshot(), window.takeWindow());
+  }, 1000);
   try {
-    for (let i = 0; i < total; i += 1) {
+    for (let i = 0; i < total && gaveUp === undefined; i += 1) {
       const due = started + (i * 1000) / requestRate;
       while (pending.size >= maxInFlight) await new Promise<void>((r) => (slotFreed = r));
       const wait = due - performance.now();
@@ -157,5 +169,5 @@ export async function runLoad(
     clearInterval(ticker);
     agent.destroy();
   }
-  return { ...snapshot(), latency };
+  return { ...snapshot(), latency, ...(gaveUp === undefined ? {} : { gaveUp }) };
 }

@@ -1,8 +1,9 @@
 /**
  * The short fuzz run inside `npm test` (the long one is `npm run fuzz`): malformed traffic at a
  * real tracker with a real kafkastore behind it. Pass: the tracker never crashes, its memory
- * stays flat, every refusal is a 4xx with a reason, and every accepted event reaches Kafka and
- * decodes cleanly (nothing dead-lettered).
+ * stays flat, every refusal is a 4xx with a reason, every accepted event reaches Kafka and
+ * decodes cleanly (nothing dead-lettered), events sent through forwarding headers carry the
+ * client IP they must, and no aborted body is left in flight.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,7 +23,7 @@ import {
   uniqueName,
   type Cleanup,
 } from '@pushtech/devstack/testing';
-import { answerProblem, fuzzCases, sendCase, type FuzzAnswer } from '../src/fuzz.js';
+import { MARKER_PARAM, answerProblem, fuzzCases, sendCase, type FuzzAnswer } from '../src/fuzz.js';
 
 const services = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'services');
 const SECONDS = Number(process.env['FUZZ_SECONDS'] ?? 8);
@@ -59,6 +60,9 @@ describe('fuzzing the tracker', () => {
       TRACKER_HOST: '127.0.0.1',
       TRACKER_PORT: String(port),
       TRACKER_WORKERS: '1',
+      // The fuzz client plays a proxy, so forwarding headers are believed and can be checked.
+      TRACKER_TRUSTED_PROXIES: '127.0.0.1/32',
+      TRACKER_TRUST_X_REAL_IP: 'true',
     });
     start(t, 'kafkastore', {
       REDIS_URL: infra.redisUrl,
@@ -84,12 +88,17 @@ describe('fuzzing the tracker', () => {
     // request's event may be stored though no answer comes (the client retries). Counted here
     // so the Kafka check can allow for them.
     let pipelined = 0;
+    let aborted = 0;
+    // The client IP each stored forwarding-header case must carry in Kafka, by marker.
+    const expectedIps = new Map<string, string>();
     const worker = async (until: number): Promise<void> => {
       while (Date.now() < until) {
         const fuzzCase = cases.next().value as Parameters<typeof sendCase>[1];
         if (fuzzCase.requests > 1) pipelined += 1;
+        if (fuzzCase.abort) aborted += 1;
         for (const answer of await sendCase(port, fuzzCase)) {
           answers.push(answer);
+          if (answer.expect && answer.status === 204) expectedIps.set(answer.expect.marker, answer.expect.ip);
           if (answer.status === 204 || (answer.status === 200 && !answer.body.startsWith('{'))) accepted += 1;
           else if (answer.status === 200) accepted += (JSON.parse(answer.body) as { accepted: number }).accepted;
         }
@@ -112,6 +121,16 @@ describe('fuzzing the tracker', () => {
     for (const a of answers)
       byKind.set(`${a.kind} ${a.status ?? 'closed'}`, (byKind.get(`${a.kind} ${a.status ?? 'closed'}`) ?? 0) + 1);
     assert.ok(accepted > 0 && answers.length > accepted, 'the run had both accepted and refused requests');
+    assert.ok(aborted > 0 && expectedIps.size > 0, `aborted bodies (${aborted}) and forwarding headers were tried`);
+    // An aborted upload settles at once: nothing stays in flight (it leaked one request each).
+    await eventually(
+      'no request left in flight',
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return /^pushtech_tracker_in_flight_requests(\{[^}]*\})? 0$/m.test(text) ? true : undefined;
+      },
+      10_000,
+    );
 
     // Every accepted event reaches Kafka and decodes; nothing is dead-lettered.
     const received: string[] = [];
@@ -123,6 +142,8 @@ describe('fuzzing the tracker', () => {
     });
     t.after(() => consumer.stop());
     let deadLetters = 0;
+    const wrongIps: string[] = [];
+    let ipsChecked = 0;
     await consumer.start((batch) => {
       for (const m of batch.messages) {
         if (batch.topic === dlq) {
@@ -131,8 +152,17 @@ describe('fuzzing the tracker', () => {
         }
         const text = m.value?.toString('utf8') ?? '';
         const decoded = decodeMessage(text);
-        if (decoded.ok) received.push(decoded.value.meta.id);
-        else undecodable.push(`${decoded.error}: ${text.slice(0, 100)}`);
+        if (!decoded.ok) {
+          undecodable.push(`${decoded.error}: ${text.slice(0, 100)}`);
+          continue;
+        }
+        received.push(decoded.value.meta.id);
+        const marker = decoded.value.params.find(([k]) => k === MARKER_PARAM)?.[1];
+        const expected = marker === undefined ? undefined : expectedIps.get(marker);
+        if (expected === undefined) continue;
+        ipsChecked += 1;
+        if (decoded.value.meta.ip !== expected)
+          wrongIps.push(`${marker}: ${decoded.value.meta.ip}, expected ${expected}`);
       }
       return Promise.resolve();
     });
@@ -142,6 +172,11 @@ describe('fuzzing the tracker', () => {
       60_000,
     );
     assert.deepEqual(undecodable, []);
+    assert.deepEqual(wrongIps.slice(0, 10), [], `${wrongIps.length} events carry a client IP they must not`);
+    assert.ok(
+      ipsChecked >= expectedIps.size,
+      `every forwarding-header case found (${ipsChecked} of ${expectedIps.size})`,
+    );
     const distinct = new Set(received).size;
     assert.ok(distinct >= accepted, `every acknowledged event is in Kafka (${distinct} >= ${accepted})`);
     assert.ok(
@@ -150,7 +185,7 @@ describe('fuzzing the tracker', () => {
     );
     assert.equal(deadLetters, 0);
     console.log(
-      `fuzz: ${answers.length} answers, ${accepted} events accepted, ${pipelined} pipelined cases, RSS ${rssAfterWarmup.toFixed(0)} -> ${rssAtEnd.toFixed(0)} MiB`,
+      `fuzz: ${answers.length} answers, ${accepted} events accepted, ${pipelined} pipelined cases, ${aborted} aborted bodies, ${ipsChecked} client IPs checked, RSS ${rssAfterWarmup.toFixed(0)} -> ${rssAtEnd.toFixed(0)} MiB`,
     );
     console.log(
       [...byKind.entries()]

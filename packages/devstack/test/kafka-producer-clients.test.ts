@@ -21,11 +21,11 @@ import {
   type OutgoingMessage,
   type ProduceReceipt,
 } from '@pushtech/runtime';
-import { startKafkaBroker, type KafkaBroker } from './kafka-broker.js';
-import { ensureKafkaJars } from './kafka-jars.js';
-import { cacheDir } from './paths.js';
-import { freePort } from './ports.js';
-import { eventually, freshTopic, testAdmin, testKafka, uniqueName, type Cleanup } from './testing.js';
+import { startKafkaBroker, type KafkaBroker } from '../src/kafka-broker.js';
+import { ensureKafkaJars } from '../src/kafka-jars.js';
+import { cacheDir } from '../src/paths.js';
+import { freePort } from '../src/ports.js';
+import { eventually, freshTopic, testAdmin, testKafka, uniqueName, type Cleanup } from '../src/testing.js';
 
 const logger = silentLogger();
 /** A guard against a hang, not a performance bound: a hung call fails its test instead of the run. */
@@ -268,6 +268,50 @@ for (const client of kafkaClients) {
       assert.equal((await admin.topicOffsets(dlq))[0]?.high, '1');
     });
 
+    it(
+      "reports each partition's outcome: one refused as too large, the others acknowledged once",
+      HANG_GUARD,
+      async (t) => {
+        // The broker applies max.message.bytes to each partition's record batch.
+        const topic = uniqueName('produce-outcomes');
+        const admin = createAdmin(await testKafka(), logger);
+        await admin.connect();
+        t.after(async () => {
+          await admin.deleteTopics([topic]);
+          await admin.disconnect();
+        });
+        await admin.ensureTopics([{ topic, partitions: 3, config: { 'max.message.bytes': String(64 * 1024) } }]);
+        const producer = createProducer(await connectionFor(), logger);
+        await producer.connect();
+        t.after(() => producer.disconnect());
+        const large = 'x'.repeat(40_000);
+        const outcomes = await producer.produce([
+          { topic, partition: 0, messages: sample(4, 'p0') },
+          { topic, partition: 1, messages: [{ value: large }, { value: large }] },
+          { topic, partition: 2, messages: sample(3, 'p2') },
+        ]);
+        assert.deepEqual(
+          outcomes.map((o) =>
+            o.kind === 'acked' ? `${o.partition}: acked at ${o.baseOffset}` : `${o.partition}: failed`,
+          ),
+          ['0: acked at 0', '1: failed', '2: acked at 0'],
+        );
+        const refused = outcomes[1];
+        assert.ok(refused?.kind === 'failed');
+        assert.match(refused.error.code, /^(MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE)$/);
+        assert.equal(refused.error.retriable, false);
+        // Each alone fits: the caller sends them one by one.
+        const alone = await producer.produce([{ topic, partition: 1, messages: [{ value: large }] }]);
+        assert.equal(alone[0]?.kind, 'acked');
+        const offsets = await admin.topicOffsets(topic);
+        assert.deepEqual(
+          offsets.map((o) => o.high),
+          ['4', '1', '3'],
+          'nothing sent twice',
+        );
+      },
+    );
+
     it('compresses a batch with gzip and the consumer reads it back unchanged', HANG_GUARD, async (t) => {
       const topic = await freshTopic(t, { partitions: 2 });
       const connection = await connectionFor();
@@ -302,7 +346,10 @@ for (const client of kafkaClients) {
       t.after(() => producer.disconnect());
       assert.equal(producer.connected, true, 'after reconnecting');
       await producer.send(topic, sample(1, 'again'));
-      assert.equal((await (await testAdmin(t)).topicOffsets(topic))[0]?.high, '2');
+      const high = Number((await (await testAdmin(t)).topicOffsets(topic))[0]?.high);
+      const stored = (await readAll(t, await connectionFor(), topic, high)).map((m) => m.value?.toString());
+      // The values, not only the count, so that a failure says which send was stored or repeated.
+      assert.deepEqual(stored, ['x 0', 'again 0'], 'only the sends made while connected, each once');
     });
 
     it('fails clearly when no broker listens', HANG_GUARD, async (t) => {
