@@ -10,6 +10,13 @@ import {
 } from '@pushtech/runtime';
 import type { AuditTopics } from './topics.js';
 
+/** One distinct event (by its id, meta `id`) found in the event topic. */
+export interface EventSighting {
+  readonly type: string;
+  /** Distinct Kafka messages carrying this event id. */
+  count: number;
+}
+
 /** Where one request id was found in Kafka. */
 export interface Sighting {
   /** Distinct Kafka messages carrying this id (more than one: a duplicate). */
@@ -28,9 +35,10 @@ const MAX_RESTARTS = 5;
  */
 export class Auditor {
   private readonly seen = new Map<string, Sighting>();
+  private readonly byEventId = new Map<string, EventSighting>();
   private readonly offsets = new Set<string>();
-  /** Per partition of the event topic, the offset after the last message read. */
-  private readonly readUpTo = new Map<number, bigint>();
+  /** Per topic and partition (`topic/partition`), the offset after the last message read. */
+  private readonly readUpTo = new Map<string, bigint>();
   private admin: KafkaAdmin | undefined;
   private consumer: EventConsumer | undefined;
   private restarts = 0;
@@ -38,6 +46,8 @@ export class Auditor {
   private stopped = false;
   private pausing = false;
   deadLetters = 0;
+  /** The headers of the first few dead letters, to say who wrote them and why. */
+  readonly deadLetterSample: string[] = [];
   undecodable = 0;
   withoutRequestId = 0;
   messages = 0;
@@ -56,6 +66,11 @@ export class Auditor {
 
   get sightings(): ReadonlyMap<string, Sighting> {
     return this.seen;
+  }
+
+  /** Every distinct event in the topic, by event id: what each consumer must apply exactly once. */
+  get events(): ReadonlyMap<string, EventSighting> {
+    return this.byEventId;
   }
 
   /**
@@ -99,18 +114,23 @@ export class Auditor {
       const where = `${batch.topic}/${batch.partition}/${message.offset}`;
       if (this.offsets.has(where)) continue;
       this.offsets.add(where);
+      const next = BigInt(message.offset) + 1n;
+      const position = `${batch.topic}/${batch.partition}`;
+      if (next > (this.readUpTo.get(position) ?? 0n)) this.readUpTo.set(position, next);
       if (batch.topic === this.topics.deadLetterTopic) {
         this.deadLetters += 1;
+        if (this.deadLetterSample.length < 5) this.deadLetterSample.push(JSON.stringify(message.headers).slice(0, 400));
         continue;
       }
       this.messages += 1;
-      const next = BigInt(message.offset) + 1n;
-      if (next > (this.readUpTo.get(batch.partition) ?? 0n)) this.readUpTo.set(batch.partition, next);
       const decoded = decodeMessage(message.value?.toString('utf8') ?? '');
       if (!decoded.ok) {
         this.undecodable += 1;
         continue;
       }
+      const event = this.byEventId.get(decoded.value.meta.id);
+      if (event) event.count += 1;
+      else this.byEventId.set(decoded.value.meta.id, { type: decoded.value.type, count: 1 });
       let rid: string | undefined;
       for (const [name, value] of decoded.value.params) if (name === 'rid') rid = value;
       if (rid === undefined) {
@@ -174,15 +194,15 @@ export class Auditor {
     if (!this.consumer) await this.connect();
   }
 
-  /** Whether everything in the event topic right now has been read. */
-  async caughtUp(): Promise<boolean> {
+  /** Whether everything in the event topic (or the dead-letter topic) right now has been read. */
+  async caughtUp(topic = this.topics.topic): Promise<boolean> {
     if (!this.admin) {
       const admin = createAdmin({ brokers: [this.brokers], clientId: 'chaos-auditor-admin' }, silentLogger());
       await admin.connect();
       this.admin = admin;
     }
-    const offsets = await this.admin.topicOffsets(this.topics.topic);
-    return offsets.every((o) => BigInt(o.high) <= (this.readUpTo.get(o.partition) ?? 0n));
+    const offsets = await this.admin.topicOffsets(topic);
+    return offsets.every((o) => BigInt(o.high) <= (this.readUpTo.get(`${topic}/${o.partition}`) ?? 0n));
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * npm run chaos [-- --scenario <name>[,<name>...]] [--rate N] [--duration S] [--kafka-outage S]
- *               [--redis-down S] [--kill-every S] [--settle S] [--seed N] [--no-control]
+ *               [--redis-down S] [--consumer-outage S] [--kill-every S] [--settle S] [--seed N] [--no-control]
  *
  * The full chaos suite: every scenario under load on real processes, with its own
  * infrastructure (a Kafka broker from the cached jars, a Redis per scenario). Prints a table,
@@ -34,14 +34,17 @@ import {
 } from './scenario.js';
 import { scenarios } from './scenarios/index.js';
 import { killTrackedProcesses } from './scope.js';
+import { describeError } from '@pushtech/runtime';
 
 const usage = `usage: npm run chaos -- [--scenario <name>[,<name>...]] [--rate N] [--duration S]
-                        [--kafka-outage S] [--redis-down S] [--kill-every S] [--settle S] [--seed N] [--no-control]
+                        [--kafka-outage S] [--redis-down S] [--consumer-outage S] [--kill-every S] [--settle S]
+                        [--seed N] [--no-control]
   --scenario      ${scenarioNames.join(', ')} (default: all, in this order)
   --rate          events per second offered by the load generator (default 2000)
   --duration      seconds of load per scenario; the faults happen inside it (default 60)
   --kafka-outage  seconds the broker stays stopped (default 15)
   --redis-down    seconds Redis stays down (default 3)
+  --consumer-outage  seconds the consumers' Redis and the archive disk stay full (default 5)
   --kill-every    mean seconds between two kafkastore kills (default 4)
   --settle        longest wait for acknowledged events to reach Kafka after the load (default 60)
   --seed          repeat a run's traffic and fault timing
@@ -72,6 +75,7 @@ function parse(): { names: ScenarioName[]; options: ScenarioOptions; control: bo
         duration: { type: 'string' },
         'kafka-outage': { type: 'string' },
         'redis-down': { type: 'string' },
+        'consumer-outage': { type: 'string' },
         'kill-every': { type: 'string' },
         settle: { type: 'string' },
         seed: { type: 'string' },
@@ -81,7 +85,7 @@ function parse(): { names: ScenarioName[]; options: ScenarioOptions; control: bo
       allowPositionals: false,
     }));
   } catch (error: unknown) {
-    fail(error instanceof Error ? error.message : String(error));
+    fail(describeError(error));
   }
   if (values.help) {
     process.stdout.write(`${usage}\n`);
@@ -102,6 +106,7 @@ function parse(): { names: ScenarioName[]; options: ScenarioOptions; control: bo
       durationSeconds: number('duration', values.duration, 60),
       kafkaOutageSeconds: number('kafka-outage', values['kafka-outage'], 15),
       redisDownSeconds: number('redis-down', values['redis-down'], 3),
+      consumerOutageSeconds: number('consumer-outage', values['consumer-outage'], 5),
       killEverySeconds: number('kill-every', values['kill-every'], 4),
       settleTimeoutMs: number('settle', values.settle, 60) * 1000,
       seed: Math.round(number('seed', values.seed, Date.now() % 1_000_000_007)),
@@ -116,7 +121,7 @@ async function main(): Promise<number> {
     try {
       resolveOptions(scenarios[name], options);
     } catch (error: unknown) {
-      fail(error instanceof Error ? error.message : String(error));
+      fail(describeError(error));
     }
   }
   const workDir = mkdtempSync(path.join(tmpdir(), 'pushtech-chaos-'));
@@ -153,7 +158,7 @@ async function main(): Promise<number> {
           `loss control: ${c.removed.length} deleted, ${c.audit.lost} reported lost: ${c.detected ? 'detected' : 'NOT DETECTED'}`,
         );
       } catch (error: unknown) {
-        controlResult = { error: error instanceof Error ? error.message : String(error) };
+        controlResult = { error: describeError(error) };
         say(`loss control: ERROR ${controlResult.error}`);
       }
     }
@@ -165,7 +170,7 @@ async function main(): Promise<number> {
           `${name}: ${result.passed ? 'pass' : 'FAIL'}; acknowledged ${result.audit.acknowledged}, lost ${result.audit.lost}, duplicated ${result.audit.duplicated}, recover ${recoveryCell(result)}`,
         );
       } catch (error: unknown) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = describeError(error);
         errors.push({ scenario: name, error: message });
         say(`${name}: ERROR ${message}`);
       }
@@ -181,6 +186,7 @@ async function main(): Promise<number> {
       durationSeconds: options.durationSeconds,
       kafkaOutageSeconds: options.kafkaOutageSeconds ?? 15,
       redisDownSeconds: options.redisDownSeconds ?? 3,
+      consumerOutageSeconds: options.consumerOutageSeconds ?? 5,
       killEverySeconds: options.killEverySeconds ?? 4,
       seed: options.seed ?? 0,
       scenarios: names.join(','),

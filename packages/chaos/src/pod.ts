@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, startRedisServer, type RedisServer } from '@pushtech/devstack';
+import {
+  freePort,
+  mountSmallFilesystem,
+  startRedisServer,
+  type AppendFsync,
+  type RedisServer,
+} from '@pushtech/devstack';
 import { entriesIn } from './redis-command.js';
+import { sleep } from './sleep.js';
 import { trackProcess, type Scope } from './scope.js';
 import { startService, type ServiceProcess } from './service-process.js';
 import type { AuditTopics } from './topics.js';
@@ -17,11 +24,22 @@ export interface PodOptions {
   readonly topics: AuditTopics;
   /** false: only Redis and the tracker (the loss control starts kafkastore later). */
   readonly withKafkastore?: boolean;
+  /** Redis's AOF policy; the default is what the deployments use (always). */
+  readonly redisAppendFsync?: AppendFsync;
+  /** Redis's folder on a tmpfs of this many bytes, a disk of its own that can be filled (root only). */
+  readonly redisDiskBytes?: number;
+}
+
+interface RedisOptions {
+  readonly port: number;
+  readonly dir: string;
+  readonly appendOnly: true;
+  readonly appendFsync?: AppendFsync;
 }
 
 /**
- * One Kubernetes pod as deployed, made of processes: tracker, its own Redis (AOF everysec,
- * noeviction) and the kafkastore sidecar (drain on exit). Scenarios kill, stop and restart its
+ * One Kubernetes pod as deployed, made of processes: tracker, its own Redis (AOF, fsync before
+ * every answer, noeviction) and the kafkastore sidecar (drain on exit). Scenarios kill, stop and restart its
  * parts; whatever runs when the scenario ends is stopped by the scope.
  */
 export class Pod {
@@ -33,8 +51,9 @@ export class Pod {
   readonly trackerUrl: string;
 
   private constructor(
-    private readonly options: PodOptions,
-    private readonly redisOptions: { port: number; dir: string; appendOnly: true },
+    /** Read by scenarios that change the pod's topics (oversized-events). */
+    readonly options: PodOptions,
+    private readonly redisOptions: RedisOptions,
     redis: RedisServer,
     tracker: ServiceProcess,
     trackerPort: number,
@@ -49,7 +68,16 @@ export class Pod {
   static async start(options: PodOptions, scope: Scope): Promise<Pod> {
     const cwd = path.join(options.dir, 'run');
     mkdirSync(cwd, { recursive: true });
-    const redisOptions = { port: await freePort(), dir: path.join(options.dir, 'redis'), appendOnly: true as const };
+    const redisOptions: RedisOptions = {
+      port: await freePort(),
+      dir: path.join(options.dir, 'redis'),
+      appendOnly: true,
+      ...(options.redisAppendFsync ? { appendFsync: options.redisAppendFsync } : {}),
+    };
+    if (options.redisDiskBytes !== undefined) {
+      // Registered before the pod, so it is unmounted after Redis stopped.
+      scope.defer('redis filesystem', mountSmallFilesystem(redisOptions.dir, options.redisDiskBytes));
+    }
     const redis = await startRedis(redisOptions);
     const trackerPort = await freePort();
     const kafkastorePort = await freePort();
@@ -81,6 +109,11 @@ export class Pod {
     return this.redis.url;
   }
 
+  /** Redis's folder: its AOF, and the filesystem a disk-pressure scenario fills. */
+  get redisDir(): string {
+    return this.redisOptions.dir;
+  }
+
   /** The incoming list and kafkastore's processing list: where acknowledged events wait. */
   get queueKeys(): readonly [string, string] {
     return [QUEUE_KEY, `${QUEUE_KEY}:processing:${INSTANCE}`];
@@ -91,6 +124,30 @@ export class Pod {
     return entriesIn(this.redis.url, this.queueKeys);
   }
 
+  /**
+   * Waits until at least `wanted` events wait in Redis (kafkastore paused), for at most
+   * `timeoutMs`; returns how many wait then.
+   */
+  async backlogOf(wanted: number, timeoutMs: number): Promise<number> {
+    const waitUntil = Date.now() + timeoutMs;
+    while (Date.now() < waitUntil && ((await this.backlog()) ?? 0) < wanted) await sleep(50);
+    return (await this.backlog()) ?? 0;
+  }
+
+  /**
+   * The backlog once a restarted Redis has loaded its AOF (it answers INFO while loading and
+   * LOADING to everything else); -1 when it did not answer within `timeoutMs`.
+   */
+  async backlogOnceLoaded(timeoutMs: number): Promise<number> {
+    const loadedBy = Date.now() + timeoutMs;
+    let counted = await this.backlog();
+    while (counted === undefined && Date.now() < loadedBy) {
+      await sleep(20);
+      counted = await this.backlog();
+    }
+    return counted ?? -1;
+  }
+
   /** Events in kafkastore's processing list: a batch taken but not yet acknowledged by Kafka. */
   inFlight(): Promise<number | undefined> {
     return entriesIn(this.redis.url, [this.queueKeys[1]]);
@@ -99,11 +156,13 @@ export class Pod {
   /**
    * Starts a kafkastore (again). The instance name stays the same across restarts, so a new
    * process finds and re-produces the batch a killed one left in its processing list.
+   * `second`: one more beside the running one (two-kafkastores), on its own ops port.
    */
-  startKafkastore(): ServiceProcess {
+  startKafkastore(second?: { opsPort: number; env: Readonly<Record<string, string>> }): ServiceProcess {
+    const opsPort = second?.opsPort ?? this.kafkastorePort;
     const kafkastore = startService({
       name: 'kafkastore',
-      opsPort: this.kafkastorePort,
+      opsPort,
       cwd: this.cwd,
       env: {
         NODE_ENV: 'production',
@@ -114,14 +173,15 @@ export class Pod {
         KAFKA_TOPIC: this.options.topics.topic,
         KAFKA_DLQ_TOPIC: this.options.topics.deadLetterTopic,
         KAFKASTORE_HOST: '127.0.0.1',
-        KAFKASTORE_PORT: String(this.kafkastorePort),
+        KAFKASTORE_PORT: String(opsPort),
         KAFKASTORE_INSTANCE: INSTANCE,
         KAFKASTORE_DRAIN_ON_EXIT: 'true',
         KAFKA_PARTITION_KEY: 'deviceid',
         GEOIP_DB: '',
+        ...second?.env,
       },
     });
-    this.kafkastore = kafkastore;
+    if (second === undefined) this.kafkastore = kafkastore;
     this.kafkastoreRuns.push(kafkastore);
     return kafkastore;
   }
@@ -139,7 +199,7 @@ export class Pod {
   }
 }
 
-async function startRedis(options: { port: number; dir: string; appendOnly: true }): Promise<RedisServer> {
+async function startRedis(options: RedisOptions): Promise<RedisServer> {
   const redis = await startRedisServer(options);
   const untrack = trackProcess(redis.process.pid, 'redis');
   void redis.process.exited.then(untrack);

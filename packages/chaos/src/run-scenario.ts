@@ -4,6 +4,7 @@ import { runLoad, seededRandom, type LoadResult } from '@pushtech/loadgen';
 import { Acknowledgements, median, recoveryMs, summarize } from './audit.js';
 import { Auditor } from './auditor.js';
 import { Broker } from './broker.js';
+import { ConsumerStack } from './consumer-stack.js';
 import { Pod } from './pod.js';
 import {
   ChaosUsageError,
@@ -16,15 +17,15 @@ import {
   type ScenarioName,
   type ScenarioOptions,
   type ScenarioResult,
-  sleep,
 } from './scenario.js';
+import { sleep } from './sleep.js';
 import { scenarios } from './scenarios/index.js';
 import { Scope } from './scope.js';
 import { createAuditTopics, deleteAuditTopics } from './topics.js';
 
 export function resolveOptions(definition: ScenarioDefinition, options: ScenarioOptions): ResolvedOptions {
   const resolved: ResolvedOptions = { ...defaultOptions, seed: Date.now() % 1_000_000_007, ...options };
-  const positive: (keyof ResolvedOptions)[] = [
+  const positive: (keyof Omit<ResolvedOptions, 'redisAppendFsync' | 'secondKafkastoreLease'>)[] = [
     'rate',
     'durationSeconds',
     'connections',
@@ -32,6 +33,7 @@ export function resolveOptions(definition: ScenarioDefinition, options: Scenario
     'killEverySeconds',
     'kafkaOutageSeconds',
     'redisDownSeconds',
+    'consumerOutageSeconds',
   ];
   for (const key of positive) {
     const value = resolved[key];
@@ -80,7 +82,35 @@ export async function runScenario(
     scope.defer('topics', () => deleteAuditTopics(brokers, topics));
     const auditor = await Auditor.start(brokers, topics, env.log);
     scope.defer('auditor', () => auditor.stop());
-    const pod = await Pod.start({ dir, brokers, topics }, scope);
+    // The consumers (if any) start beside the pod; both settle before a failure is thrown, so
+    // the scope holds everything either started when it closes.
+    const [podStart, consumersStart] = await Promise.allSettled([
+      Pod.start(
+        {
+          dir,
+          brokers,
+          topics,
+          redisAppendFsync: resolved.redisAppendFsync,
+          ...(definition.redisDiskBytes ? { redisDiskBytes: definition.redisDiskBytes(resolved) } : {}),
+        },
+        scope,
+      ),
+      definition.consumers
+        ? ConsumerStack.start(
+            {
+              dir: path.join(dir, 'consumers'),
+              brokers,
+              topics,
+              archiveDiskBytes: definition.consumers(resolved).archiveDiskBytes,
+            },
+            scope,
+          )
+        : undefined,
+    ]);
+    if (podStart.status === 'rejected') throw podStart.reason;
+    if (consumersStart.status === 'rejected') throw consumersStart.reason;
+    const pod = podStart.value;
+    const consumers = consumersStart.value;
     env.log(`${name}: infrastructure and pod up in ${Date.now() - startedAt} ms`);
 
     const acks = new Acknowledgements();
@@ -108,6 +138,7 @@ export async function runScenario(
       options: resolved,
       acks,
       auditor,
+      consumers,
       random: seededRandom(resolved.seed + 1),
       loadStartedAt,
       at: (seconds) => sleep(loadStartedAt + seconds * 1000 - Date.now()),
@@ -137,7 +168,7 @@ export async function runScenario(
       recoveryMs: recovers === false ? null : recoveryMs(fault.endedAt, acks, seen),
     }));
     const recoveries = faults.map((f) => f.recoveryMs).filter((ms): ms is number => ms !== null);
-    const { evidence, checks } = faultRun.evaluate({ acks, load: loadResult });
+    const { evidence, checks } = await faultRun.evaluate({ acks, load: loadResult, seen });
     const allChecks: Check[] = [
       {
         name: 'every acknowledged event is in Kafka',

@@ -1,9 +1,22 @@
+import type { AppendFsync } from '@pushtech/devstack';
 import type { LoadResult } from '@pushtech/loadgen';
 import type { Acknowledgements, AuditSummary } from './audit.js';
+import type { Auditor, Sighting } from './auditor.js';
 import type { Broker } from './broker.js';
+import type { ConsumerStack } from './consumer-stack.js';
 import type { Pod } from './pod.js';
 
-export const scenarioNames = ['kafkastore-kill', 'kafka-outage', 'redis-restart', 'pod-scale-down'] as const;
+export const scenarioNames = [
+  'kafkastore-kill',
+  'kafka-outage',
+  'redis-restart',
+  'pod-scale-down',
+  'redis-disk-pressure',
+  'aborted-uploads-scale-down',
+  'two-kafkastores',
+  'oversized-events',
+  'consumer-outages',
+] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export function isScenarioName(name: string): name is ScenarioName {
@@ -36,6 +49,15 @@ export interface ScenarioOptions {
   readonly kafkaOutageSeconds?: number;
   /** redis-restart: how long Redis stays down. */
   readonly redisDownSeconds?: number;
+  /**
+   * The pod Redis's AOF policy. Only the negative control sets it (everysec, the old setting,
+   * must lose acknowledged events under redis-disk-pressure); the default is the deployments' own.
+   */
+  readonly redisAppendFsync?: AppendFsync;
+  /** two-kafkastores: false (the negative control) starts the second one with KAFKASTORE_LEASE=false. */
+  readonly secondKafkastoreLease?: boolean;
+  /** consumer-outages: how long the consumers' Redis stays full, and the archive disk. */
+  readonly consumerOutageSeconds?: number;
 }
 
 export type ResolvedOptions = Required<ScenarioOptions>;
@@ -46,6 +68,9 @@ export const defaultOptions: Omit<ResolvedOptions, 'rate' | 'durationSeconds' | 
   killEverySeconds: 4,
   kafkaOutageSeconds: 15,
   redisDownSeconds: 3,
+  redisAppendFsync: 'always',
+  secondKafkastoreLease: true,
+  consumerOutageSeconds: 5,
 };
 
 /** A check that the scenario did what it claims (the fault really happened, the pod behaved). */
@@ -65,13 +90,20 @@ export interface Fault {
   readonly recoveryMs: number | null;
 }
 
+export interface Evaluation {
+  evidence: Record<string, number>;
+  checks: Check[];
+}
+
 /** What a scenario's fault injection reports; evaluated once the load ended and Kafka settled. */
 export interface FaultRun {
   readonly faults: readonly (Omit<Fault, 'recoveryMs'> & { readonly recovers?: boolean })[];
-  evaluate(view: { acks: Acknowledgements; load: LoadResult }): {
-    evidence: Record<string, number>;
-    checks: Check[];
-  };
+  /** `seen`: what the auditor found in Kafka, by request id. */
+  evaluate(view: {
+    acks: Acknowledgements;
+    load: LoadResult;
+    seen: ReadonlyMap<string, Sighting>;
+  }): Evaluation | Promise<Evaluation>;
 }
 
 export interface ScenarioContext {
@@ -80,8 +112,10 @@ export interface ScenarioContext {
   readonly broker: Broker | undefined;
   readonly options: ResolvedOptions;
   readonly acks: Acknowledgements;
-  /** The measuring side, paused while the broker it reads from is away. */
-  readonly auditor: { pause(): Promise<void>; resume(): Promise<void> };
+  /** The measuring side: paused while the broker it reads from is away; what it found. */
+  readonly auditor: Auditor;
+  /** The consumers reading the scenario's topic (only for scenarios that fault them). */
+  readonly consumers: ConsumerStack | undefined;
   /** Seeded, so a run can be repeated. */
   readonly random: () => number;
   readonly loadStartedAt: number;
@@ -97,6 +131,13 @@ export interface ScenarioDefinition {
   /** What "time to recover" means for this scenario. */
   readonly recoveryDefinition: string;
   readonly ownBroker: boolean;
+  /** Bytes of a filesystem of its own (tmpfs, root only) for the pod Redis's folder. */
+  redisDiskBytes?(options: ResolvedOptions): number;
+  /**
+   * Runs the built-in consumers on the scenario's topic, their state in a Redis of their own and
+   * the archive on a filesystem of `archiveDiskBytes` (tmpfs, root only).
+   */
+  consumers?(options: ResolvedOptions): { archiveDiskBytes: number };
   /** The shortest load that leaves room for the fault and a recovery after it. */
   minDurationSeconds(options: ResolvedOptions): number;
   /** Runs while the load runs; returns when the fault is over. */
@@ -143,5 +184,3 @@ export class ChaosUsageError extends Error {
 export function warmupSeconds(options: Pick<ResolvedOptions, 'durationSeconds'>): number {
   return Math.min(3, options.durationSeconds * 0.2);
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));

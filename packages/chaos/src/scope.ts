@@ -1,3 +1,4 @@
+import { describeError } from '@pushtech/runtime';
 /**
  * Everything a scenario starts (processes, servers, topics, temp folders) is registered here
  * right where it is created and released in reverse order, whatever way the scenario ends:
@@ -28,7 +29,7 @@ export class Scope {
           if (outcome === 'timeout') log(`cleanup: gave up on ${step.name} after ${stepTimeoutMs} ms`);
           else if (Date.now() - started > 2_000) log(`cleanup: ${step.name} took ${Date.now() - started} ms`);
         } catch (error: unknown) {
-          log(`cleanup: ${step.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+          log(`cleanup: ${step.name} failed: ${describeError(error)}`);
         } finally {
           clearTimeout(timer);
         }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackProcess } from './scope.js';
 
-export type ServiceName = 'tracker' | 'kafkastore';
+export type ServiceName = 'tracker' | 'kafkastore' | 'consumers';
 
 const servicesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'services');
 // Absolute, because the services run in an empty folder where a bare 'tsx' would not resolve.
@@ -16,7 +16,7 @@ export interface ServiceExit {
   readonly at: number;
 }
 
-/** One tracker or kafkastore process, started exactly as in production. */
+/** One tracker, kafkastore or consumers process, started exactly as in production. */
 export interface ServiceProcess {
   readonly name: ServiceName;
   readonly pid: number;
@@ -36,7 +36,7 @@ export interface StartServiceOptions {
   readonly name: ServiceName;
   /** The whole environment besides PATH/HOME: nothing of this process's environment leaks in. */
   readonly env: Readonly<Record<string, string>>;
-  /** The port /readyz answers on (TRACKER_PORT or KAFKASTORE_PORT). */
+  /** The port /readyz answers on (TRACKER_PORT, KAFKASTORE_PORT or CONSUMERS_PORT). */
   readonly opsPort: number;
   /** An empty folder to run in, so no .env is found and read. */
   readonly cwd: string;

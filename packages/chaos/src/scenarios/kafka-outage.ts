@@ -1,6 +1,7 @@
 import { isListening } from '@pushtech/devstack';
 import type { ScenarioDefinition } from '../scenario.js';
-import { sleep, warmupSeconds } from '../scenario.js';
+import { warmupSeconds } from '../scenario.js';
+import { sleep } from '../sleep.js';
 
 /** A broker restart takes several seconds; after it, traffic must still run to measure recovery. */
 const RESTART_AND_TAIL_SECONDS = 12;

@@ -1,5 +1,6 @@
 import type { ScenarioDefinition } from '../scenario.js';
-import { sleep, warmupSeconds } from '../scenario.js';
+import { warmupSeconds } from '../scenario.js';
+import { sleep } from '../sleep.js';
 
 /** Longest wait for a backlog to build up in Redis before it is killed. */
 const BACKLOG_WAIT_MS = 3_000;
@@ -9,7 +10,7 @@ export const redisRestart: ScenarioDefinition = {
   name: 'redis-restart',
   title: 'Redis SIGKILLed and restarted (AOF)',
   description:
-    "The pod's Redis (AOF everysec) is SIGKILLed and started again after redisDownSeconds on the same port and " +
+    "The pod's Redis (AOF, fsync before every answer) is SIGKILLed and started again after redisDownSeconds on the same port and " +
     'folder, so it replays its AOF. kafkastore is paused (SIGSTOP) for a moment before, so acknowledged events ' +
     'are waiting in Redis when it dies; it is resumed once Redis is back. The tracker answers 503 meanwhile.',
   recoveryDefinition:
@@ -33,23 +34,14 @@ export const redisRestart: ScenarioDefinition = {
     const oldPid = pod.redis.process.pid;
     try {
       const wanted = Math.max(20, Math.round(options.rate / 2));
-      const waitUntil = Date.now() + BACKLOG_WAIT_MS;
-      while (Date.now() < waitUntil && ((await pod.backlog()) ?? 0) < wanted) await sleep(50);
-      backlogAtCrash = (await pod.backlog()) ?? 0;
+      backlogAtCrash = await pod.backlogOf(wanted, BACKLOG_WAIT_MS);
       crashedAt = Date.now();
       await pod.redis.process.kill();
       exit = await pod.redis.process.exited;
       await sleep(crashedAt + options.redisDownSeconds * 1000 - Date.now());
       await pod.restartRedis();
       backAt = Date.now();
-      // Redis answers INFO while it still loads the AOF, and LOADING errors to everything else.
-      const loadedBy = Date.now() + LOADING_TIMEOUT_MS;
-      let counted = await pod.backlog();
-      while (counted === undefined && Date.now() < loadedBy) {
-        await sleep(20);
-        counted = await pod.backlog();
-      }
-      backlogAfterRestart = counted ?? -1;
+      backlogAfterRestart = await pod.backlogOnceLoaded(LOADING_TIMEOUT_MS);
     } finally {
       kafkastore.signal('SIGCONT');
     }

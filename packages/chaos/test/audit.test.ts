@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Acknowledgements, median, recoveryMs, summarize } from './audit.js';
-import type { Sighting } from './auditor.js';
+import { Acknowledgements, median, recoveryMs, summarize } from '../src/audit.js';
+import type { Sighting } from '../src/auditor.js';
 
 const seenMap = (entries: Record<string, [count: number, appendedAt: number]>): Map<string, Sighting> =>
   new Map(Object.entries(entries).map(([rid, [count, firstAppendedAt]]) => [rid, { count, firstAppendedAt }]));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { freePort } from '@pushtech/devstack';
 import { testRedis } from '@pushtech/devstack/testing';
-import { entriesIn, parseReply, redisCommand, RedisReplyError, type RedisReply } from './redis-command.js';
+import { entriesIn, parseReply, redisCommand, RedisReplyError, type RedisReply } from '../src/redis-command.js';
 
 describe('parseReply', () => {
   const complete: { raw: string; reply: RedisReply }[] = [

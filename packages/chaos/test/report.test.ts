@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildReport, formatDetails, formatDuration, formatTable } from './report.js';
-import type { ScenarioResult } from './scenario.js';
+import { buildReport, formatDetails, formatDuration, formatTable } from '../src/report.js';
+import type { ScenarioResult } from '../src/scenario.js';
 
 function result(overrides: Partial<ScenarioResult> & Pick<ScenarioResult, 'scenario'>): ScenarioResult {
   return {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { resolveOptions } from './run-scenario.js';
-import { ChaosUsageError } from './scenario.js';
-import { scenarios } from './scenarios/index.js';
+import { resolveOptions } from '../src/run-scenario.js';
+import { ChaosUsageError } from '../src/scenario.js';
+import { scenarios } from '../src/scenarios/index.js';
 
-const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 function runCli(args: string[]): { status: number | null; stderr: string; stdout: string } {
   const r = spawnSync(process.execPath, ['--conditions=development', '--import', 'tsx', cli, ...args], {
@@ -25,6 +25,11 @@ describe('npm run chaos: bad input stops it before anything starts', () => {
     {
       args: ['--scenario', 'kafka-outage', '--duration', '20'],
       message: /kafka-outage: a load of 20 s is too short .* at least 30 s/,
+    },
+    { args: ['--consumer-outage', '0'], message: /--consumer-outage must be a positive number, got "0"/ },
+    {
+      args: ['--scenario', 'consumer-outages', '--duration', '30', '--consumer-outage', '10'],
+      message: /consumer-outages: a load of 30 s is too short .* at least 53 s/,
     },
   ];
   for (const c of cases) {
@@ -62,6 +67,10 @@ describe('scenario options', () => {
       () => resolveOptions(scenarios['redis-restart'], { rate: 5, durationSeconds: 30, redisDownSeconds: Number.NaN }),
       /redisDownSeconds must be a positive number, got NaN/,
     );
+    assert.throws(
+      () => resolveOptions(scenarios['consumer-outages'], { rate: 5, durationSeconds: 60, consumerOutageSeconds: 0 }),
+      /consumer-outages: consumerOutageSeconds must be a positive number, got 0/,
+    );
   });
 
   it('fills in the defaults', () => {
@@ -77,6 +86,9 @@ describe('scenario options', () => {
         killEverySeconds: 4,
         kafkaOutageSeconds: 15,
         redisDownSeconds: 3,
+        redisAppendFsync: 'always',
+        secondKafkastoreLease: true,
+        consumerOutageSeconds: 5,
       },
     );
   });
