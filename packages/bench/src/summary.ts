@@ -28,6 +28,12 @@ export interface SummarySeries {
   readonly lines: readonly { readonly name: string; readonly points: readonly (readonly [number, number])[] }[];
 }
 
+/** A table shown as it is (e.g. per process and per rate), its first row the header. */
+export interface SummaryTable {
+  readonly title: string;
+  readonly rows: readonly (readonly string[])[];
+}
+
 export interface BenchSummary {
   readonly bench: string;
   readonly title: string;
@@ -35,6 +41,7 @@ export interface BenchSummary {
   readonly goals?: readonly SummaryGoal[];
   readonly notes?: readonly string[];
   readonly series?: readonly SummarySeries[];
+  readonly tables?: readonly SummaryTable[];
 }
 
 export class SummaryError extends Error {
@@ -76,6 +83,7 @@ export function parseSummary(source: string, result: unknown): BenchSummary {
   const goals = s['goals'] === undefined ? [] : list(at('goals'), s['goals']);
   const notes = s['notes'] === undefined ? [] : list(at('notes'), s['notes']);
   const series = s['series'] === undefined ? [] : list(at('series'), s['series']);
+  const tables = s['tables'] === undefined ? [] : list(at('tables'), s['tables']);
   return {
     bench: text(at('bench'), s['bench']),
     title: text(at('title'), s['title']),
@@ -90,6 +98,19 @@ export function parseSummary(source: string, result: unknown): BenchSummary {
       };
     }),
     notes: notes.map((n, i) => text(at(`notes[${i}]`), n)),
+    tables: tables.map((x, i): SummaryTable => {
+      if (!isRecord(x)) throw new SummaryError(`${at(`tables[${i}]`)} must be an object`);
+      const rows = list(at(`tables[${i}].rows`), x['rows']).map((row, j) =>
+        list(at(`tables[${i}].rows[${j}]`), row).map((c, k) => {
+          if (typeof c !== 'string') throw new SummaryError(`${at(`tables[${i}].rows[${j}][${k}]`)} must be a string`);
+          return c;
+        }),
+      );
+      const width = rows[0]?.length ?? 0;
+      if (width === 0 || rows.some((row) => row.length !== width))
+        throw new SummaryError(`${at(`tables[${i}].rows`)} must be rows of the header's width`);
+      return { title: text(at(`tables[${i}].title`), x['title']), rows };
+    }),
     series: series.map((x, i): SummarySeries => {
       if (!isRecord(x)) throw new SummaryError(`${at(`series[${i}]`)} must be an object`);
       return {

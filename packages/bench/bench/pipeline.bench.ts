@@ -15,36 +15,23 @@
  * Writes $PUSHTECH_BENCH_RESULTS/pipeline.json. Env: BENCH_STEP_SECONDS (8),
  * BENCH_LATENCY_SECONDS (15), BENCH_START_RATE (2000).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { freePort, repoRoot } from '@pushtech/devstack';
-import { testInfra } from '@pushtech/devstack/testing';
 import { runLoad, type LoadResult } from '@pushtech/loadgen';
 import { createAdmin, silentLogger } from '@pushtech/runtime';
+import { benchStack, writeResult, type Percentiles } from '../src/index.js';
+import { LatencyConsumer, sleep, track } from './latency-probe.js';
 
 const STEP_SECONDS = Number(process.env['BENCH_STEP_SECONDS'] ?? 8);
 const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 15);
 const START_RATE = Number(process.env['BENCH_START_RATE'] ?? 2000);
 const GROWTH = 1.3;
 const CONNECTIONS = 64;
-const here = path.dirname(fileURLToPath(import.meta.url));
 const log = (line: string): void => void process.stdout.write(`pipeline bench: ${line}\n`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-// Every child process this bench starts; whatever way the bench ends, none outlives it.
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
 
 interface Service {
   readonly name: string;
@@ -99,91 +86,6 @@ async function stopService(service: Service): Promise<void> {
   const exited = new Promise((r) => service.child.once('exit', r));
   service.child.kill('SIGTERM');
   await exited;
-}
-
-interface Percentiles {
-  readonly n: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-interface ConsumerReport {
-  readonly consumed: number;
-  readonly undecodable: number;
-  readonly append: Percentiles;
-  readonly consume: Percentiles;
-}
-
-class LatencyConsumer {
-  consumed = 0;
-  private pendingReport: ((r: ConsumerReport) => void) | undefined;
-
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (m: { type: string; consumed?: number } & Partial<ConsumerReport>) => {
-      if (m.type === 'progress' && m.consumed !== undefined) this.consumed = m.consumed;
-      if (m.type === 'report') {
-        this.consumed = m.consumed ?? this.consumed;
-        this.pendingReport?.(m as ConsumerReport);
-      }
-    });
-  }
-
-  static async start(brokers: string, topic: string): Promise<LatencyConsumer> {
-    const child = track(
-      fork(path.join(here, 'latency-consumer.ts'), [], {
-        execArgv: ['--conditions=development', '--import', 'tsx'],
-        env: { ...process.env, BENCH_BROKERS: brokers, BENCH_TOPIC: topic },
-      }),
-    );
-    const ready = new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`latency consumer exited (${code}) before it was ready`)));
-      child.on('message', (m: { type: string }) => {
-        if (m.type === 'ready') resolve();
-      });
-    });
-    await ready;
-    child.removeAllListeners('exit');
-    child.once('exit', (code) => {
-      if (code !== 0) {
-        process.stderr.write(`pipeline bench: the latency consumer died (${code})\n`);
-        process.exit(1);
-      }
-    });
-    return new LatencyConsumer(child);
-  }
-
-  reset(): void {
-    this.child.send({ type: 'reset' });
-  }
-
-  report(): Promise<ConsumerReport> {
-    return new Promise((resolve) => {
-      this.pendingReport = resolve;
-      this.child.send({ type: 'report' });
-    });
-  }
-
-  /** Waits until the consumer has seen `target` events; returns the wait in ms, or NaN on timeout. */
-  async caughtUp(target: number, timeoutMs: number): Promise<number> {
-    const begin = Date.now();
-    while (this.consumed < target) {
-      if (Date.now() - begin > timeoutMs) return NaN;
-      await sleep(50);
-    }
-    return Date.now() - begin;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    this.child.removeAllListeners('exit'); // the "died" handler; this exit is asked for
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.send({ type: 'stop' });
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  }
 }
 
 interface Step {
@@ -256,7 +158,8 @@ const highestSustained = (steps: readonly Step[]): number =>
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const { redisUrl, kafkaBrokers } = await testInfra();
+  const stack = await benchStack({ log });
+  const { redisUrl, kafkaBrokers } = stack;
   const run = Date.now().toString(36);
   const topic = `bench-pipeline-${run}`;
   const dlq = `${topic}.dlq`;
@@ -329,7 +232,7 @@ async function main(): Promise<void> {
         kafkastoreHow,
         {
           KAFKASTORE_PORT: String(kafkastorePort),
-          // As its image runs it (services/kafkastore/Dockerfile).
+          // As its image runs it (NODE_OPTIONS of service-kafkastore in the root Dockerfile).
           NODE_OPTIONS: '--max-semi-space-size=64',
           KAFKASTORE_HOST: '127.0.0.1',
           KAFKASTORE_INSTANCE: `bench-${run}`,
@@ -344,7 +247,7 @@ async function main(): Promise<void> {
         kafkastorePort,
       ),
     );
-    consumer = await LatencyConsumer.start(kafkaBrokers, topic);
+    consumer = await LatencyConsumer.start(kafkaBrokers, topic, log);
     log(
       `tracker ${trackerHow.built ? '(built)' : '(tsx)'} :${trackerPort}, kafkastore ${kafkastoreHow.built ? '(built)' : '(tsx)'} :${kafkastorePort}, GeoIP ${geo.length > 0 ? 'DB-IP Lite' : 'off'}, topic ${topic}`,
     );
@@ -505,10 +408,7 @@ async function main(): Promise<void> {
         ],
       },
     };
-    const dir = process.env['PUSHTECH_BENCH_RESULTS'] ?? path.join(repoRoot, '.bench-results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'pipeline.json'), `${JSON.stringify(results, null, 2)}\n`);
-    log(`results in ${path.join(dir, 'pipeline.json')} (${results.durationSeconds} s)`);
+    log(`results in ${writeResult('pipeline', results)} (${results.durationSeconds} s)`);
     if (missing > 0) throw new Error(`${missing} acknowledged events never reached the consumer`);
   } finally {
     await consumer?.stop();
@@ -517,6 +417,7 @@ async function main(): Promise<void> {
     await admin.disconnect();
     await redis.del(queueKey);
     redis.disconnect();
+    await stack.stop();
   }
 }
 

@@ -1,14 +1,15 @@
 /**
- * `node packages/e2e/src/report-cli.ts [--results DIR] [--out FILE] [--charts DIR]`: reads every
+ * `node packages/bench/src/report-cli.ts [--results DIR] [--out FILE] [--charts DIR]`: reads every
  * benchmark result in the results folder (default $PUSHTECH_BENCH_RESULTS or .bench-results) and
- * writes docs/BENCHMARKS.md plus its charts (docs/bench/*.svg). `npm run bench` runs it last.
+ * writes docs/BENCHMARKS.md plus its charts (docs/bench/*.svg), keeping the hand-written part at
+ * the end of the previous docs/BENCHMARKS.md (HAND_WRITTEN_MARKER). `npm run bench` runs it last.
  */
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildReport } from './report.js';
+import { buildReport, keepHandWritten } from './report.js';
 import { parseSummary, SummaryError, type BenchSummary } from './summary.js';
 
 const fail = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -68,7 +69,8 @@ function main(): number {
   mkdirSync(chartDir, { recursive: true });
   for (const [name, svg] of report.charts) writeFileSync(path.join(chartDir, name), svg);
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, report.markdown);
+  // Ranges over several runs and the history of a number are written by hand below a marker.
+  writeFileSync(out, keepHandWritten(report.markdown, existsSync(out) ? readFileSync(out, 'utf8') : undefined));
   process.stdout.write(
     `bench report: ${summaries.length} benchmarks -> ${path.relative(process.cwd(), out)}, ${report.charts.size} charts in ${path.relative(process.cwd(), chartDir)}\n`,
   );

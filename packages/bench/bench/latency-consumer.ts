@@ -11,6 +11,7 @@
  */
 import { decodeMessage } from '@pushtech/event';
 import { createConsumer, silentLogger } from '@pushtech/runtime';
+import { percentiles } from '../src/index.js';
 
 const brokers = process.env['BENCH_BROKERS'] ?? '';
 const topic = process.env['BENCH_TOPIC'] ?? '';
@@ -24,13 +25,6 @@ let consumed = 0;
 let undecodable = 0;
 let append: number[] = [];
 let consume: number[] = [];
-
-function percentiles(samples: number[]): Record<string, number> {
-  if (samples.length === 0) return { n: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN };
-  const sorted = Float64Array.from(samples).sort();
-  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-  return { n: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: sorted[sorted.length - 1] ?? NaN };
-}
 
 const consumer = createConsumer({ brokers: brokers.split(','), clientId: 'pipeline-bench' }, silentLogger(), {
   groupId: `pipeline-bench-${process.pid}`,

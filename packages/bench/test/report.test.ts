@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { niceCeiling } from './charts.js';
-import { buildReport } from './report.js';
-import { parseSummary, SummaryError, type BenchSummary } from './summary.js';
+import { niceCeiling } from '../src/charts.js';
+import { anchorsOf, linksOf } from '../src/markdown.js';
+import { buildReport, HAND_WRITTEN_MARKER } from '../src/report.js';
+import { parseSummary, SummaryError, type BenchSummary } from '../src/summary.js';
 
 const tracker: BenchSummary = {
   bench: 'tracker',
@@ -110,6 +111,43 @@ describe('buildReport', () => {
     assert.match(svg, /b &#38; c/);
   });
 
+  it('links every row of the summary table to its section as GitHub anchors it', () => {
+    const titled = { ...tracker, title: 'Kafkastore: Redis -> enrich -> Kafka (acks=all)' };
+    const md = buildReport([titled, pipeline], { date: 'd', machine: 'm', chartDir: 'bench' }).markdown;
+    const anchors = anchorsOf(md);
+    const toc = linksOf(md).filter((l) => l.target.startsWith('#'));
+    assert.equal(toc.length, 2);
+    for (const { target } of toc) assert.ok(anchors.has(target.slice(1)), target);
+  });
+
+  it('shows a summary table as it is, its first row the header, its cells escaped', () => {
+    const perProcess: BenchSummary = {
+      ...pipeline,
+      tables: [
+        {
+          title: 'CPU per event',
+          rows: [
+            ['process', '1000/s', '3000/s'],
+            ['tracker', '164', '72'],
+            ['a | b', '1', '2'],
+          ],
+        },
+      ],
+    };
+    const md = buildReport([perProcess], { date: 'd', machine: 'm', chartDir: 'bench' }).markdown;
+    assert.match(
+      md,
+      /\*\*CPU per event\*\*\n\n\| process \| 1000\/s \| 3000\/s \|\n\|---\|---:\|---:\|\n\| tracker \| 164 \| 72 \|/,
+    );
+    assert.match(md, /\| a \\\| b \| 1 \| 2 \|/);
+    const parsed = parseSummary('p.json', { summary: perProcess });
+    assert.deepEqual(parsed.tables, perProcess.tables);
+    assert.throws(
+      () => parseSummary('p.json', { summary: { ...pipeline, tables: [{ title: 't', rows: [['a', 'b'], ['c']] }] } }),
+      /tables\[0\]\.rows must be rows of the header's width/,
+    );
+  });
+
   it('rounds axes up to readable values', () => {
     assert.equal(niceCeiling(83_000), 100_000);
     assert.equal(niceCeiling(41), 50);
@@ -118,7 +156,7 @@ describe('buildReport', () => {
 });
 
 describe('report-cli', () => {
-  const cli = fileURLToPath(new URL('./report-cli.ts', import.meta.url));
+  const cli = fileURLToPath(new URL('../src/report-cli.ts', import.meta.url));
   const run = (dir: string): ReturnType<typeof spawnSync> =>
     spawnSync(
       process.execPath,
@@ -151,6 +189,25 @@ describe('report-cli', () => {
       'pipeline-latency-against-offered-rate.svg',
       'tracker-req-s.svg',
     ]);
+  });
+
+  it('replaces the generated part and keeps the hand-written part after the marker', (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pushtech-report-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const results = path.join(dir, 'results');
+    const out = path.join(dir, 'docs/BENCHMARKS.md');
+    spawnSync('mkdir', ['-p', results, path.dirname(out)]);
+    writeFileSync(path.join(results, 'tracker.json'), JSON.stringify({ summary: tracker }));
+    const handWritten = `${HAND_WRITTEN_MARKER}\n\n## Ranges over several runs\n\n| run | req/s |\n| 1 | 31.8 k |\n`;
+    writeFileSync(out, `# Benchmarks\n\n## An old section the new run no longer has\n\n${handWritten}`);
+    assert.equal(run(dir).status, 0);
+    const first = readFileSync(out, 'utf8');
+    assert.ok(first.endsWith(handWritten), first);
+    assert.doesNotMatch(first, /An old section/);
+    assert.ok(first.indexOf('## Tracker: HTTP edge') < first.indexOf(HAND_WRITTEN_MARKER));
+    // A second run keeps exactly one copy of it.
+    assert.equal(run(dir).status, 0);
+    assert.equal(readFileSync(out, 'utf8'), first);
   });
 
   it('refuses a result without a summary, naming the file, and writes nothing', (t) => {

@@ -1,0 +1,522 @@
+/**
+ * Efficiency at the rates users run (issue 21): the pipeline in `npm start`'s default layout
+ * (devstack up: buffer Redis, consumers' Redis, Kafka, tracker with its workers, kafkastore, the
+ * built-in consumers, kafidx with no browser), on private ports and a private state folder,
+ * driven by the project's load generator at steady rates. For every rate, after a warm-up, it
+ * reads each process's CPU time from /proc (children included: the tracker's workers, npm and
+ * what it started) before and after a window of steady load, and reports CPU per acknowledged
+ * event per process and in sum. The load generator (this process) and the latency probe (a
+ * consumer of its own, for receive -> consumer latency) are reported apart, as is the devstack
+ * process itself. Also: the stack idle (no traffic), and, as the baseline in the same run, the
+ * same stack at saturation, where every stage sees its largest batches.
+ *
+ * Writes $PUSHTECH_BENCH_RESULTS/realistic-load.json. Env: BENCH_RATES (500,1000,3000,6000),
+ * BENCH_SECONDS (20 per rate), BENCH_WARMUP_SECONDS (5), BENCH_IDLE_SECONDS (20),
+ * BENCH_SATURATION_RATE (12000 offered), BENCH_SATURATION_SECONDS (10). Linux only (/proc).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { freePort, repoRoot } from '@pushtech/devstack';
+import { runLoad } from '@pushtech/loadgen';
+import {
+  allProcesses,
+  machineInfo,
+  machineTimes,
+  processCommandLine,
+  processCwd,
+  resultsDir,
+  treeCpuSeconds,
+  writeResult,
+  type ProcessStat,
+} from '../src/index.js';
+import { LatencyConsumer, sleep, track } from './latency-probe.js';
+
+const numbers = (raw: string): number[] => raw.split(',').map(Number);
+const RATES = numbers(process.env['BENCH_RATES'] ?? '500,1000,3000,6000');
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
+const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5);
+const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 20);
+const SATURATION_RATE = Number(process.env['BENCH_SATURATION_RATE'] ?? 12_000);
+const SATURATION_SECONDS = Number(process.env['BENCH_SATURATION_SECONDS'] ?? 10);
+const CONNECTIONS = 64;
+/** The topic `npm start` creates (.env KAFKA_TOPIC). */
+const TOPIC = 'events';
+const log = (line: string): void => void process.stdout.write(`realistic-load: ${line}\n`);
+
+/** The pipeline's processes, in the issue's order; each is summed with its children. */
+const PIPELINE = ['tracker', 'redis', 'consumers-redis', 'kafkastore', 'kafka', 'consumers', 'kafidx'] as const;
+type Part = (typeof PIPELINE)[number];
+const LABELS: Record<Part, string> = {
+  tracker: 'tracker (supervisor + workers)',
+  redis: 'Redis (buffer)',
+  'consumers-redis': "consumers' Redis",
+  kafkastore: 'kafkastore',
+  kafka: 'Kafka broker (JVM)',
+  consumers: 'consumers (the built-in ones, one process)',
+  kafidx: 'kafidx (no browser connected)',
+};
+
+interface Ports {
+  readonly redis: number;
+  readonly consumersRedis: number;
+  readonly kafka: number;
+  readonly controller: number;
+  readonly tracker: number;
+  readonly kafkastore: number;
+  readonly consumers: number;
+  readonly kafidx: number;
+  readonly kafidxOps: number;
+}
+
+/** `npm start` (devstack up) on private ports and state, with .env's settings otherwise. */
+function startPipeline(ports: Ports, root: string): { child: ChildProcess; tail: () => string } {
+  const cli = path.join(repoRoot, 'packages/devstack/src/cli.ts');
+  const child = track(
+    spawn(process.execPath, ['--conditions=development', '--import', 'tsx', cli, 'up'], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        PUSHTECH_STATE_DIR: root,
+        REDIS_URL: `redis://127.0.0.1:${ports.redis}`,
+        CONSUMERS_REDIS_URL: `redis://127.0.0.1:${ports.consumersRedis}`,
+        KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
+        DEVSTACK_KAFKA_CONTROLLER_PORT: String(ports.controller),
+        TRACKER_PORT: String(ports.tracker),
+        KAFKASTORE_PORT: String(ports.kafkastore),
+        CONSUMERS_PORT: String(ports.consumers),
+        KAFIDX_PORT: String(ports.kafidx),
+        KAFIDX_OPS_PORT: String(ports.kafidxOps),
+        ARCHIVE_DIR: path.join(root, 'archive'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (line) => {
+      lines.push(line);
+      if (lines.length > 200) lines.shift();
+    });
+  }
+  return { child, tail: () => lines.slice(-40).join('\n') };
+}
+
+async function readyz(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** The root pid of every pipeline process, found below the devstack process. */
+function findParts(devstackPid: number, ports: Ports): Record<Part, number> {
+  const processes = allProcesses();
+  const found: Partial<Record<Part, number>> = {};
+  for (const p of processes.values()) {
+    if (p.ppid !== devstackPid) continue;
+    const command = processCommandLine(p.pid);
+    const cwd = processCwd(p.pid) ?? '';
+    if (p.comm.startsWith('redis-server')) {
+      const port = new RegExp(`\\b${ports.consumersRedis}\\b`).test(command) ? 'consumers-redis' : 'redis';
+      found[cwd.endsWith('redis-consumers') ? 'consumers-redis' : port] = p.pid;
+    } else if (p.comm === 'java') {
+      found.kafka = p.pid;
+    } else {
+      const service = path.basename(cwd);
+      if ((PIPELINE as readonly string[]).includes(service)) found[service as Part] = p.pid;
+    }
+  }
+  const missing = PIPELINE.filter((part) => found[part] === undefined);
+  if (missing.length > 0)
+    throw new Error(`could not find the process of ${missing.join(', ')} below pid ${devstackPid}`);
+  return found as Record<Part, number>;
+}
+
+interface Reading {
+  readonly at: number;
+  readonly parts: Record<Part, number>;
+  readonly devstack: number;
+  readonly generator: number;
+  readonly probe: number;
+  readonly machineBusy: number;
+}
+
+function read(devstackPid: number, parts: Record<Part, number>, probePid: number | undefined): Reading {
+  const processes = allProcesses();
+  const own = (p: ProcessStat | undefined): number => (p ? p.ownSeconds : 0);
+  const cpu = process.cpuUsage();
+  return {
+    at: performance.now(),
+    parts: Object.fromEntries(PIPELINE.map((part) => [part, treeCpuSeconds(parts[part], processes)])) as Record<
+      Part,
+      number
+    >,
+    devstack: own(processes.get(devstackPid)),
+    generator: (cpu.user + cpu.system) / 1e6,
+    probe: probePid === undefined ? 0 : treeCpuSeconds(probePid, processes),
+    machineBusy: machineTimes().busy,
+  };
+}
+
+/** What a window cost: CPU seconds per process, and the wall time. */
+interface Window {
+  readonly seconds: number;
+  readonly parts: Record<Part, number>;
+  readonly sum: number;
+  readonly devstack: number;
+  readonly generator: number;
+  readonly probe: number;
+  /** Busy CPU seconds of the whole machine that none of the above used (other work on it). */
+  readonly elsewhere: number;
+}
+
+function windowBetween(a: Reading, b: Reading): Window {
+  const parts = Object.fromEntries(PIPELINE.map((part) => [part, b.parts[part] - a.parts[part]])) as Record<
+    Part,
+    number
+  >;
+  const sum = PIPELINE.reduce((s, part) => s + parts[part], 0);
+  const devstack = b.devstack - a.devstack;
+  const generator = b.generator - a.generator;
+  const probe = b.probe - a.probe;
+  return {
+    seconds: (b.at - a.at) / 1000,
+    parts,
+    sum,
+    devstack,
+    generator,
+    probe,
+    elsewhere: Math.max(0, b.machineBusy - a.machineBusy - sum - devstack - generator - probe),
+  };
+}
+
+interface RateResult {
+  readonly offered: number;
+  readonly achieved: number;
+  /**
+   * Every request answered 2xx, the last answers within 10 % of the run's length after it: the
+   * pipeline kept up with the offered rate (events / elapsed alone counts the final answers' wait).
+   */
+  readonly sustained: boolean;
+  readonly acknowledged: number;
+  readonly notAcknowledged: number;
+  /** CPU µs per acknowledged event. */
+  readonly micros: Record<Part, number>;
+  readonly sumMicros: number;
+  readonly generatorMicros: number;
+  readonly probeMicros: number;
+  readonly devstackMicros: number;
+  readonly trackerP50ms: number;
+  readonly trackerP99ms: number;
+  readonly consumerP50ms: number;
+  readonly consumerP99ms: number;
+  /** Cores busy with other work on the machine during the window (other helpers, the bench stack). */
+  readonly otherCores: number;
+  readonly windowSeconds: number;
+}
+
+/**
+ * kafkastore's own cost at saturation, from its bench's result in the same results folder (the
+ * one stage bench that records its CPU), to set beside its column here; undefined without it.
+ */
+function kafkastoreBenchMicros(): number | undefined {
+  try {
+    const result = JSON.parse(readFileSync(path.join(resultsDir(), 'kafkastore.json'), 'utf8')) as {
+      kafkastoreCpuShareOfOneCore?: unknown;
+      kafkastoreEventsPerSecond?: unknown;
+    };
+    const share = result.kafkastoreCpuShareOfOneCore;
+    const rate = result.kafkastoreEventsPerSecond;
+    return typeof share === 'number' && typeof rate === 'number' && rate > 0 ? (share * 1e6) / rate : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const us = (seconds: number, events: number): number => (events > 0 ? (seconds * 1e6) / events : NaN);
+const round = (n: number, digits = 0): number => Number(n.toFixed(digits));
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const root = mkdtempSync(path.join(tmpdir(), 'pushtech-stack-realistic-'));
+  const ports: Ports = {
+    redis: await freePort(),
+    consumersRedis: await freePort(),
+    kafka: await freePort(),
+    controller: await freePort(),
+    tracker: await freePort(),
+    kafkastore: await freePort(),
+    consumers: await freePort(),
+    kafidx: await freePort(),
+    kafidxOps: await freePort(),
+  };
+  log(`starting the pipeline as npm start does (devstack up), state in ${root}`);
+  const pipeline = startPipeline(ports, root);
+  const devstackPid = pipeline.child.pid ?? 0;
+  const target = `http://127.0.0.1:${ports.tracker}`;
+  let probe: LatencyConsumer | undefined;
+  try {
+    const deadline = Date.now() + 240_000;
+    const opsPorts = [ports.tracker, ports.kafkastore, ports.consumers, ports.kafidxOps];
+    for (;;) {
+      if (pipeline.child.exitCode !== null) throw new Error(`devstack up exited:\n${pipeline.tail()}`);
+      if ((await Promise.all(opsPorts.map(readyz))).every(Boolean)) break;
+      if (Date.now() > deadline) throw new Error(`the pipeline was not ready within 240 s:\n${pipeline.tail()}`);
+      await sleep(500);
+    }
+    const parts = findParts(devstackPid, ports);
+    log(`up: ${PIPELINE.map((part) => `${part} ${parts[part]}`).join(', ')}`);
+
+    // Idle: settle first (group joins, JIT of start-up), then nothing but the stack's own timers.
+    await sleep(10_000);
+    const idleStart = read(devstackPid, parts, undefined);
+    await sleep(IDLE_SECONDS * 1000);
+    const idle = windowBetween(idleStart, read(devstackPid, parts, undefined));
+    const idlePercent = (seconds: number): number => (seconds / idle.seconds) * 100;
+    log(
+      `idle ${idle.seconds.toFixed(0)} s: pipeline ${idlePercent(idle.sum).toFixed(1)} % of a core (${PIPELINE.map((p) => `${p} ${idlePercent(idle.parts[p]).toFixed(1)}`).join(', ')}), other work on the machine ${idlePercent(idle.elsewhere).toFixed(0)} %`,
+    );
+
+    probe = await LatencyConsumer.start(`127.0.0.1:${ports.kafka}`, TOPIC, log);
+    const live = probe;
+    let acknowledgedTotal = 0;
+    // The probe reads the topic from its beginning: anything sent before it counts too.
+    const step = async (rate: number, seconds: number, seed: number): Promise<RateResult> => {
+      // Warm-up at the rate (batch sizes and connection pools settle); not counted.
+      const warm = await runLoad({ target, rate, durationSeconds: WARMUP_SECONDS, connections: CONNECTIONS, seed });
+      acknowledgedTotal += warm.acknowledged;
+      await live.caughtUp(acknowledgedTotal, 60_000);
+      live.reset();
+      const before = read(devstackPid, parts, live.pid);
+      const result = await runLoad({
+        target,
+        rate,
+        durationSeconds: seconds,
+        connections: CONNECTIONS,
+        seed: seed + 1,
+      });
+      acknowledgedTotal += result.acknowledged;
+      // The window closes once the events are through the pipeline, so their downstream cost is in it.
+      const drainMs = await live.caughtUp(acknowledgedTotal, 120_000);
+      const window = windowBetween(before, read(devstackPid, parts, live.pid));
+      const report = await live.report();
+      const events = result.acknowledged;
+      const micros = Object.fromEntries(PIPELINE.map((p) => [p, round(us(window.parts[p], events))])) as Record<
+        Part,
+        number
+      >;
+      const r: RateResult = {
+        offered: rate,
+        achieved: Math.round(events / result.elapsedSeconds),
+        sustained: result.refused + result.failed === 0 && result.elapsedSeconds <= seconds * 1.1,
+        acknowledged: events,
+        notAcknowledged: result.refused + result.failed,
+        micros,
+        sumMicros: round(us(window.sum, events)),
+        generatorMicros: round(us(window.generator, events)),
+        probeMicros: round(us(window.probe, events)),
+        devstackMicros: round(us(window.devstack, events)),
+        trackerP50ms: round(result.latency.percentile(50), 1),
+        trackerP99ms: round(result.latency.percentile(99), 1),
+        consumerP50ms: round(report.consume.p50, 1),
+        consumerP99ms: round(report.consume.p99, 1),
+        otherCores: round(window.elsewhere / window.seconds, 2),
+        windowSeconds: round(window.seconds, 1),
+      };
+      log(
+        `${rate}/s: ${r.achieved}/s acknowledged, pipeline ${r.sumMicros} µs/event (${PIPELINE.map((p) => `${p} ${micros[p]}`).join(', ')}), generator ${r.generatorMicros} µs; tracker p50 ${r.trackerP50ms} p99 ${r.trackerP99ms} ms; to consumer p99 ${r.consumerP99ms} ms; drained in ${Number.isNaN(drainMs) ? 'more than 120 s' : `${drainMs} ms`}; other work ${r.otherCores} cores`,
+      );
+      return r;
+    };
+
+    const rates: RateResult[] = [];
+    for (const [i, rate] of RATES.entries()) rates.push(await step(rate, SECONDS, 100 + 10 * i));
+    const saturation = await step(SATURATION_RATE, SATURATION_SECONDS, 900);
+    const final = await live.report();
+    const missing = Math.max(0, acknowledgedTotal - final.consumed);
+
+    const at = (rate: number): RateResult | undefined => rates.find((r) => r.offered === rate);
+    const goalCpu = (rate: number, max: number): { goal: string; value: string; met: boolean } => {
+      const r = at(rate);
+      return {
+        goal: `CPU per event, all pipeline processes, at ${rate} events/s <= ${max} µs`,
+        value: r ? `${r.sumMicros} µs` : 'not measured',
+        met: r !== undefined && r.sumMicros <= max,
+      };
+    };
+    const goalLatency = (
+      rate: number,
+      what: string,
+      pick: (r: RateResult) => number,
+      max: number,
+    ): { goal: string; value: string; met: boolean } => {
+      const r = at(rate);
+      return {
+        goal: `${what} at ${rate} events/s <= ${max} ms`,
+        value: r ? `${pick(r)} ms` : 'not measured',
+        met: r !== undefined && pick(r) <= max,
+      };
+    };
+    const idleCorePercent = round(idlePercent(idle.sum), 1);
+    const kafkastoreMicros = kafkastoreBenchMicros();
+    const kafkastoreAlone = kafkastoreMicros === undefined ? undefined : round(kafkastoreMicros, 1);
+    const goals = [
+      goalCpu(1000, 150),
+      goalCpu(3000, 100),
+      goalLatency(3000, 'tracker answer p99', (r) => r.trackerP99ms, 10),
+      goalLatency(1000, 'receive -> consumer p99', (r) => r.consumerP99ms, 150),
+      goalLatency(3000, 'receive -> consumer p99', (r) => r.consumerP99ms, 150),
+      { goal: 'idle stack <= 3 % of a core in all', value: `${idleCorePercent} %`, met: idleCorePercent <= 3 },
+      {
+        goal: 'every acknowledged event reaches the probe',
+        value: `${final.consumed} of ${acknowledgedTotal}`,
+        met: missing === 0,
+      },
+    ];
+
+    // The issue's table: one row per process, one column per rate, the sum, the rest apart.
+    const columns = [...rates.map((r) => `${r.offered}/s`), `saturation (${saturation.achieved}/s)`];
+    const all = [...rates, saturation];
+    const table = [
+      ['process (CPU µs per acknowledged event)', 'idle (% of a core)', ...columns],
+      [
+        'acknowledged events/s (sustained?)',
+        '-',
+        ...all.map((r) => `${r.achieved}${r.sustained ? '' : ' (not sustained)'}`),
+      ],
+      ...PIPELINE.map((p) => [
+        LABELS[p],
+        idlePercent(idle.parts[p]).toFixed(1),
+        ...all.map((r) => String(r.micros[p])),
+      ]),
+      ['**sum, pipeline processes**', `**${idleCorePercent}**`, ...all.map((r) => `**${r.sumMicros}**`)],
+      ['load generator (apart)', '-', ...all.map((r) => String(r.generatorMicros))],
+      ['latency probe, a consumer of its own (apart)', '-', ...all.map((r) => String(r.probeMicros))],
+      [
+        'devstack up process, its log lines (apart)',
+        idlePercent(idle.devstack).toFixed(1),
+        ...all.map((r) => String(r.devstackMicros)),
+      ],
+      ['tracker answer p50 / p99 (ms)', '-', ...all.map((r) => `${r.trackerP50ms} / ${r.trackerP99ms}`)],
+      ['receive -> consumer p50 / p99 (ms)', '-', ...all.map((r) => `${r.consumerP50ms} / ${r.consumerP99ms}`)],
+      [
+        'other work on the machine (cores)',
+        (idle.elsewhere / idle.seconds).toFixed(2),
+        ...all.map((r) => r.otherCores.toFixed(2)),
+      ],
+    ];
+    const widths = table[0]?.map((_, c) => Math.max(...table.map((row) => (row[c] ?? '').length))) ?? [];
+    console.log('');
+    for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | '));
+    console.log('');
+    for (const g of goals) console.log(`${g.met ? 'met   ' : 'MISSED'} ${g.goal}: ${g.value}`);
+
+    const rateSeries = (pick: (r: RateResult) => number): [number, number][] =>
+      rates.map((r): [number, number] => [r.offered, pick(r)]).filter(([, y]) => Number.isFinite(y));
+    const results = {
+      date: new Date().toISOString(),
+      machine: machineInfo(),
+      seconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      idleSeconds: IDLE_SECONDS,
+      idle: {
+        percentOfOneCore: Object.fromEntries(PIPELINE.map((p) => [p, round(idlePercent(idle.parts[p]), 2)])),
+        sumPercentOfOneCore: idleCorePercent,
+        devstackPercentOfOneCore: round(idlePercent(idle.devstack), 2),
+        otherCores: round(idle.elsewhere / idle.seconds, 2),
+      },
+      rates,
+      saturation,
+      kafkastoreBenchMicrosPerEvent: kafkastoreAlone ?? null,
+      acknowledged: acknowledgedTotal,
+      consumed: final.consumed,
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      summary: {
+        bench: 'realistic-load',
+        title: 'Whole pipeline at the rates users run: CPU per event (npm start layout)',
+        rows: [
+          {
+            name: `at saturation (${saturation.achieved}/s): the stages' own cost with their largest batches`,
+            metric: 'µs CPU per event, all pipeline processes',
+            value: saturation.sumMicros,
+            baseline: true,
+          },
+          ...rates.map((r) => ({
+            name: `at ${r.offered} events/s`,
+            metric: 'µs CPU per event, all pipeline processes',
+            value: r.sumMicros,
+          })),
+          { name: 'idle stack, no traffic', metric: '% of one core', value: idleCorePercent },
+          ...rates.map((r) => ({ name: `at ${r.offered}/s`, metric: 'ms tracker answer p99', value: r.trackerP99ms })),
+          ...rates.map((r) => ({
+            name: `at ${r.offered}/s`,
+            metric: 'ms receive -> consumer p99',
+            value: r.consumerP99ms,
+          })),
+        ].filter((row) => Number.isFinite(row.value)),
+        goals,
+        tables: [{ title: 'CPU per acknowledged event, per process', rows: table }],
+        notes: [
+          `npm start's layout (devstack up, .env settings) on private ports; ${WARMUP_SECONDS} s warm-up then ${SECONDS} s at each rate, the window closing once the events reached the probe; idle measured for ${IDLE_SECONDS} s after a 10 s settle`,
+          'CPU from /proc/<pid>/stat (utime + stime), each process with its children; the load generator, the latency probe and the devstack process are not in the sum',
+          `the probe is one more consumer group on the topic (as a user's own consumer would be): the broker's share includes serving it`,
+          `saturation: ${SATURATION_RATE}/s offered for ${SATURATION_SECONDS} s; the baseline is the per-event cost of the same processes there`,
+          ...(kafkastoreAlone === undefined
+            ? []
+            : [
+                `kafkastore's own bench (kafkastore.json of this results folder, Redis -> Kafka at saturation in one process): ${kafkastoreAlone} µs per event`,
+              ]),
+          `the machine is shared: "other work" is busy CPU no process of this bench used, in cores (the bench run's own Redis + Kafka, other jobs)`,
+        ],
+        series: [
+          {
+            title: 'CPU per event against rate',
+            x: 'events/s offered',
+            y: 'µs CPU per acknowledged event',
+            lines: [
+              { name: 'sum of pipeline processes', points: rateSeries((r) => r.sumMicros) },
+              ...PIPELINE.map((p) => ({ name: LABELS[p], points: rateSeries((r) => r.micros[p]) })),
+              { name: 'sum at saturation (baseline)', points: rateSeries(() => saturation.sumMicros) },
+            ],
+          },
+          {
+            title: 'Latency against rate (npm start layout)',
+            x: 'events/s offered',
+            y: 'ms',
+            lines: [
+              { name: 'tracker answer p99', points: rateSeries((r) => r.trackerP99ms) },
+              { name: 'receive -> consumer p99', points: rateSeries((r) => r.consumerP99ms) },
+            ],
+          },
+        ],
+      },
+    };
+    log(`results in ${writeResult('realistic-load', results)} (${results.durationSeconds} s)`);
+    if (missing > 0) throw new Error(`${missing} acknowledged events never reached the probe`);
+  } finally {
+    await probe?.stop();
+    if (pipeline.child.exitCode === null) {
+      const exited = new Promise((r) => pipeline.child.once('exit', r));
+      pipeline.child.kill('SIGTERM');
+      const timer = setTimeout(() => pipeline.child.kill('SIGKILL'), 60_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

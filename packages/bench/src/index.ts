@@ -1,0 +1,14 @@
+export { benchStack, type BenchStack } from './stack.js';
+export { median, percentile, percentiles, type Percentiles } from './stats.js';
+export { machineInfo, resultsDir, writeResult } from './results.js';
+export {
+  allProcesses,
+  machineTimes,
+  processCommandLine,
+  processCwd,
+  processStat,
+  processTree,
+  treeCpuSeconds,
+  type ProcessStat,
+} from './process-cpu.js';
+export type { BenchSummary, SummaryGoal, SummaryRow, SummarySeries } from './summary.js';

@@ -1,0 +1,104 @@
+/**
+ * CPU time of other processes, read from /proc as `top` would: utime + stime of a process and,
+ * for a process tree (a service's supervisor and its workers, npm and what it started), of every
+ * live member plus what its reaped children used (cutime + cstime). Linux only.
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK); Node cannot ask sysconf
+
+export interface ProcessStat {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly comm: string;
+  /** utime + stime, seconds. */
+  readonly ownSeconds: number;
+  /** cutime + cstime (children it waited for), seconds. */
+  readonly reapedChildrenSeconds: number;
+}
+
+/** undefined when the process is gone. */
+export function processStat(pid: number): ProcessStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm is in parentheses and may itself hold spaces or parentheses: split after the last ')'.
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  const fields = text
+    .slice(close + 2)
+    .split(' ')
+    .map(Number);
+  // fields[0] is field 3 (state) of proc(5): ppid is field 4, utime..cstime fields 14..17.
+  const at = (field: number): number => fields[field - 3] ?? 0;
+  return {
+    pid,
+    ppid: at(4),
+    comm,
+    ownSeconds: (at(14) + at(15)) / TICKS_PER_SECOND,
+    reapedChildrenSeconds: (at(16) + at(17)) / TICKS_PER_SECOND,
+  };
+}
+
+/** Every live process, by pid. */
+export function allProcesses(): Map<number, ProcessStat> {
+  const found = new Map<number, ProcessStat>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = processStat(Number(name));
+    if (stat) found.set(stat.pid, stat);
+  }
+  return found;
+}
+
+/** The pid and all its live descendants. */
+export function processTree(root: number, processes = allProcesses()): number[] {
+  const children = new Map<number, number[]>();
+  for (const p of processes.values()) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+  const tree: number[] = [];
+  const visit = (pid: number): void => {
+    if (!processes.has(pid)) return;
+    tree.push(pid);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(root);
+  return tree;
+}
+
+/** CPU seconds used so far by a process tree, children included. */
+export function treeCpuSeconds(root: number, processes = allProcesses()): number {
+  return processTree(root, processes).reduce((sum, pid) => {
+    const p = processes.get(pid);
+    return sum + (p ? p.ownSeconds + p.reapedChildrenSeconds : 0);
+  }, 0);
+}
+
+/** A process's working directory, or undefined when it is gone (or not ours to read). */
+export function processCwd(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The command line, arguments joined by spaces ('' when the process is gone). */
+export function processCommandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** CPU seconds of the whole machine so far (all cores), busy and in total, from /proc/stat. */
+export function machineTimes(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  const total = values.reduce((a, b) => a + b, 0);
+  return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+}

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { processStat, processTree, treeCpuSeconds } from '../src/process-cpu.js';
+
+describe('process CPU from /proc', () => {
+  it('reads a process whose name holds a space and a parenthesis', async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'process-cpu-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const odd = path.join(dir, 'a) b');
+    copyFileSync('/bin/sleep', odd);
+    const child = spawn(odd, ['30'], { stdio: 'ignore' });
+    t.after(() => child.kill('SIGKILL'));
+    await new Promise((resolve) => child.once('spawn', resolve));
+    const stat = processStat(child.pid ?? 0);
+    assert.ok(stat, 'the child is readable');
+    assert.equal(stat.comm, 'a) b');
+    assert.equal(stat.ppid, process.pid);
+    assert.ok(stat.ownSeconds >= 0 && stat.reapedChildrenSeconds >= 0);
+    assert.ok(processTree(process.pid).includes(child.pid ?? 0), 'the child is in this process tree');
+  });
+
+  it('counts a tree with its children: at least the CPU this process burned', () => {
+    const before = treeCpuSeconds(process.pid);
+    // Spin until Node itself counts 200 ms of CPU; /proc must then show as much (10 ms ticks).
+    const start = process.cpuUsage();
+    const burned = (): number => {
+      const used = process.cpuUsage(start);
+      return (used.user + used.system) / 1e6;
+    };
+    while (burned() < 0.2);
+    assert.ok(treeCpuSeconds(process.pid) - before >= 0.18, 'the CPU this process burned shows in /proc');
+    assert.equal(processStat(2 ** 22 + 1), undefined, 'a pid that does not exist');
+  });
+});
