@@ -103,13 +103,16 @@ tolerations:
   value: {{ .Values.kafka.clientId | quote }}
 {{- end -}}
 
-{{/* The shared Redis is rendered for the separate layout's buffer and for consumers with state. */}}
+{{/*
+The shared Redis is the separate layout's buffer (tracker and kafkastore only). The consumers
+with state have a Redis of their own (consumerRedis), so that no consumer can fill the buffer.
+*/}}
 {{- define "pushtech.consumersNeedRedis" -}}
 {{- range $name, $c := .Values.consumers.list }}{{ if and $c.enabled $c.redis }}yes{{ end }}{{ end -}}
 {{- end -}}
 
 {{- define "pushtech.sharedRedisUsed" -}}
-{{- if or (eq .Values.topology "separate") (include "pushtech.consumersNeedRedis" .) }}yes{{ end -}}
+{{- if eq .Values.topology "separate" }}yes{{ end -}}
 {{- end -}}
 
 {{- define "pushtech.sharedRedisRendered" -}}
@@ -122,6 +125,33 @@ tolerations:
 {{- else -}}
 {{- printf "redis://%s-redis:6379" (include "pushtech.name" .) -}}
 {{- end -}}
+{{- end -}}
+
+{{- define "pushtech.consumerRedisRendered" -}}
+{{- if and (include "pushtech.consumersNeedRedis" .) (not .Values.consumerRedis.externalUrl) }}yes{{ end -}}
+{{- end -}}
+
+{{- define "pushtech.consumerRedisUrl" -}}
+{{- if .Values.consumerRedis.externalUrl -}}
+{{- .Values.consumerRedis.externalUrl -}}
+{{- else -}}
+{{- printf "redis://%s-consumer-redis:6379" (include "pushtech.name" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The chart's Redis instances that are rendered, each as
+{name, component, values key, clients (components allowed in by the NetworkPolicy)}.
+*/}}
+{{- define "pushtech.redisInstances" -}}
+{{- $list := list }}
+{{- if include "pushtech.sharedRedisRendered" . }}
+{{- $list = append $list (dict "name" (printf "%s-redis" (include "pushtech.name" .)) "component" "redis" "key" "redis" "clients" (list "tracker" "kafkastore")) }}
+{{- end }}
+{{- if include "pushtech.consumerRedisRendered" . }}
+{{- $list = append $list (dict "name" (printf "%s-consumer-redis" (include "pushtech.name" .)) "component" "consumer-redis" "key" "consumerRedis" "clients" (list "consumer")) }}
+{{- end }}
+{{- toJson $list }}
 {{- end -}}
 
 {{- define "pushtech.secondsCeil" -}}

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Env } from '../../runtime/src/dotenv.js';
+import type { Env } from '@pushtech/runtime';
 import {
   finalStage,
   healthcheckOf,
   imageEnvironment,
-  parseDockerfile,
+  flattened,
   workdirOf,
   type Dockerfile,
 } from './compose-dockerfile.js';
@@ -21,8 +21,9 @@ import {
   type ComposeProject,
   type ComposeService,
 } from './compose-files.js';
-import { readDockerfile } from './compose-image-checks.js';
-import { IMAGE_ROOT, jobSpecs, serviceSpecs, type ServiceSpec } from './compose-services.js';
+import { DOCKERFILE, imageHolds, readDockerfile, serviceDockerfile } from './compose-image-checks.js';
+import { jobSpecs, serviceSpecs, type ServiceSpec } from './compose-services.js';
+import { describeError } from '@pushtech/runtime';
 
 /**
  * The rules of the docker-compose/ files. `checkProject` returns every problem it finds (empty
@@ -30,12 +31,20 @@ import { IMAGE_ROOT, jobSpecs, serviceSpecs, type ServiceSpec } from './compose-
  * that is wrong and the same rules can be run against deliberately broken copies.
  */
 
-/** The workspace a service builds (`services/<name>`), from its build.dockerfile. */
+/** The workspace a service builds (`services/<name>`): the SERVICE build argument of the one Dockerfile. */
 export function builtServiceDir(service: ComposeService): string | undefined {
   const build = service.definition['build'];
-  if (!isMap(build)) return undefined;
-  const dockerfile = build['dockerfile'];
-  return typeof dockerfile === 'string' ? /^(services\/[^/]+)\/Dockerfile$/.exec(dockerfile)?.[1] : undefined;
+  if (!isMap(build) || build['dockerfile'] !== DOCKERFILE) return undefined;
+  const args = build['args'];
+  const value = Array.isArray(args)
+    ? args
+        .map(String)
+        .find((a) => a.startsWith('SERVICE='))
+        ?.slice('SERVICE='.length)
+    : isMap(args)
+      ? args['SERVICE']
+      : undefined;
+  return typeof value === 'string' && /^[a-z][a-z0-9-]*$/.test(value) ? `services/${value}` : undefined;
 }
 
 function buildDockerfilePath(service: ComposeService): string | undefined {
@@ -49,7 +58,7 @@ function buildDockerfilePath(service: ComposeService): string | undefined {
 
 function imageOf(service: ComposeService, root: string): Dockerfile | undefined {
   const dir = builtServiceDir(service);
-  return dir === undefined ? undefined : parseDockerfile(readDockerfile(dir, root));
+  return dir === undefined ? undefined : serviceDockerfile(readDockerfile(root), path.posix.basename(dir));
 }
 
 /** A one-shot job is expected to exit, so it is never restarted. */
@@ -62,7 +71,7 @@ function hasHealthcheck(service: ComposeService, root: string): boolean {
   const own = service.definition['healthcheck'];
   if (isMap(own)) return own['disable'] !== true && own['test'] !== undefined;
   const image = imageOf(service, root);
-  return image !== undefined && healthcheckOf(finalStage(image)) !== undefined;
+  return image !== undefined && healthcheckOf(flattened(image, finalStage(image))) !== undefined;
 }
 
 function dependsOn(service: ComposeService): Array<{ name: string; condition: string }> {
@@ -87,7 +96,7 @@ export function runtimeOf(service: ComposeService, root = repoRoot): { env: Reco
   const image = imageOf(service, root);
   return {
     env: containerEnvironment(service, image ? imageEnvironment(image) : {}),
-    cwd: image ? workdirOf(finalStage(image)) : '/',
+    cwd: image ? workdirOf(flattened(image, finalStage(image))) : '/',
   };
 }
 
@@ -173,10 +182,7 @@ function environmentRules(service: ComposeService, spec: ServiceSpec, project: C
     runtime = runtimeOf(service, root);
     spec.validate(runtime.env, runtime.cwd);
   } catch (error: unknown) {
-    return [
-      ...problems,
-      `its own config refuses the environment: ${error instanceof Error ? error.message : String(error)}`,
-    ];
+    return [...problems, `its own config refuses the environment: ${describeError(error)}`];
   }
   const { env, cwd } = runtime;
   if (builtServiceDir(service) !== undefined) problems.push(...containerRules(service, spec, env));
@@ -222,13 +228,15 @@ function containerRules(service: ComposeService, spec: ServiceSpec, env: Env): s
   return problems;
 }
 
-/** Published on the port the service listens on, as .env has it. */
+/** Published on the port the service listens on, as .env has it (and its ops port, if any). */
 function portRules(service: ComposeService, spec: ServiceSpec, env: Env): string[] {
   if (!spec.portKey) return [];
   const port = Number(env[spec.portKey]);
+  const opsPort = spec.healthPortKey === undefined ? undefined : Number(env[spec.healthPortKey]);
   const ports = publishedPorts(service);
   if (ports.length === 0) return [`publishes no port (listens on ${spec.portKey}=${port})`];
   return ports
+    .filter((p) => !(p.target === opsPort && p.published === opsPort))
     .filter((p) => p.target !== port || p.published !== port)
     .map(
       (p) => `publishes ${p.published}:${p.target} but listens on ${spec.portKey}=${port} (publish ${port}:${port})`,
@@ -246,10 +254,10 @@ function fileRules(service: ComposeService, spec: ServiceSpec, env: Env, cwd: st
       problems.push(`writes to ${dir} but its file system is read-only and no volume is mounted there`);
     }
   }
+  const dir = builtServiceDir(service);
+  const inImage = dir === undefined ? (): boolean => false : imageHolds(dir, root);
   for (const file of spec.readPaths?.(env, cwd) ?? []) {
-    // The image holds the repository's files at IMAGE_ROOT (node_modules as the lockfile installs them).
-    const inRepo = file.startsWith(`${IMAGE_ROOT}/`) ? path.join(root, file.slice(IMAGE_ROOT.length + 1)) : undefined;
-    if (!onMount(file) && (inRepo === undefined || !existsSync(inRepo))) {
+    if (!onMount(file) && !inImage(file)) {
       problems.push(`reads ${file}, which is neither in the image nor on a mounted volume`);
     }
   }
@@ -268,6 +276,13 @@ function infrastructurePortRules(project: ComposeProject, defaults: Env): string
     const hostPort = Number(new URL(defaults['REDIS_URL']).port || 6379);
     if (!publishedPorts(redis).some((p) => p.published === hostPort && p.target === 6379)) {
       problems.push(`redis: must publish ${hostPort}:6379 (the REDIS_URL of .env)`);
+    }
+  }
+  const consumersRedis = project.services.get('redis-consumers');
+  if (consumersRedis && defaults['CONSUMERS_REDIS_URL']) {
+    const hostPort = Number(new URL(defaults['CONSUMERS_REDIS_URL']).port || 6379);
+    if (!publishedPorts(consumersRedis).some((p) => p.published === hostPort && p.target === 6379)) {
+      problems.push(`redis-consumers: must publish ${hostPort}:6379 (the CONSUMERS_REDIS_URL of .env)`);
     }
   }
   const kafka = project.services.get('kafka');

@@ -69,40 +69,63 @@ export function parseInstructions(text: string): Instruction[] {
   return instructions;
 }
 
-function substituteArgs(text: string, args: Readonly<Record<string, string>>): string {
-  return text.replace(
-    /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
-    (_, braced?: string, bare?: string) => {
-      const name = (braced ?? bare) as string;
-      const value = args[name];
-      if (value === undefined) throw new DockerfileError(`build argument ${name} has no default`);
-      return value;
-    },
-  );
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/** `$NAME` and `${NAME}` replaced by `lookup(NAME)`. */
+function expand(text: string, lookup: (name: string) => string): string {
+  return text.replace(VARIABLE, (_, braced?: string, bare?: string) => lookup((braced ?? bare) as string));
 }
 
-export function parseDockerfile(text: string): Dockerfile {
+/** Instructions whose arguments Docker expands with the stage's build arguments (RUN and CMD are left to the shell). */
+const EXPANDED = new Set(['ADD', 'COPY', 'ENV', 'EXPOSE', 'LABEL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
+
+/**
+ * The stages as Docker builds them with the given `--build-arg` values: a build argument is
+ * seen by FROM when declared before the first FROM, and inside a stage only after the stage
+ * declares it again (`ARG NAME`); an undeclared one expands to nothing, as in Docker.
+ */
+export function parseDockerfile(text: string, buildArgs: Readonly<Record<string, string>> = {}): Dockerfile {
   const globalArgs: Record<string, string> = {};
+  const globalValues: Record<string, string | undefined> = {};
   const stages: Stage[] = [];
-  let current: { name: string | undefined; base: string; instructions: Instruction[] } | undefined;
+  let current:
+    { name: string | undefined; base: string; instructions: Instruction[]; args: Record<string, string> } | undefined;
+  const close = (): void => {
+    if (current)
+      stages.push({ index: stages.length, name: current.name, base: current.base, instructions: current.instructions });
+  };
   for (const instruction of parseInstructions(text)) {
     if (instruction.keyword === 'FROM') {
       const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(instruction.args);
       if (!match)
         throw new DockerfileError(`line ${instruction.line}: FROM ${instruction.args} is not "FROM image [AS name]"`);
-      if (current) stages.push({ index: stages.length, ...current });
-      current = { name: match[2], base: substituteArgs(match[1] as string, globalArgs), instructions: [] };
+      close();
+      const base = expand(match[1] as string, (name) => {
+        const value = globalValues[name];
+        if (value === undefined)
+          throw new DockerfileError(`line ${instruction.line}: build argument ${name} has no value`);
+        return value;
+      });
+      current = { name: match[2], base, instructions: [], args: {} };
     } else if (!current) {
       if (instruction.keyword !== 'ARG') {
         throw new DockerfileError(`line ${instruction.line}: only ARG may come before the first FROM`);
       }
-      const [name, value] = instruction.args.split('=', 2);
-      globalArgs[(name as string).trim()] = (value ?? '').trim();
+      const [name, value] = instruction.args.split('=', 2).map((part) => part.trim()) as [string, string | undefined];
+      globalArgs[name] = value ?? '';
+      globalValues[name] = buildArgs[name] ?? value;
+    } else if (instruction.keyword === 'ARG') {
+      const [name, value] = instruction.args.split('=', 2).map((part) => part.trim()) as [string, string | undefined];
+      current.args[name] = buildArgs[name] ?? value ?? globalValues[name] ?? '';
+      current.instructions.push(instruction);
+    } else if (EXPANDED.has(instruction.keyword)) {
+      const scope = current.args;
+      current.instructions.push({ ...instruction, args: expand(instruction.args, (name) => scope[name] ?? '') });
     } else {
       current.instructions.push(instruction);
     }
   }
-  if (current) stages.push({ index: stages.length, ...current });
+  close();
   if (stages.length === 0) throw new DockerfileError('no FROM instruction');
   return { globalArgs, stages };
 }
@@ -123,6 +146,14 @@ export function effectiveInstructions(dockerfile: Dockerfile, stage: Stage): Ins
     ...(parent && parent.index < stage.index ? effectiveInstructions(dockerfile, parent) : []),
     ...stage.instructions,
   ];
+}
+
+/**
+ * The stage with the instructions it inherits through `FROM <stage>` in front of its own: what
+ * USER, CMD, WORKDIR, ENV, EXPOSE and HEALTHCHECK of the image it builds come to.
+ */
+export function flattened(dockerfile: Dockerfile, stage: Stage): Stage {
+  return { ...stage, instructions: effectiveInstructions(dockerfile, stage) };
 }
 
 /** `["a", "b"]` (exec form) or a shell command, as an argv. */

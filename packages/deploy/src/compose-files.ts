@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { parseDotEnv } from '../../runtime/src/dotenv.js';
+import { describeError, parseDotEnv } from '@pushtech/runtime';
 
 /**
  * Reads the docker-compose/ files the way `docker compose` does, as far as the checks need:
@@ -131,9 +131,7 @@ function readYaml(file: string): YamlMap {
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
   } catch (error: unknown) {
-    throw new ComposeError(
-      `${path.relative(repoRoot, file)}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new ComposeError(`${path.relative(repoRoot, file)}: ${describeError(error)}`);
   }
   if (!isMap(doc)) throw new ComposeError(`${path.relative(repoRoot, file)}: expected a map at the top level`);
   return doc;

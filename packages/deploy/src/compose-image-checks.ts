@@ -1,19 +1,18 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Env } from '../../runtime/src/dotenv.js';
+import { describeError, type Env } from '@pushtech/runtime';
 import {
   commandArgv,
   copiesOf,
   dockerignoreMatcher,
-  effectiveInstructions,
   finalStage,
+  flattened,
   healthcheckOf,
   imageEnvironment,
   lastArgs,
   parseDockerfile,
   stageNamed,
   workdirOf,
-  type CopyInstruction,
   type Dockerfile,
   type Stage,
 } from './compose-dockerfile.js';
@@ -24,16 +23,42 @@ import { IMAGE_ROOT, serviceSpecs, type ServiceSpec } from './compose-services.j
 const NODE_READS: readonly string[] = ['NODE_OPTIONS'];
 
 /**
- * The rules of the service images (services/<name>/Dockerfile). Like the compose checks, each
- * returns the list of problems found, so a test shows all of them and can be run against
- * deliberately broken copies.
+ * The rules of the service images: one Dockerfile at the repository root, built once per
+ * service with `--build-arg SERVICE=<folder of services/>`. Like the compose checks, each rule
+ * returns the problems it finds, so a test shows all of them and can run them against
+ * deliberately broken copies. What turbo prune and npm make of the workspace for each service
+ * is checked by running them (image-workspace.ts); these rules check that the Dockerfile asks
+ * them for it and runs the result the way the services need.
  */
+
+/** The Dockerfile of every service image, relative to the repository root (the build context). */
+export const DOCKERFILE = 'Dockerfile';
+
+export function readDockerfile(root = repoRoot): string {
+  return readFileSync(path.join(root, DOCKERFILE), 'utf8');
+}
+
+/** The deployables: folders of services/ with a package.json. */
+export function serviceNames(root = repoRoot): string[] {
+  return readdirSync(path.join(root, 'services'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(path.join(root, 'services', entry.name, 'package.json')))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** The Dockerfile as `docker build --build-arg SERVICE=<service>` reads it. */
+export function serviceDockerfile(text: string, service: string): Dockerfile {
+  return parseDockerfile(text, { SERVICE: service });
+}
 
 export interface Workspace {
   readonly name: string;
   /** Relative to the repository, POSIX separators: `services/tracker`. */
   readonly dir: string;
-  readonly manifest: { readonly dependencies?: Readonly<Record<string, string>> };
+  readonly manifest: {
+    readonly dependencies?: Readonly<Record<string, string>>;
+    readonly devDependencies?: Readonly<Record<string, string>>;
+  };
 }
 
 export function workspaces(root = repoRoot): Map<string, Workspace> {
@@ -42,10 +67,7 @@ export function workspaces(root = repoRoot): Map<string, Workspace> {
     for (const entry of readdirSync(path.join(root, group), { withFileTypes: true })) {
       const file = path.join(root, group, entry.name, 'package.json');
       if (!entry.isDirectory() || !existsSync(file)) continue;
-      const manifest = JSON.parse(readFileSync(file, 'utf8')) as {
-        name: string;
-        dependencies?: Record<string, string>;
-      };
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as Workspace['manifest'] & { name: string };
       result.set(manifest.name, { name: manifest.name, dir: `${group}/${entry.name}`, manifest });
     }
   }
@@ -72,6 +94,26 @@ export function productionClosure(dir: string, all: ReadonlyMap<string, Workspac
   return ordered;
 }
 
+/**
+ * Whether the image of a service holds a file: at IMAGE_ROOT it has the production install's
+ * node_modules (the dependencies of the workspaces it runs, as in the repository) and those
+ * workspaces' dist/ and public/; no sources, no devDependencies.
+ */
+export function imageHolds(serviceDir: string, root = repoRoot): (file: string) => boolean {
+  const closure = productionClosure(serviceDir, workspaces(root));
+  const dependencies = new Set(closure.flatMap((w) => Object.keys(w.manifest.dependencies ?? {})));
+  return (file) => {
+    if (!file.startsWith(`${IMAGE_ROOT}/`)) return false;
+    const relative = file.slice(IMAGE_ROOT.length + 1);
+    const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(relative)?.[1];
+    const kept =
+      pkg !== undefined
+        ? dependencies.has(pkg)
+        : closure.some((w) => relative.startsWith(`${w.dir}/dist/`) || relative.startsWith(`${w.dir}/public/`));
+    return kept && existsSync(path.join(root, relative));
+  };
+}
+
 export interface ImageCheckContext {
   readonly root: string;
   readonly dockerignore: string;
@@ -80,41 +122,52 @@ export interface ImageCheckContext {
   readonly defaults: Env;
 }
 
-export function readDockerfile(serviceDir: string, root = repoRoot): string {
-  return readFileSync(path.join(root, serviceDir, 'Dockerfile'), 'utf8');
+export function imageCheckContext(defaults: Env, root = repoRoot): ImageCheckContext {
+  const ignoreFile = path.join(root, '.dockerignore');
+  const dockerignore = existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : '';
+  return { root, dockerignore, workspaces: workspaces(root), defaults };
 }
 
-/** What one rule looks at. */
+/**
+ * Every rule for every service. A service without its stage, or an image fixed to one service,
+ * shows as another service's image with the wrong base, port, probe or environment.
+ */
+export function checkDockerfile(text: string, context: ImageCheckContext): string[] {
+  return serviceNames(context.root).flatMap((service) => checkImage(text, service, context));
+}
+
+/** What one rule looks at: the Dockerfile as built for one service. */
 interface Subject {
+  readonly service: string;
   readonly serviceDir: string;
-  readonly name: string;
   readonly spec: ServiceSpec;
   readonly dockerfile: Dockerfile;
-  readonly final: Stage;
+  /** The final stage with what it inherits from the stages it starts from. */
+  readonly image: Stage;
   readonly context: ImageCheckContext;
 }
 
 const PINNED_NODE_IMAGE = /^node:\d+\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/;
 
-/** Checks one service's Dockerfile; `serviceDir` is `services/<name>`. */
-export function checkDockerfile(serviceDir: string, text: string, context: ImageCheckContext): string[] {
-  const where = `${serviceDir}/Dockerfile`;
-  const name = path.posix.basename(serviceDir);
-  const spec = serviceSpecs[name];
-  if (!spec) return [`${where}: no ServiceSpec for ${name}; add one to compose-services.ts`];
+/** Checks the image of one service (`--build-arg SERVICE=<service>`). */
+export function checkImage(text: string, service: string, context: ImageCheckContext): string[] {
+  const where = `${DOCKERFILE} (SERVICE=${service})`;
+  const spec = serviceSpecs[service];
+  if (!spec) return [`${where}: no ServiceSpec for ${service}; add one to compose-services.ts`];
   let dockerfile: Dockerfile;
   try {
-    dockerfile = parseDockerfile(text);
+    dockerfile = serviceDockerfile(text, service);
   } catch (error: unknown) {
-    return [`${where}: ${error instanceof Error ? error.message : String(error)}`];
+    return [`${where}: ${describeError(error)}`];
   }
-  const subject: Subject = { serviceDir, name, spec, dockerfile, final: finalStage(dockerfile), context };
+  const image = flattened(dockerfile, finalStage(dockerfile));
+  const subject: Subject = { service, serviceDir: `services/${service}`, spec, dockerfile, image, context };
   return [
     ...stageRules(subject),
     ...runtimeRules(subject),
     ...healthcheckRules(subject),
     ...contextRules(subject),
-    ...workspaceRules(subject),
+    ...pipelineRules(subject),
   ].map((problem) => `${where}: ${problem}`);
 }
 
@@ -129,36 +182,52 @@ function stageRules({ dockerfile }: Subject): string[] {
       problems.push(`FROM ${stage.base}: use a pinned node:<x.y.z>-bookworm-slim (glibc, for uWebSockets.js)`);
     }
   }
+  // The classic slip: a build argument is empty in a stage that does not declare it again.
+  for (const stage of dockerfile.stages) {
+    const declared = new Set(
+      stage.instructions.filter((i) => i.keyword === 'ARG').map((i) => i.args.split('=')[0]?.trim()),
+    );
+    for (const run of stage.instructions.filter((i) => i.keyword === 'RUN')) {
+      const used = new Set([...run.args.matchAll(/\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)/g)].map((m) => m[1] ?? m[2]));
+      for (const name of used) {
+        if (name !== undefined && name in dockerfile.globalArgs && !declared.has(name)) {
+          problems.push(
+            `line ${run.line}: RUN uses \${${name}}, which stage ${stage.name ?? stage.index} does not declare (ARG ${name})`,
+          );
+        }
+      }
+    }
+  }
   return problems;
 }
 
 /** How the container starts: user, command, directory, environment, port. */
-function runtimeRules({ serviceDir, name, spec, dockerfile, final, context }: Subject): string[] {
+function runtimeRules({ service, serviceDir, spec, dockerfile, image, context }: Subject): string[] {
   const problems: string[] = [];
-  const user = lastArgs(final, 'USER');
+  const user = lastArgs(image, 'USER');
   if (user === undefined || /^(root|0)(:.*)?$/.test(user)) {
-    problems.push(`the final stage must switch to a non-root USER (has ${user ?? 'none'})`);
+    problems.push(`the image must run as a non-root USER (has ${user ?? 'none'})`);
   }
-  const cmd = lastArgs(final, 'CMD');
+  const cmd = lastArgs(image, 'CMD');
   if (cmd === undefined || JSON.stringify(commandArgv(cmd)) !== JSON.stringify(['node', 'dist/main.js'])) {
     problems.push(
       `CMD must be ["node", "dist/main.js"] (exec form, so node gets the signals), not ${cmd ?? 'missing'}`,
     );
   }
-  const workdir = workdirOf(final);
+  const workdir = workdirOf(image);
   if (workdir !== `${IMAGE_ROOT}/${serviceDir}`) {
-    problems.push(`the final WORKDIR must be ${IMAGE_ROOT}/${serviceDir}, not ${workdir}`);
+    problems.push(`the image's WORKDIR must be ${IMAGE_ROOT}/${serviceDir}, not ${workdir}`);
   }
   const env = imageEnvironment(dockerfile);
-  if (env['NODE_ENV'] !== 'production') problems.push('the final stage must set ENV NODE_ENV=production');
+  if (env['NODE_ENV'] !== 'production') problems.push('the image must set ENV NODE_ENV=production');
   for (const key of Object.keys(env)) {
     if (!spec.knownKeys.includes(key) && !NODE_READS.includes(key)) {
-      problems.push(`ENV ${key} is read by no setting of ${name}`);
+      problems.push(`ENV ${key} is read by no setting of ${service}`);
     }
   }
   if (spec.portKey) {
     const port = context.defaults[spec.portKey];
-    const exposed = final.instructions.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/));
+    const exposed = image.instructions.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/));
     if (port === undefined || !exposed.includes(port)) {
       problems.push(
         `EXPOSE ${exposed.join(' ') || '(none)'} must include ${spec.portKey}=${port ?? '(unset in .env)'}`,
@@ -169,21 +238,35 @@ function runtimeRules({ serviceDir, name, spec, dockerfile, final, context }: Su
 }
 
 /** A probe that runs in a slim image (node, no curl) against /healthz on the configured port. */
-function healthcheckRules({ spec, final }: Subject): string[] {
-  const healthcheck = healthcheckOf(final);
-  if (!healthcheck) return ['the final stage needs a HEALTHCHECK'];
+function healthcheckRules({ spec, image }: Subject): string[] {
+  const healthcheck = healthcheckOf(image);
+  if (!healthcheck) return ['the image needs a HEALTHCHECK'];
   const problems: string[] = [];
   const script = healthcheck.argv.join(' ');
   if (healthcheck.argv[0] !== 'node') problems.push('HEALTHCHECK must run node (the slim image has no curl or wget)');
   if (!script.includes('/healthz')) problems.push('HEALTHCHECK must probe /healthz');
-  if (spec.portKey && !script.includes(`process.env.${spec.portKey}`)) {
-    problems.push(`HEALTHCHECK must follow the port variable ${spec.portKey}`);
+  const healthPortKey = spec.healthPortKey ?? spec.portKey;
+  if (healthPortKey && !script.includes(`process.env.${healthPortKey}`)) {
+    problems.push(`HEALTHCHECK must follow the port variable ${healthPortKey}`);
   }
   return problems;
 }
 
-/** Every file taken from the build context exists and is not dropped by .dockerignore. */
-function contextRules({ dockerfile, context }: Subject): string[] {
+function filesUnder(root: string, dir: string): string[] {
+  const full = path.join(root, dir);
+  if (!existsSync(full)) return [];
+  return readdirSync(full, { withFileTypes: true }).flatMap((entry) => {
+    const child = `${dir}/${entry.name}`;
+    return entry.isDirectory() ? filesUnder(root, child) : [child];
+  });
+}
+
+/**
+ * What the build reads is in the build context: every COPY source, turbo's view of the whole
+ * workspace graph (each package.json, the lockfile, turbo.json), and the sources of the
+ * workspaces the service runs.
+ */
+function contextRules({ serviceDir, dockerfile, context }: Subject): string[] {
   const problems: string[] = [];
   const ignored = dockerignoreMatcher(context.dockerignore);
   for (const stage of dockerfile.stages) {
@@ -204,73 +287,114 @@ function contextRules({ dockerfile, context }: Subject): string[] {
       }
     }
   }
+  const closure = productionClosure(serviceDir, context.workspaces);
+  const needed = [
+    'package.json',
+    'package-lock.json',
+    'turbo.json',
+    'tsconfig.base.json',
+    ...[...context.workspaces.values()].map((w) => `${w.dir}/package.json`),
+    ...closure.flatMap((w) => [
+      `${w.dir}/tsconfig.build.json`,
+      ...filesUnder(context.root, `${w.dir}/src`).filter((f) => !f.endsWith('.test.ts')),
+      ...filesUnder(context.root, `${w.dir}/public`),
+    ]),
+  ];
+  const dropped = needed.filter((file) => existsSync(path.join(context.root, file)) && ignored(file));
+  if (dropped.length > 0) {
+    problems.push(
+      `.dockerignore drops what turbo prune and the build read: ${dropped.slice(0, 5).join(', ')}${dropped.length > 5 ? ', ...' : ''}`,
+    );
+  }
   return problems;
 }
 
+const PRUNE = /turbo prune "?@pushtech\/\$\{?SERVICE\}?"?\s.*--docker/;
+const BUILD = /npm run build -- --filter="?@pushtech\/\$\{?SERVICE\}?"?/;
+const SERVICE_WORKSPACE = /--workspace "?services\/\$\{?SERVICE\}?"?/;
+
+function runsOf(stage: Stage): string[] {
+  return stage.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+}
+
 /**
- * The workspaces the service needs at run time: their manifests before npm ci, each built after
- * those it depends on, their dist/ in the final image over production-only node_modules.
+ * prune -> build -> production -> image: turbo prunes the workspace to the service, a stage
+ * installs every dependency from the pruned manifests and builds with turbo, another installs
+ * production dependencies only and keeps the workspaces npm resolves for the service, and the
+ * image copies that tree and nothing else.
  */
-function workspaceRules({ serviceDir, dockerfile, final, context }: Subject): string[] {
+function pipelineRules({ dockerfile, image, context }: Subject): string[] {
   const problems: string[] = [];
-  const closure = productionClosure(serviceDir, context.workspaces);
-  const fromContext = new Set(
-    dockerfile.stages.flatMap((s) => copiesOf(s).filter((c) => c.from === undefined)).flatMap((c) => c.sources),
-  );
-  const finalCopies = copiesOf(final);
-  const copiesIntoFinal = (source: string, destination: string, from?: (c: CopyInstruction) => boolean): boolean =>
-    finalCopies.some((c) => c.sources.includes(source) && c.destination === destination && (from?.(c) ?? true));
+  const root = JSON.parse(readFileSync(path.join(context.root, 'package.json'), 'utf8')) as Workspace['manifest'];
 
-  for (const file of ['package.json', 'package-lock.json']) {
-    if (!fromContext.has(file)) problems.push(`the root ${file} must be copied (npm ci needs it)`);
-  }
-  for (const workspace of closure) {
-    if (!fromContext.has(`${workspace.dir}/package.json`)) {
-      problems.push(`${workspace.dir}/package.json must be copied before npm ci`);
-    }
-    const dist = `${workspace.dir}/dist`;
-    if (!copiesIntoFinal(`${IMAGE_ROOT}/${dist}`, dist, (c) => c.from !== undefined)) {
-      problems.push(`the final stage must COPY --from=<build> ${IMAGE_ROOT}/${dist} ${dist}`);
+  const prune = dockerfile.stages.find((s) => runsOf(s).some((r) => PRUNE.test(r)));
+  if (!prune) {
+    problems.push('a stage must run turbo prune "@pushtech/${SERVICE}" --docker');
+  } else {
+    const pinned = root.devDependencies?.['turbo'];
+    if (
+      dockerfile.globalArgs['TURBO_VERSION'] !== pinned ||
+      !runsOf(prune).some((r) => r.includes('turbo@${TURBO_VERSION}'))
+    ) {
+      problems.push(
+        `the prune stage must install turbo@\${TURBO_VERSION} with ARG TURBO_VERSION=${pinned ?? '?'} (the root package.json's)`,
+      );
     }
   }
-
-  const builds = dockerfile.stages
-    .filter((s) => s !== final)
-    .flatMap((s) => s.instructions.filter((i) => i.keyword === 'RUN'))
-    .flatMap((i) => [...i.args.matchAll(/npm run build --workspace (\S+)/g)].map((m) => m[1] as string));
-  const closureDirs = closure.map((w) => w.dir);
-  const inOrder = closure.every((w) =>
-    workspaceDependencies(w, context.workspaces).every((d) => builds.indexOf(d.dir) < builds.indexOf(w.dir)),
-  );
-  if (builds.length !== closureDirs.length || !closureDirs.every((d) => builds.includes(d)) || !inOrder) {
-    problems.push(
-      `must build ${closureDirs.join(', ')}, each after the workspaces it depends on; ` +
-        `builds ${builds.join(', ') || 'nothing'}`,
+  const fromPrune = (stage: Stage, part: 'json' | 'full'): number =>
+    stage.instructions.findIndex(
+      (i) => i.keyword === 'COPY' && i.flags['from'] === prune?.name && i.args.includes(`/out/${part}`),
     );
-  }
+  const runIndex = (stage: Stage, test: (args: string) => boolean): number =>
+    stage.instructions.findIndex((i) => i.keyword === 'RUN' && test(i.args));
 
-  const publicDir = `${serviceDir}/public`;
-  if (existsSync(path.join(context.root, publicDir)) && !copiesIntoFinal(publicDir, publicDir)) {
-    problems.push(`the final stage must COPY ${publicDir} ${publicDir} (served at run time)`);
-  }
-
-  const runs = dockerfile.stages.flatMap((stage) =>
-    effectiveInstructions(dockerfile, stage)
-      .filter((i) => i.keyword === 'RUN')
-      .map((i) => ({ stage, args: i.args })),
-  );
-  const prodInstall = runs.find(
-    (r) => /npm ci\b/.test(r.args) && /--omit=dev\b/.test(r.args) && r.args.includes(`--workspace ${serviceDir}`),
-  );
-  if (!prodInstall) {
-    problems.push(`a stage must install production dependencies only: npm ci --omit=dev --workspace ${serviceDir}`);
-  } else if (!finalCopies.some((c) => c.from === prodInstall.stage.name && c.sources.includes(IMAGE_ROOT))) {
+  const build = dockerfile.stages.find((s) => runsOf(s).some((r) => BUILD.test(r)));
+  if (!build) {
     problems.push(
-      `the final stage must COPY --from=${prodInstall.stage.name ?? '?'} ${IMAGE_ROOT} (production node_modules)`,
+      'a stage must build with npm run build -- --filter="@pushtech/${SERVICE}" (turbo, in dependency order)',
     );
+  } else {
+    const json = fromPrune(build, 'json');
+    const install = runIndex(build, (r) => /npm ci\b/.test(r) && !/--omit/.test(r));
+    const full = fromPrune(build, 'full');
+    const run = runIndex(build, (r) => BUILD.test(r));
+    if (!(json >= 0 && json < install && install < full && full < run)) {
+      problems.push(
+        `stage ${build.name ?? build.index} must COPY out/json, npm ci (every dependency), then COPY out/full and build, ` +
+          'so the install is reused until a manifest or the lockfile changes',
+      );
+    }
   }
-  if (runs.some((r) => r.stage === final && /npm (ci|install)\b/.test(r.args))) {
-    problems.push('the final stage must not run npm (its cache and tooling would stay in the image)');
+
+  const tree = copiesOf(image).find((c) => c.from !== undefined && c.sources.includes(IMAGE_ROOT));
+  const production = tree && stageNamed(dockerfile, tree.from as string);
+  if (!production) {
+    problems.push(
+      `the image must COPY --from=<production stage> ${IMAGE_ROOT} (production node_modules and the built workspaces)`,
+    );
+  } else {
+    const runs = runsOf(flattened(dockerfile, production));
+    if (!runs.some((r) => /npm ci\b/.test(r) && /--omit=dev\b/.test(r) && SERVICE_WORKSPACE.test(r))) {
+      problems.push(
+        `stage ${production.name ?? '?'} must install production dependencies only: npm ci --omit=dev --workspace "services/\${SERVICE}"`,
+      );
+    }
+    if (!runs.some((r) => /npm ls --omit=dev --all --parseable\b/.test(r) && SERVICE_WORKSPACE.test(r))) {
+      problems.push(
+        `stage ${production.name ?? '?'} must keep the workspaces npm ls --omit=dev --all --parseable --workspace "services/\${SERVICE}" resolves (not those of devDependencies)`,
+      );
+    }
+    if (fromPrune(production, 'full') >= 0 || (build && stageNamed(dockerfile, production.base) === build)) {
+      problems.push(
+        `stage ${production.name ?? '?'} must start from the pruned manifests, not the build tree (sources, devDependencies)`,
+      );
+    }
+  }
+  if (copiesOf(image).some((c) => c.from !== undefined && c.from !== production?.name)) {
+    problems.push('the image must copy only from the production stage');
+  }
+  if (runsOf(image).some((r) => /\bnpm\b|\bnpx\b|\bturbo\b/.test(r))) {
+    problems.push('the image must not run npm or turbo (their cache and tooling would stay in it)');
   }
   return problems;
 }

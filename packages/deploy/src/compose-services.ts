@@ -1,11 +1,10 @@
-import { parseConfig } from '../../runtime/src/config.js';
-import type { Env } from '../../runtime/src/dotenv.js';
-import { devstackSettings } from '../../devstack/src/settings.js';
-import { consumersConfig, consumersSettings, selectConsumers } from '../../../services/consumers/src/config.js';
-import { builtInConsumers } from '../../../services/consumers/src/consumers/index.js';
-import { kafidxConfig, kafidxSettings } from '../../../services/kafidx/src/config.js';
-import { kafkastoreConfig, kafkastoreSettings } from '../../../services/kafkastore/src/config.js';
-import { trackerConfig, trackerSettings } from '../../../services/tracker/src/config.js';
+import { parseConfig, type Env } from '@pushtech/runtime';
+import { devstackSettings } from '@pushtech/devstack';
+import { consumersConfig, consumersSettings, selectConsumers } from '@pushtech/consumers/config';
+import { builtInConsumers } from '@pushtech/consumers/built-in';
+import { kafidxConfig, kafidxSettings } from '@pushtech/kafidx/config';
+import { kafkastoreConfig, kafkastoreSettings } from '@pushtech/kafkastore/config';
+import { trackerConfig, trackerSettings } from '@pushtech/tracker/config';
 
 /**
  * What each deployable accepts, taken from its own code: the keys of its settings schemas and
@@ -17,6 +16,8 @@ export interface ServiceSpec {
   readonly knownKeys: readonly string[];
   /** The variable holding the port the service listens on, if it serves one. */
   readonly portKey?: string;
+  /** The variable of the port /healthz is on, when it is not portKey (an ops listener). */
+  readonly healthPortKey?: string;
   /** Throws (a ConfigError naming the variable) when the service would refuse to start. */
   validate(env: Env, cwd: string): void;
   /** Folders the service writes to, given its environment. */
@@ -62,6 +63,7 @@ export const serviceSpecs: Readonly<Record<string, ServiceSpec>> = {
   kafidx: {
     knownKeys: Object.keys(kafidxSettings),
     portKey: 'KAFIDX_PORT',
+    healthPortKey: 'KAFIDX_OPS_PORT',
     validate: (env) => {
       const config = kafidxConfig(env);
       // services/kafidx/src/main.ts stops in production without a token.

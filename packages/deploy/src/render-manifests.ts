@@ -9,6 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { layouts, repoRoot } from './k8s-helm.js';
 import { readLayoutFiles, renderLayoutFiles } from './k8s-manifests.js';
+import { describeError } from '@pushtech/runtime';
 
 function main(argv: readonly string[]): number {
   const unknown = argv.filter((a) => a !== '--check');
@@ -47,6 +48,6 @@ function main(argv: readonly string[]): number {
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (error: unknown) {
-  process.stderr.write(`render-manifests: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`render-manifests: ${describeError(error)}\n`);
   process.exitCode = 1;
 }

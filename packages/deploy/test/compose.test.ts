@@ -5,11 +5,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { parseConfig } from '../../runtime/src/config.js';
-import { devstackSettings, pipelineTopics } from '../../devstack/src/settings.js';
-import { builtServiceDir, checkProject, runtimeOf } from './compose-checks.js';
-import { checkDockerfile, readDockerfile, workspaces, type ImageCheckContext } from './compose-image-checks.js';
-import { dockerignoreMatcher } from './compose-dockerfile.js';
+import { parseConfig } from '@pushtech/runtime';
+import { devstackSettings, pipelineTopics } from '@pushtech/devstack';
+import { builtServiceDir, checkProject, runtimeOf } from '../src/compose-checks.js';
+import {
+  DOCKERFILE,
+  checkImage,
+  imageCheckContext,
+  readDockerfile,
+  serviceNames,
+} from '../src/compose-image-checks.js';
+import { dockerignoreMatcher } from '../src/compose-dockerfile.js';
 import {
   ComposeError,
   composeDir,
@@ -21,7 +27,7 @@ import {
   type ComposeProject,
   type ComposeService,
   type Lookup,
-} from './compose-files.js';
+} from '../src/compose-files.js';
 
 const TOKEN = 'compose-test-token-0123456789abcdef';
 const withToken: Lookup = (name) => (name === 'KAFIDX_TOKEN' ? TOKEN : undefined);
@@ -34,7 +40,7 @@ const standalone: Readonly<Record<string, readonly string[]>> = {
   'kafka.yml': [],
   'tracker.yml': ['redis.yml'],
   'kafkastore.yml': ['redis.yml', 'kafka.yml'],
-  'consumers.yml': ['redis.yml', 'kafka.yml'],
+  'consumers.yml': ['kafka.yml'],
   'kafidx.yml': ['kafka.yml'],
 };
 
@@ -114,10 +120,37 @@ describe('docker-compose/', () => {
     const pipeline = loadProject(pipelineFile, withToken);
     const env = (name: string): Record<string, string> => runtimeOf(pipeline.services.get(name) as ComposeService).env;
     assert.equal(env('tracker')['REDIS_URL'], 'redis://redis:6379');
+    assert.equal(env('kafkastore')['REDIS_URL'], 'redis://redis:6379');
     assert.equal(env('kafkastore')['KAFKA_BROKERS'], 'kafka:9092');
     assert.equal(env('kafidx')['KAFIDX_TOKEN'], TOKEN);
     // The image's GeoIP default survives .env's relative paths only because compose sets it again.
     assert.match(env('kafkastore')['GEOIP_DB'] ?? '', /^\/app\/node_modules\/@ip-location-db\/dbip-city-mmdb\//);
+  });
+
+  it("keeps the consumers' state in their own Redis, apart from the tracker's buffer (issue 20)", () => {
+    const pipeline = loadProject(pipelineFile, withToken);
+    const redisOf = (service: ComposeService): string | undefined => runtimeOf(service).env['REDIS_URL'];
+    const consumers = pipeline.services.get('consumers') as ComposeService;
+    assert.equal(redisOf(consumers), 'redis://redis-consumers:6379');
+    const buffer = [...pipeline.services].filter(([, s]) => redisOf(s) === 'redis://redis:6379').map(([n]) => n);
+    assert.deepEqual(buffer.sort(), ['kafkastore', 'tracker']);
+    const own = pipeline.services.get('redis-consumers') as ComposeService;
+    const command = (own.definition['command'] as string[]).join(' ');
+    assert.match(command, /--appendfsync always/);
+    assert.match(command, /--maxmemory-policy noeviction/);
+  });
+
+  it('gives every kafkastore replica its own instance name: the container host name (issue 19)', () => {
+    const pipeline = loadProject(pipelineFile, withToken);
+    const kafkastore = pipeline.services.get('kafkastore') as ComposeService;
+    // A fixed name (in the file or in .env) or a fixed host name is shared by `--scale` replicas.
+    assert.equal(
+      runtimeOf(kafkastore).env['KAFKASTORE_INSTANCE'],
+      undefined,
+      'KAFKASTORE_INSTANCE left to its default',
+    );
+    assert.equal(kafkastore.definition['hostname'], undefined, 'no fixed hostname');
+    assert.equal(kafkastore.definition['container_name'], undefined, 'no fixed container name');
   });
 
   it('the topic job creates the topics the devstack creates, named and sized by .env', () => {
@@ -170,24 +203,17 @@ describe('docker-compose/', () => {
   });
 });
 
-describe('service Dockerfiles', () => {
-  const context: ImageCheckContext = {
-    root: repoRoot,
-    dockerignore: readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8'),
-    workspaces: workspaces(),
-    defaults,
-  };
-  const services = readdirSync(path.join(repoRoot, 'services')).filter((name) =>
-    existsSync(path.join(repoRoot, 'services', name, 'package.json')),
-  );
+describe('the Dockerfile of the service images', () => {
+  const context = imageCheckContext(defaults);
+  const text = readDockerfile();
 
-  for (const name of services) {
-    it(`services/${name}/Dockerfile: multi-stage, non-root, node dist/main.js, healthcheck, sources that exist`, () => {
-      assert.deepEqual(checkDockerfile(`services/${name}`, readDockerfile(`services/${name}`), context), []);
+  for (const name of serviceNames()) {
+    it(`SERVICE=${name}: prune -> build -> production install, non-root, node dist/main.js, healthcheck`, () => {
+      assert.deepEqual(checkImage(text, name, context), []);
     });
   }
 
-  it('.dockerignore keeps dependencies, build output, local state and secrets out of the build context', () => {
+  it('.dockerignore keeps dependencies, build output, local state, tests and secrets out of the build context', () => {
     const ignored = dockerignoreMatcher(context.dockerignore);
     for (const excluded of [
       'node_modules/yaml/package.json',
@@ -202,21 +228,33 @@ describe('service Dockerfiles', () => {
       '.git/HEAD',
       '.env',
       '.env.local',
+      'services/tracker/test/server.test.ts',
+      'services/tracker/bench/tracker.bench.ts',
+      'packages/runtime/src/dotenv.test.ts',
     ]) {
       assert.equal(ignored(excluded), true, `${excluded} must be excluded`);
     }
-    for (const kept of ['package.json', 'package-lock.json', 'tsconfig.base.json', 'packages/runtime/src/index.ts']) {
+    for (const kept of [
+      'package.json',
+      'package-lock.json',
+      'turbo.json',
+      'tsconfig.base.json',
+      'packages/runtime/src/index.ts',
+      ...[...context.workspaces.values()].map((w) => `${w.dir}/package.json`),
+    ]) {
       assert.equal(ignored(kept), false, `${kept} must stay in the context`);
     }
   });
 
-  it('each compose build names one of these Dockerfiles, with the repository root as context', () => {
+  it('each compose build is this Dockerfile with the repository root as context and a SERVICE of services/', () => {
     const pipeline = loadProject(pipelineFile, withToken);
+    const services = serviceNames();
     for (const service of pipeline.services.values()) {
       const build = service.definition['build'];
       if (build === undefined) continue;
       assert.ok(isMap(build), `${service.name}: build must be a map`);
       assert.equal(path.resolve(path.dirname(service.file), String(build['context'])), repoRoot, service.name);
+      assert.equal(build['dockerfile'], DOCKERFILE, service.name);
       assert.ok(
         services.some((name) => builtServiceDir(service) === `services/${name}`),
         service.name,

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { connect } from './cluster.js';
-import { statusReply } from './testing/fake-api-server.js';
-import { runCli, useFakeApiServer, type RunResult } from './testing/harness.js';
-import { paths } from './testing/objects.js';
+import { connect } from '../src/cluster.js';
+import { statusReply } from './helpers/fake-api-server.js';
+import { runCli, useFakeApiServer, type RunResult } from './helpers/harness.js';
+import { paths } from './helpers/objects.js';
 
 const fake = useFakeApiServer();
 

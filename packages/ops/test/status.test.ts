@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ok, statusReply } from './testing/fake-api-server.js';
-import { runCli, useFakeApiServer } from './testing/harness.js';
-import { deployment, hpaList, metricsText, paths, pdbList, pod, podList, selectors } from './testing/objects.js';
+import { ok, statusReply } from './helpers/fake-api-server.js';
+import { runCli, useFakeApiServer } from './helpers/harness.js';
+import { deployment, hpaList, metricsText, paths, pdbList, pod, podList, selectors } from './helpers/objects.js';
 
 const fake = useFakeApiServer();
 

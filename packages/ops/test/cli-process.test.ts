@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ok, statusReply } from './testing/fake-api-server.js';
-import { useFakeApiServer } from './testing/harness.js';
-import { deployment, hpaList, metricsText, paths, pdbList, pod, podList } from './testing/objects.js';
+import { ok, statusReply } from './helpers/fake-api-server.js';
+import { useFakeApiServer } from './helpers/harness.js';
+import { deployment, hpaList, metricsText, paths, pdbList, pod, podList } from './helpers/objects.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const fake = useFakeApiServer();

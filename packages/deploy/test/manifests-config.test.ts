@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Container } from '@kubernetes/client-node';
 import { describeError, parseConfig, type ConfigSchema } from '@pushtech/runtime';
-import { consumersConfig, consumersSettings, selectConsumers } from '../../../services/consumers/src/config.js';
-import { builtInConsumers } from '../../../services/consumers/src/consumers/index.js';
-import { kafidxConfig, kafidxSettings } from '../../../services/kafidx/src/config.js';
-import { kafkastoreConfig, kafkastoreSettings } from '../../../services/kafkastore/src/config.js';
-import { trackerConfig, trackerSettings } from '../../../services/tracker/src/config.js';
-import { helmTemplate, layouts, type ChartValues } from './k8s-helm.js';
-import { parseManifests, readLayoutObjects, type KubeObject } from './k8s-manifests.js';
-import { podContainers, resolveEnv, serviceOf, workloads, type ServiceName } from './k8s-workloads.js';
+import { consumersConfig, consumersSettings, selectConsumers } from '@pushtech/consumers/config';
+import { builtInConsumers } from '@pushtech/consumers/built-in';
+import { kafidxConfig, kafidxSettings } from '@pushtech/kafidx/config';
+import { kafkastoreConfig, kafkastoreSettings } from '@pushtech/kafkastore/config';
+import { trackerConfig, trackerSettings } from '@pushtech/tracker/config';
+import { helmTemplate, layouts, type ChartValues } from '../src/k8s-helm.js';
+import { parseManifests, readLayoutObjects, type KubeObject } from '../src/k8s-manifests.js';
+import { podContainers, resolveEnv, serviceOf, workloads, type ServiceName } from '../src/k8s-workloads.js';
 
 const REGISTRY = 'ghcr.io/pushtech';
 

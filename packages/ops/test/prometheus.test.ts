@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readMetric } from './prometheus.js';
+import { readMetric } from '../src/prometheus.js';
 
 const exposition = `# HELP pushtech_tracker_queue_length Events waiting in the Redis list
 # TYPE pushtech_tracker_queue_length gauge

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { K8sToolsError, k8sTools } from './k8s-tools.js';
+import { K8sToolsError, k8sTools } from '../src/k8s-tools.js';
 
 function scratch(t: TestContext): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'pushtech-k8s-tools-'));

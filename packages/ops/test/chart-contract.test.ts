@@ -16,10 +16,10 @@ import {
   type V1PodDisruptionBudget,
   type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
-import type { OpsCluster } from './cluster.js';
-import { findGuards } from './guards.js';
-import { labelKeys, releaseSelector, selectorMatches, selectorToQuery, trackerDeploymentName } from './labels.js';
-import { metricsPorts } from './pods.js';
+import type { OpsCluster } from '../src/cluster.js';
+import { findGuards } from '../src/guards.js';
+import { labelKeys, releaseSelector, selectorMatches, selectorToQuery, trackerDeploymentName } from '../src/labels.js';
+import { metricsPorts } from '../src/pods.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const release = 'pushtech';

@@ -1,5 +1,5 @@
 import { after, before, beforeEach } from 'node:test';
-import { main, type MainOptions } from '../main.js';
+import { main, type MainOptions } from '../../src/main.js';
 import { FakeApiServer, closedPortUrl, writeKubeconfig, type KubeconfigFile } from './fake-api-server.js';
 
 export interface RunResult {

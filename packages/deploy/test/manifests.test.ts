@@ -26,15 +26,15 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
 import { KAFKA_VERSION } from '@pushtech/devstack';
-import { builtInConsumers } from '../../../services/consumers/src/consumers/index.js';
-import { chartDir, layouts, NAMESPACE, RELEASE, type Layout } from './k8s-helm.js';
+import { builtInConsumers } from '@pushtech/consumers/built-in';
+import { chartDir, layouts, NAMESPACE, RELEASE, type Layout } from '../src/k8s-helm.js';
 import {
   COMPONENT_LABEL,
   readLayoutFiles,
   readLayoutObjects,
   renderLayoutFiles,
   type KubeObject,
-} from './k8s-manifests.js';
+} from '../src/k8s-manifests.js';
 import {
   containerNamed,
   envValue,
@@ -45,7 +45,7 @@ import {
   workloadNamed,
   workloads,
   type Workload,
-} from './k8s-workloads.js';
+} from '../src/k8s-workloads.js';
 
 interface ChartDefaults {
   image: { registry: string };
@@ -193,7 +193,8 @@ for (const layout of layouts) {
           seen.add(service);
           assert.equal(container.image, `${registry}/${service}:${appVersion}`, name);
           assert.deepEqual(container.command, ['node', 'dist/main.js'], name);
-          const port = container.ports?.[0]?.name;
+          // Probes go to the ops port where a service has one of its own (kafidx), else its only port.
+          const port = (container.ports?.find((p) => p.name === 'ops') ?? container.ports?.[0])?.name;
           assert.ok(port, `${name}: a named port`);
           assert.deepEqual(container.startupProbe?.httpGet, { path: '/healthz', port }, `${name}: startup probe`);
           assert.deepEqual(container.livenessProbe?.httpGet, { path: '/healthz', port }, `${name}: liveness probe`);
@@ -207,6 +208,24 @@ for (const layout of layouts) {
         }
       }
       assert.deepEqual([...seen].sort(), ['consumers', 'kafidx', 'kafkastore', 'tracker']);
+    });
+
+    it('names every kafkastore after its pod, so no two replicas share a processing list (issue 19)', () => {
+      const kafkastores = workloads(objects).flatMap((w) =>
+        podContainers(w.spec)
+          .filter(({ container }) => serviceOf(container, registry) === 'kafkastore')
+          .map(({ container }) => ({ workload: describeObject(w.object), container })),
+      );
+      assert.ok(kafkastores.length > 0, 'a kafkastore container');
+      for (const { workload, container } of kafkastores) {
+        const instance = container.env?.filter((e) => e.name === 'KAFKASTORE_INSTANCE') ?? [];
+        // A literal value would be the same in every replica (StatefulSet or tracker pod).
+        assert.deepEqual(
+          instance.map((e) => [e.value, e.valueFrom?.fieldRef?.fieldPath]),
+          [[undefined, 'metadata.name']],
+          `${workload}: KAFKASTORE_INSTANCE from the pod name`,
+        );
+      }
     });
 
     it('has one consumer Deployment per enabled consumer, each a known consumer with CONSUMER_NAME', () => {
@@ -351,7 +370,7 @@ function sidecarAssertions(layout: Layout, objects: readonly KubeObject[]): void
     const args = redis.args ?? [];
     const arg = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
     assert.equal(arg('--appendonly'), 'yes');
-    assert.equal(arg('--appendfsync'), 'everysec');
+    assert.equal(arg('--appendfsync'), 'always', 'a 2xx survives a Redis SIGKILL (issue 19)');
     assert.equal(arg('--maxmemory-policy'), 'noeviction');
     assert.equal(arg('--bind'), '127.0.0.1', 'the pod-local buffer is not reachable from outside the pod');
     const dataMount = redis.volumeMounts?.find((m) => m.mountPath === arg('--dir'));
@@ -415,6 +434,7 @@ function separateAssertions(objects: readonly KubeObject[]): void {
     const redis = containerNamed(workloadNamed(objects, 'StatefulSet', `${RELEASE}-redis`).spec, 'redis');
     const args = redis.args ?? [];
     assert.equal(args[args.indexOf('--appendonly') + 1], 'yes');
+    assert.equal(args[args.indexOf('--appendfsync') + 1], 'always');
     assert.equal(args[args.indexOf('--maxmemory-policy') + 1], 'noeviction');
     assert.ok(
       objects.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === `${RELEASE}-redis`),

@@ -13,9 +13,9 @@ import {
   layouts,
   RELEASE,
   type ChartValues,
-} from './k8s-helm.js';
-import { parseManifests, type KubeObject } from './k8s-manifests.js';
-import { containerNamed, envValue, workloadNamed, workloads } from './k8s-workloads.js';
+} from '../src/k8s-helm.js';
+import { parseManifests, type KubeObject } from '../src/k8s-manifests.js';
+import { containerNamed, envValue, workloadNamed, workloads } from '../src/k8s-workloads.js';
 
 function render(values: ChartValues = {}): KubeObject[] {
   return parseManifests(helmTemplate(values), 'helm template');
@@ -159,6 +159,17 @@ describe('helm chart helm/pushtech', () => {
     const kafidx = containerNamed(workloadNamed(objects, 'Deployment', `${RELEASE}-kafidx`).spec, 'kafidx');
     assert.equal(envValue(kafidx, 'KAFIDX_COOKIE_SECURE'), 'true');
     assert.equal(
+      envValue(kafidx, 'KAFIDX_PUBLIC_ORIGIN'),
+      'https://kafidx.example.com',
+      'sockets from the Ingress origin',
+    );
+    assert.deepEqual(
+      kafidx.ports?.map((p) => p.name),
+      ['http', 'ops'],
+      '/metrics and the probes on the ops port, which the Ingress does not route',
+    );
+    assert.equal(kafidx.readinessProbe?.httpGet?.port, 'ops');
+    assert.equal(
       envValue(
         containerNamed(workloadNamed(render(), 'Deployment', `${RELEASE}-kafidx`).spec, 'kafidx'),
         'KAFIDX_COOKIE_SECURE',
@@ -167,21 +178,61 @@ describe('helm chart helm/pushtech', () => {
     );
   });
 
-  it('renders the shared Redis only when something uses it, and not for an external one', () => {
-    const hasRedis = (objects: readonly KubeObject[]): boolean =>
-      objects.some((o) => o.kind === 'StatefulSet' && o.metadata.name === `${RELEASE}-redis`);
+  it("renders the buffer only for the separate layout, and the consumers' own Redis for consumers with state", () => {
+    const statefulSet = (objects: readonly KubeObject[], name: string): boolean =>
+      objects.some((o) => o.kind === 'StatefulSet' && o.metadata.name === `${RELEASE}-${name}`);
     const noStatefulConsumers = Object.fromEntries(
       ['event_counter', 'metadata_counter', 'stats_collector'].map((c) => [`consumers.list.${c}.enabled`, false]),
     );
-    assert.equal(hasRedis(render({ set: { topology: 'sidecar' } })), true, 'consumer state');
-    assert.equal(hasRedis(render({ set: { topology: 'sidecar', ...noStatefulConsumers } })), false);
-    assert.equal(hasRedis(render({ set: { topology: 'separate', ...noStatefulConsumers } })), true, 'the buffer');
-    const external = render({ set: { topology: 'separate', 'redis.externalUrl': 'redis://buffer.internal:6379' } });
-    assert.equal(hasRedis(external), false);
+    const sidecar = render({ set: { topology: 'sidecar' } });
+    assert.equal(statefulSet(sidecar, 'redis'), false, 'no shared buffer in the sidecar layout');
+    assert.equal(statefulSet(sidecar, 'consumer-redis'), true, 'consumer state');
+    const bare = render({ set: { topology: 'sidecar', ...noStatefulConsumers } });
+    assert.equal(statefulSet(bare, 'consumer-redis'), false);
+    const separate = render({ set: { topology: 'separate' } });
+    assert.equal(statefulSet(separate, 'redis'), true, 'the buffer');
+    assert.equal(statefulSet(separate, 'consumer-redis'), true);
+    const external = render({
+      set: {
+        topology: 'separate',
+        'redis.externalUrl': 'redis://buffer.internal:6379',
+        'consumerRedis.externalUrl': 'redis://state.internal:6379',
+      },
+    });
+    assert.equal(statefulSet(external, 'redis'), false);
+    assert.equal(statefulSet(external, 'consumer-redis'), false);
     assert.equal(
       envValue(containerNamed(trackerPod(external), 'tracker'), 'REDIS_URL'),
       'redis://buffer.internal:6379',
     );
+    const counter = workloadNamed(external, 'Deployment', `${RELEASE}-consumer-event-counter`).spec;
+    assert.equal(envValue(containerNamed(counter, 'consumer'), 'REDIS_URL'), 'redis://state.internal:6379');
+  });
+
+  it('points every consumer with state at its own Redis, which only consumers may reach (issue 20)', () => {
+    for (const topology of ['separate', 'sidecar']) {
+      const objects = render({ set: { topology } });
+      const urls = new Map<string, string | undefined>();
+      for (const { object, spec } of workloads(objects)) {
+        for (const c of spec.containers) urls.set(`${object.metadata.name}/${c.name}`, envValue(c, 'REDIS_URL'));
+      }
+      const stateful = [...urls].filter(([name]) =>
+        /consumer-(event-counter|metadata-counter|stats-collector)\//.test(name),
+      );
+      assert.equal(stateful.length, 3, [...urls.keys()].join(', '));
+      for (const [name, url] of stateful) assert.equal(url, `redis://${RELEASE}-consumer-redis:6379`, name);
+      for (const [name, url] of urls) {
+        if (url === `redis://${RELEASE}-consumer-redis:6379`) assert.match(name, /^pushtech-consumer-/, name);
+      }
+      const policy = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === `${RELEASE}-consumer-redis`);
+      const from = JSON.stringify((policy as unknown as { spec: unknown }).spec);
+      assert.match(from, /"app.kubernetes.io\/component":"consumer"/);
+      assert.doesNotMatch(from, /tracker|kafkastore/);
+      if (topology === 'separate') {
+        const buffer = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === `${RELEASE}-redis`);
+        assert.doesNotMatch(JSON.stringify((buffer as unknown as { spec: unknown }).spec), /"consumer"/);
+      }
+    }
   });
 
   it('prints install notes that match the layout', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseInvocation, usage } from './options.js';
-import { runCli } from './testing/harness.js';
+import { parseInvocation, usage } from '../src/options.js';
+import { runCli } from './helpers/harness.js';
 
 describe('command line', () => {
   test('defaults: namespace and release pushtech, current context, 600 s timeout, 2 s interval', () => {

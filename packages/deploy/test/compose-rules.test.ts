@@ -1,19 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { checkProject } from './compose-checks.js';
-import { checkDockerfile, readDockerfile, workspaces, type ImageCheckContext } from './compose-image-checks.js';
+import { checkProject } from '../src/compose-checks.js';
+import { checkDockerfile, checkImage, imageCheckContext, readDockerfile } from '../src/compose-image-checks.js';
 import {
   commandArgv,
   dockerignoreMatcher,
   envPairs,
   finalStage,
+  flattened,
   healthcheckOf,
   parseDockerfile,
   workdirOf,
-} from './compose-dockerfile.js';
+  type Stage,
+} from '../src/compose-dockerfile.js';
 import {
   ComposeError,
   composeDir,
@@ -25,7 +27,7 @@ import {
   repoRoot,
   type ComposeProject,
   type ComposeService,
-} from './compose-files.js';
+} from '../src/compose-files.js';
 
 // The checks of compose.test.ts, shown to fail: each case breaks one thing in a copy of the
 // real files and expects the problem that names it.
@@ -183,6 +185,15 @@ describe('compose rules catch broken files', () => {
       /kafkastore: reads \/app\/geo\/missing.mmdb, which is neither in the image nor on a mounted volume/,
     ],
     [
+      'a file of a devDependency, which the production image lacks',
+      withService(
+        pipeline,
+        'kafkastore',
+        (d) => void (env(d)['GEOIP_DB'] = '/app/node_modules/typescript/package.json'),
+      ),
+      /kafkastore: reads \/app\/node_modules\/typescript\/package.json, which is neither in the image nor/,
+    ],
+    [
       'kafidx without a token',
       withService(pipeline, 'kafidx', (d) => void (env(d)['KAFIDX_TOKEN'] = '')),
       /kafidx: its own config refuses the environment: KAFIDX_TOKEN is required in production/,
@@ -222,9 +233,9 @@ describe('compose rules catch broken files', () => {
       withService(
         pipeline,
         'kafidx',
-        (d) => void ((d['build'] as Record<string, unknown>)['dockerfile'] = 'services/kafidx/Dockerfile.missing'),
+        (d) => void ((d['build'] as Record<string, unknown>)['dockerfile'] = 'Dockerfile.missing'),
       ),
-      /kafidx: build: services\/kafidx\/Dockerfile.missing does not exist/,
+      /kafidx: build: Dockerfile.missing does not exist/,
     ],
   ];
   for (const [what, project, expected] of cases) {
@@ -285,9 +296,33 @@ describe('Dockerfile reader', () => {
     assert.deepEqual(envPairs('LEGACY some value'), { LEGACY: 'some value' });
   });
 
+  it('expands build arguments as Docker does: in FROM from before the first FROM, in a stage once declared there', () => {
+    const args = [
+      'ARG SERVICE',
+      'FROM node:20.20.2-bookworm-slim AS base',
+      'WORKDIR /app/${SERVICE}',
+      'FROM base AS with-arg',
+      'ARG SERVICE',
+      'WORKDIR /app/services/${SERVICE}',
+      'RUN echo "${SERVICE}"',
+      'FROM with-arg AS service-tracker',
+      'FROM service-${SERVICE}',
+    ].join('\n');
+    const built = parseDockerfile(args, { SERVICE: 'tracker' });
+    assert.deepEqual(
+      built.stages.map((s) => s.base),
+      ['node:20.20.2-bookworm-slim', 'base', 'with-arg', 'service-tracker'],
+    );
+    assert.equal(workdirOf(built.stages[0] as Stage), '/app', 'not declared in the stage: empty');
+    assert.equal(workdirOf(built.stages[1] as Stage), '/app/services/tracker');
+    assert.equal(built.stages[1]?.instructions.at(-1)?.args, 'echo "${SERVICE}"', 'RUN is left to the shell');
+    assert.equal(workdirOf(flattened(built, finalStage(built))), '/app/services/tracker');
+    assert.throws(() => parseDockerfile(args), /build argument SERVICE has no value/);
+  });
+
   it('refuses what it cannot read', () => {
     assert.throws(() => parseDockerfile('RUN true'), /only ARG may come before the first FROM/);
-    assert.throws(() => parseDockerfile('FROM ${MISSING}'), /MISSING has no default/);
+    assert.throws(() => parseDockerfile('FROM ${MISSING}'), /build argument MISSING has no value/);
     assert.throws(() => parseDockerfile('FROM a \\'), /ends inside a continued line/);
   });
 });
@@ -316,20 +351,17 @@ describe('.dockerignore rules', () => {
 });
 
 describe('Dockerfile rules catch broken images', () => {
-  const context: ImageCheckContext = {
-    root: repoRoot,
-    dockerignore: readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8'),
-    workspaces: workspaces(),
-    defaults,
+  const context = imageCheckContext(defaults);
+  const original = readDockerfile();
+  const changed = (from: string | RegExp, to: string): string => {
+    const text = original.replace(from, to);
+    assert.notEqual(text, original, `the mutation ${String(from)} must apply to the Dockerfile`);
+    return text;
   };
-  const broken = (service: string, from: string | RegExp, to: string): string[] => {
-    const original = readDockerfile(`services/${service}`);
-    const changed = original.replace(from, to);
-    assert.notEqual(changed, original, `the mutation ${String(from)} must apply to services/${service}/Dockerfile`);
-    return checkDockerfile(`services/${service}`, changed, context);
-  };
+  const broken = (service: string, from: string | RegExp, to: string): string[] =>
+    checkImage(changed(from, to), service, context);
   const cases: Array<[string, string, string | RegExp, string, RegExp]> = [
-    ['root in the final stage', 'tracker', /^USER node$/m, 'USER root', /non-root USER \(has root\)/],
+    ['root in the image', 'tracker', /^USER node$/m, 'USER root', /non-root USER \(has root\)/],
     ['no USER at all', 'kafidx', /^USER node\n/m, '', /non-root USER \(has none\)/],
     [
       'a shell-form CMD',
@@ -345,13 +377,19 @@ describe('Dockerfile rules catch broken images', () => {
       'CMD ["node", "dist/other.js"]',
       /CMD must be/,
     ],
-    ['no HEALTHCHECK', 'kafkastore', /^HEALTHCHECK[\s\S]*?"\]\n/m, '', /needs a HEALTHCHECK/],
+    [
+      "no HEALTHCHECK in the service's stage",
+      'kafkastore',
+      /(AS service-kafkastore\n[\s\S]*?)HEALTHCHECK[\s\S]*?"\]\n/,
+      '$1',
+      /needs a HEALTHCHECK/,
+    ],
     [
       'a healthcheck on a fixed port',
       'kafidx',
-      'process.env.KAFIDX_PORT || 8390',
-      '8390',
-      /follow the port variable KAFIDX_PORT/,
+      'process.env.KAFIDX_OPS_PORT || 8391',
+      '8391',
+      /follow the port variable KAFIDX_OPS_PORT/,
     ],
     [
       'an unpinned base image',
@@ -368,11 +406,11 @@ describe('Dockerfile rules catch broken images', () => {
       /use a pinned node:<x.y.z>-bookworm-slim/,
     ],
     [
-      'a final stage on top of the npm one',
+      'a runtime on top of the npm stage',
       'kafidx',
-      /^FROM \$\{NODE_IMAGE\} AS runtime$/m,
-      'FROM deps AS runtime',
-      /final stage must not run npm/,
+      'FROM ${NODE_IMAGE} AS runtime',
+      'FROM production AS runtime',
+      /must not run npm or turbo/,
     ],
     [
       'a single stage',
@@ -381,54 +419,28 @@ describe('Dockerfile rules catch broken images', () => {
       'FROM node:20.20.2-bookworm-slim\nWORKDIR /app/services/tracker\nUSER node\nCMD ["node", "dist/main.js"]\n',
       /must be multi-stage/,
     ],
+    ['a source that does not exist', 'tracker', 'COPY . .', 'COPY . missing.json .', /COPY missing.json: no such file/],
+    ['a source .dockerignore drops', 'tracker', 'COPY . .', 'COPY . .env .', /COPY \.env: excluded by \.dockerignore/],
     [
-      'a source that does not exist',
-      'tracker',
-      'COPY services/tracker/src services/tracker/src',
-      'COPY services/tracker/lib services/tracker/src',
-      /COPY services\/tracker\/lib: no such file/,
-    ],
-    [
-      'a source .dockerignore drops',
-      'tracker',
-      'COPY tsconfig.base.json ./',
-      'COPY tsconfig.base.json .env ./',
-      /COPY \.env: excluded by \.dockerignore/,
-    ],
-    [
-      'a workspace left unbuilt',
+      'a prune of another package',
       'kafkastore',
-      ' \\\n && npm run build --workspace packages/runtime',
-      '',
-      /must build packages\/event, packages\/runtime, services\/kafkastore/,
+      'turbo prune "@pushtech/${SERVICE}"',
+      'turbo prune "@pushtech/tracker"',
+      /a stage must run turbo prune "@pushtech\/\$\{SERVICE\}" --docker/,
     ],
     [
-      'a build before its dependency',
-      'consumers',
-      'npm run build --workspace packages/devstack \\\n && npm run build --workspace packages/consumer-kit',
-      'npm run build --workspace packages/consumer-kit \\\n && npm run build --workspace packages/devstack',
-      /each after the workspaces it depends on/,
-    ],
-    [
-      'a dist missing from the image',
+      'a turbo other than the one the repository pins',
       'tracker',
-      'COPY --from=build /app/packages/runtime/dist packages/runtime/dist\n',
-      '',
-      /COPY --from=<build> \/app\/packages\/runtime\/dist packages\/runtime\/dist/,
+      /^ARG TURBO_VERSION=.*$/m,
+      'ARG TURBO_VERSION=2.0.0',
+      /must install turbo@\$\{TURBO_VERSION\} with ARG TURBO_VERSION=\S+ \(the root package.json's\)/,
     ],
     [
-      'a manifest missing before npm ci',
+      'sources copied before the install (no reuse of the npm ci layer)',
       'consumers',
-      'COPY packages/consumer-kit/package.json packages/consumer-kit/\n',
-      '',
-      /packages\/consumer-kit\/package.json must be copied before npm ci/,
-    ],
-    [
-      'the dashboard page left out',
-      'kafidx',
-      'COPY services/kafidx/public services/kafidx/public\n',
-      '',
-      /COPY services\/kafidx\/public services\/kafidx\/public/,
+      'COPY --from=prune /app/out/json/ ./',
+      'COPY --from=prune /app/out/full/ ./',
+      /must COPY out\/json, npm ci \(every dependency\), then COPY out\/full and build/,
     ],
     [
       'development dependencies in the image',
@@ -436,6 +448,34 @@ describe('Dockerfile rules catch broken images', () => {
       'npm ci --omit=dev',
       'npm ci',
       /install production dependencies only/,
+    ],
+    [
+      "every pruned workspace kept, devDependencies' ones included",
+      'consumers',
+      'npm ls --omit=dev --all --parseable',
+      'npm ls --all --parseable',
+      /must keep the workspaces npm ls --omit=dev --all --parseable --workspace "services\/\$\{SERVICE\}" resolves/,
+    ],
+    [
+      'a production stage on the build tree',
+      'tracker',
+      'FROM ${NODE_IMAGE} AS production',
+      'FROM build AS production',
+      /must start from the pruned manifests, not the build tree/,
+    ],
+    [
+      'the build tree copied into the image',
+      'tracker',
+      'COPY --from=production /app ./',
+      'COPY --from=production /app ./\nCOPY --from=build /app/packages packages',
+      /must copy only from the production stage/,
+    ],
+    [
+      'a build argument the stage does not declare',
+      'tracker',
+      'AS production\nARG SERVICE\n',
+      'AS production\n',
+      /RUN uses \$\{SERVICE\}, which stage production does not declare \(ARG SERVICE\)/,
     ],
     [
       'no production NODE_ENV',
@@ -451,16 +491,44 @@ describe('Dockerfile rules catch broken images', () => {
       'GEOIP_DBS=/app',
       /ENV GEOIP_DBS is read by no setting of kafkastore/,
     ],
+    [
+      "one service's ENV in the shared stage",
+      'tracker',
+      'ENV NODE_ENV=production',
+      'ENV NODE_ENV=production ARCHIVE_DIR=/data/archive',
+      /ENV ARCHIVE_DIR is read by no setting of tracker/,
+    ],
     ['another port exposed', 'consumers', 'EXPOSE 8382', 'EXPOSE 8080', /EXPOSE 8080 must include CONSUMERS_PORT=8382/],
     [
       'a working directory elsewhere',
       'tracker',
-      'WORKDIR /app/services/tracker',
+      'WORKDIR /app/services/${SERVICE}',
       'WORKDIR /app',
-      /final WORKDIR must be \/app\/services\/tracker, not \/app/,
+      /WORKDIR must be \/app\/services\/tracker, not \/app$/m,
     ],
   ];
   for (const [what, service, from, to, expected] of cases) {
-    it(`catches ${what} (services/${service})`, () => assert.match(broken(service, from, to).join('\n'), expected));
+    it(`catches ${what} (SERVICE=${service})`, () => assert.match(broken(service, from, to).join('\n'), expected));
   }
+
+  it('catches a service without its stage, and an image fixed to one service', () => {
+    const renamed = checkDockerfile(changed('AS service-kafidx', 'AS service-dashboard'), context).join('\n');
+    assert.match(renamed, /SERVICE=kafidx\): FROM service-kafidx: use a pinned node/);
+    const fixed = checkDockerfile(
+      changed('FROM service-${SERVICE} AS image', 'FROM service-tracker AS image'),
+      context,
+    );
+    assert.match(fixed.join('\n'), /SERVICE=kafidx\): EXPOSE 8380 must include KAFIDX_PORT=8390/);
+  });
+
+  it('catches a .dockerignore that drops what turbo prune or the build reads', () => {
+    const withIgnore = (extra: string): string[] =>
+      checkImage(original, 'kafidx', { ...context, dockerignore: `${context.dockerignore}\n${extra}\n` });
+    assert.match(
+      withIgnore('packages/consumer-kit').join('\n'),
+      /drops what turbo prune and the build read: packages\/consumer-kit\/package.json/,
+    );
+    assert.match(withIgnore('services/kafidx/public').join('\n'), /drops .*services\/kafidx\/public\//);
+    assert.match(withIgnore('**/src').join('\n'), /drops .*packages\/event\/src\//);
+  });
 });

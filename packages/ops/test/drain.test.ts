@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ok, statusReply, type FakeApiServer, type Reply } from './testing/fake-api-server.js';
-import { runCli, useFakeApiServer } from './testing/harness.js';
+import { ok, statusReply, type FakeApiServer, type Reply } from './helpers/fake-api-server.js';
+import { runCli, useFakeApiServer } from './helpers/harness.js';
 import {
   deployment,
   hpaList,
@@ -14,7 +14,7 @@ import {
   selectors,
   type DeploymentOptions,
   type PodOptions,
-} from './testing/objects.js';
+} from './helpers/objects.js';
 
 const fake = useFakeApiServer();
 const target = 'pushtech-tracker-6d5f8c7b9-aaaaa';

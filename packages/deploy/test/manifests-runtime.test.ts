@@ -14,9 +14,9 @@ import type { V1Container, V1Job } from '@kubernetes/client-node';
 import { createAdmin, silentLogger } from '@pushtech/runtime';
 import { cacheDir, ensureKafkaJars, requireCommand } from '@pushtech/devstack';
 import { eventually, testInfra, uniqueName } from '@pushtech/devstack/testing';
-import { layouts, RELEASE } from './k8s-helm.js';
-import { readLayoutObjects } from './k8s-manifests.js';
-import { containerNamed, envValue, workloadNamed } from './k8s-workloads.js';
+import { layouts, RELEASE } from '../src/k8s-helm.js';
+import { readLayoutObjects } from '../src/k8s-manifests.js';
+import { containerNamed, envValue, workloadNamed } from '../src/k8s-workloads.js';
 
 const run = promisify(execFile);
 
@@ -40,8 +40,15 @@ function redisContainers(): Array<{ where: string; container: V1Container }> {
     const tracker = workloadNamed(objects, 'Deployment', `${RELEASE}-tracker`).spec;
     if (layout.topology === 'sidecar')
       found.push({ where: 'kubernetes.two/ tracker pod', container: containerNamed(tracker, 'redis') });
-    const shared = workloadNamed(objects, 'StatefulSet', `${RELEASE}-redis`).spec;
-    found.push({ where: `${path.basename(layout.dir)}/ shared Redis`, container: containerNamed(shared, 'redis') });
+    if (layout.topology === 'separate') {
+      const shared = workloadNamed(objects, 'StatefulSet', `${RELEASE}-redis`).spec;
+      found.push({ where: `${path.basename(layout.dir)}/ shared Redis`, container: containerNamed(shared, 'redis') });
+    }
+    const consumers = workloadNamed(objects, 'StatefulSet', `${RELEASE}-consumer-redis`).spec;
+    found.push({
+      where: `${path.basename(layout.dir)}/ consumers' Redis`,
+      container: containerNamed(consumers, 'redis'),
+    });
   }
   return found;
 }
@@ -87,7 +94,7 @@ describe('the commands in the manifests', () => {
       const config = async (name: string): Promise<string> =>
         (await redisCli(socket, 'CONFIG', 'GET', name)).split('\n')[1] ?? '';
       assert.equal(await config('appendonly'), 'yes');
-      assert.equal(await config('appendfsync'), 'everysec');
+      assert.equal(await config('appendfsync'), 'always');
       assert.equal(await config('maxmemory-policy'), 'noeviction');
       assert.equal(await config('save'), '');
       const maxmemory = container.args?.[container.args.indexOf('--maxmemory') + 1] ?? '';

@@ -69,10 +69,10 @@ describe('Rakefile', () => {
     [
       ['docker:compose:build'],
       [
-        'docker build -f services/tracker/Dockerfile -t ghcr.io/pushtech/tracker:dev .',
-        'docker build -f services/kafkastore/Dockerfile -t ghcr.io/pushtech/kafkastore:dev .',
-        'docker build -f services/consumers/Dockerfile -t ghcr.io/pushtech/consumers:dev .',
-        'docker build -f services/kafidx/Dockerfile -t ghcr.io/pushtech/kafidx:dev .',
+        'docker build --build-arg SERVICE=tracker -t ghcr.io/pushtech/tracker:dev .',
+        'docker build --build-arg SERVICE=kafkastore -t ghcr.io/pushtech/kafkastore:dev .',
+        'docker build --build-arg SERVICE=consumers -t ghcr.io/pushtech/consumers:dev .',
+        'docker build --build-arg SERVICE=kafidx -t ghcr.io/pushtech/kafidx:dev .',
       ],
     ],
     [['docker:compose:build'], expectTag('1.2.3'), { IMAGE_TAG: '1.2.3' }],
@@ -173,6 +173,6 @@ function whichOrThrow(tool: string): string {
 
 function expectTag(tag: string): string[] {
   return ['tracker', 'kafkastore', 'consumers', 'kafidx'].map(
-    (service) => `docker build -f services/${service}/Dockerfile -t ghcr.io/pushtech/${service}:${tag} .`,
+    (service) => `docker build --build-arg SERVICE=${service} -t ghcr.io/pushtech/${service}:${tag} .`,
   );
 }
