@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
-import type { Probes } from './probes.js';
+import { exportReadiness, type Probes } from './probes.js';
 
 export interface OpsResponse {
   readonly status: number;
@@ -21,6 +21,7 @@ export async function answerOpsRequest(
   registry: Registry,
 ): Promise<OpsResponse | undefined> {
   if (method !== 'GET' && method !== 'HEAD') return undefined;
+  exportReadiness(probes, registry);
   switch (path) {
     case '/healthz':
       return json(200, probes.live());

@@ -1,4 +1,6 @@
 import { describeError } from './errors.js';
+import { Gauge, type Registry } from './metrics.js';
+
 /**
  * Liveness and readiness are different questions. Live: the process is not wedged (cheap,
  * never touches dependencies, so a Redis outage does not get every pod restarted). Ready: the
@@ -52,4 +54,42 @@ export class Probes {
     });
     return { ok, checks };
   }
+}
+
+const exported = new WeakMap<Registry, Probes>();
+
+/**
+ * Exports the readiness verdict on `registry`, evaluated at each scrape like /readyz itself:
+ * `pushtech_ready` (1 ready, 0 not) and `pushtech_ready_check{check}` (1 ok, 0 failing; the
+ * `shutdown` check appears once shutdown began). answerOpsRequest calls it, so every service's
+ * /metrics carries them; a second call for the same registry does nothing.
+ */
+export function exportReadiness(probes: Probes, registry: Registry): void {
+  if (exported.has(registry)) return;
+  exported.set(registry, probes);
+  // Both gauges are collected concurrently by one scrape: they share one evaluation.
+  let pending: Promise<ProbeReport> | undefined;
+  const evaluate = (): Promise<ProbeReport> =>
+    (pending ??= probes.ready().finally(() => {
+      pending = undefined;
+    }));
+  new Gauge({
+    name: 'pushtech_ready',
+    help: 'Whether the service is ready (1) or not (0), as /readyz answers at scrape time',
+    registers: [registry],
+    async collect() {
+      this.set((await evaluate()).ok ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'pushtech_ready_check',
+    help: 'Per readiness check: passing (1) or failing (0), at scrape time; /readyz says why',
+    labelNames: ['check'],
+    registers: [registry],
+    async collect() {
+      const { checks } = await evaluate();
+      this.reset();
+      for (const [check, verdict] of Object.entries(checks)) this.set({ check }, verdict === 'ok' ? 1 : 0);
+    },
+  });
 }

@@ -59,4 +59,36 @@ describe('ops endpoints', () => {
     assert.equal(report.checks['shutdown'], 'shutting down');
     assert.equal(probes.live().ok, true);
   });
+
+  it('exports readiness on /metrics as /readyz decides it at scrape time, per check too', async (t) => {
+    const registry = createMetricsRegistry('consumers', { processMetrics: false });
+    let redisUp: boolean | string = true;
+    const probes = new Probes()
+      .add({ name: 'redis', check: () => redisUp })
+      .add({ name: 'kafka', check: () => Promise.resolve(true) });
+    const server = await startOpsServer({ host: '127.0.0.1', port: 0, probes, registry, logger: silentLogger() });
+    t.after(() => server.close());
+    const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+
+    let text = await scrape();
+    assert.match(text, /^pushtech_ready\{service="consumers"\} 1$/m);
+    assert.match(text, /^pushtech_ready_check\{check="redis",service="consumers"\} 1$/m);
+    assert.match(text, /^pushtech_ready_check\{check="kafka",service="consumers"\} 1$/m);
+
+    // Nothing polls /readyz in between: the next scrape sees the change by itself.
+    redisUp = 'Redis not connected';
+    text = await scrape();
+    assert.match(text, /^pushtech_ready\{service="consumers"\} 0$/m);
+    assert.match(text, /^pushtech_ready_check\{check="redis",service="consumers"\} 0$/m);
+    assert.match(text, /^pushtech_ready_check\{check="kafka",service="consumers"\} 1$/m);
+
+    redisUp = true;
+    probes.markShuttingDown();
+    text = await scrape();
+    assert.match(text, /^pushtech_ready\{service="consumers"\} 0$/m);
+    assert.match(text, /^pushtech_ready_check\{check="shutdown",service="consumers"\} 0$/m);
+    assert.match(text, /^pushtech_ready_check\{check="redis",service="consumers"\} 1$/m);
+    // One pair of gauges per registry, however many requests came.
+    assert.equal(text.match(/^# TYPE pushtech_ready gauge$/gm)?.length, 1);
+  });
 });
