@@ -60,6 +60,7 @@ export async function startTracker(
 
   const registry = createMetricsRegistry('tracker');
   const metrics = createTrackerMetrics(registry);
+  metrics.maxQueue.set(config.TRACKER_MAX_QUEUE);
   const redis = new Redis(config.REDIS_URL, {
     lazyConnect: true,
     // Never queue writes in memory while Redis is away: refuse them (503) instead.

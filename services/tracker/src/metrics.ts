@@ -19,6 +19,8 @@ export interface TrackerMetrics {
   readonly pushLatency: Histogram;
   readonly pushBatchSize: Histogram;
   readonly queueLength: Gauge;
+  /** TRACKER_MAX_QUEUE, so that alerts and dashboards read the queue as a share of its cap. */
+  readonly maxQueue: Gauge;
   /** The in-flight gauge is read at scrape time, not updated per request. */
   onCollectInFlight(read: () => number): void;
   /** Refreshes the queue-length gauge at scrape time (nothing polls Redis between scrapes). */
@@ -90,6 +92,11 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
       async collect() {
         await refreshQueueLength();
       },
+    }),
+    maxQueue: new Gauge({
+      name: 'pushtech_tracker_max_queue',
+      help: 'TRACKER_MAX_QUEUE: above this many waiting events the tracker answers 503',
+      registers: [registry],
     }),
   };
 }

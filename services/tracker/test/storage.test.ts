@@ -46,6 +46,15 @@ describe('storing', () => {
     assert.equal(ready.status, 503);
     assert.match(ready.text, /the cap is 5/);
     assert.equal((await tt.stored()).length, 5);
+    // What the alerts read (monitoring/alerts.yml): the queue against its cap, the 503 with its
+    // reason, and readiness, all on one scrape.
+    const metrics = (await request(tt.port, 'GET', '/metrics')).text;
+    assert.match(metrics, /^pushtech_tracker_max_queue\{service="tracker"\} 5$/m);
+    assert.match(metrics, /^pushtech_tracker_queue_length\{service="tracker"\} 5$/m);
+    assert.match(metrics, /^pushtech_tracker_requests_total\{route="track",status="503",service="tracker"\} 1$/m);
+    assert.match(metrics, /^pushtech_tracker_events_rejected_total\{reason="queue_full",service="tracker"\} 1$/m);
+    assert.match(metrics, /^pushtech_ready\{service="tracker"\} 0$/m);
+    assert.match(metrics, /^pushtech_ready_check\{check="buffer",service="tracker"\} 0$/m);
 
     await tt.redis.client.ltrim(tt.queueKey, 0, 1); // kafkastore drained 3 of them
     await eventually('ready again', async () =>
