@@ -102,6 +102,7 @@ export async function createKafkastore(options: {
 }): Promise<Kafkastore> {
   const { config, logger, registry } = options;
   const metrics = createKafkastoreMetrics(registry);
+  metrics.drainBudgetSeconds.set(config.KAFKASTORE_DRAIN_ON_EXIT ? config.KAFKASTORE_DRAIN_TIMEOUT_MS / 1000 : 0);
 
   let geoIp: GeoIp = noGeoIp;
   if (config.GEOIP_DB.length > 0) {
@@ -191,6 +192,7 @@ export async function createKafkastore(options: {
     },
     stopDraining: () => {
       lease.abort();
+      if (config.KAFKASTORE_DRAIN_ON_EXIT) metrics.drainStartedSeconds.set(Date.now() / 1000);
       return loop.stop({
         drain: config.KAFKASTORE_DRAIN_ON_EXIT,
         drainTimeoutMs: config.KAFKASTORE_DRAIN_TIMEOUT_MS,

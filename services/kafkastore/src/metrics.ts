@@ -21,6 +21,10 @@ export interface KafkastoreMetrics {
   /** Entries Kafka could not take even as dead letters, kept whole in the oversized Redis list. */
   readonly eventsParked: Counter;
   readonly klagMs: Histogram;
+  /** When the drain on exit began (unix seconds), 0 before; with its budget, for the overrun alert. */
+  readonly drainStartedSeconds: Gauge;
+  /** KAFKASTORE_DRAIN_TIMEOUT_MS in seconds when KAFKASTORE_DRAIN_ON_EXIT, 0 when there is no drain. */
+  readonly drainBudgetSeconds: Gauge;
   readonly cacheLookups: Counter<'cache' | 'result'>;
   /** The cells of `cacheLookups` the caches bump per lookup (a hotCounter's, added on read). */
   readonly cacheCells: Record<'ua' | 'geoip', { hit: CountCell; miss: CountCell }>;
@@ -87,6 +91,16 @@ export function createKafkastoreMetrics(registry: Registry): KafkastoreMetrics {
       name: 'pushtech_kafkastore_klag_ms',
       help: 'Produce time minus tracker receive time',
       buckets: latencyBucketsMs,
+      registers,
+    }),
+    drainStartedSeconds: new Gauge({
+      name: 'pushtech_kafkastore_drain_started_seconds',
+      help: 'When the drain on exit began, unix seconds (0: not draining)',
+      registers,
+    }),
+    drainBudgetSeconds: new Gauge({
+      name: 'pushtech_kafkastore_drain_budget_seconds',
+      help: 'Longest drain on exit (KAFKASTORE_DRAIN_TIMEOUT_MS), seconds; 0 when KAFKASTORE_DRAIN_ON_EXIT is off',
       registers,
     }),
     cacheLookups: cacheLookups.counter,

@@ -33,10 +33,22 @@ describe('the drain on exit', () => {
     // A tracker that crashed without leaving (its lease expired) is not waited for.
     await setup.redis.zadd(writers, Date.now() - 1_000, 'crashed-tracker', Date.now() + 60_000, 'tracker-1');
     const ids = await push(setup, 500);
+    const before = await service.metrics();
+    assert.match(before, /^pushtech_kafkastore_drain_started_seconds\{service="kafkastore"\} 0$/m);
+    assert.match(before, /^pushtech_kafkastore_drain_budget_seconds\{service="kafkastore"\} 20$/m);
+    const signalled = Date.now() / 1000;
     service.kill('SIGTERM');
     await eventually('the drain to wait for the writer', () =>
       loggedMessage(service, 'drain: list empty, waiting for the trackers to stop writing'),
     );
+    // The ops port still answers while draining: the overrun alert reads when the drain began.
+    const during = await service.metrics();
+    const started = Number(
+      /^pushtech_kafkastore_drain_started_seconds\{service="kafkastore"\} (\S+)$/m.exec(during)?.[1],
+    );
+    assert.ok(started >= Math.floor(signalled), `drain began at ${started}, SIGTERM sent at ${signalled}`);
+    assert.ok(started <= Date.now() / 1000, `drain began at ${started}, not in the future`);
+    assert.match(during, /^pushtech_ready\{service="kafkastore"\} 0$/m);
     // The tracker's last acknowledged events, after the list was empty.
     ids.push(...(await push(setup, 200)));
     await eventually('the late events to be taken', async () =>
