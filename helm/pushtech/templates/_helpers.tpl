@@ -278,6 +278,15 @@ volumeMounts:
 {{- fail (printf "tracker.maxQueue=%d cannot be drained on scale-down: kafkastore empties about %d events/s (kafkastore.drainRatePerSecond) for at most %d ms (kafkastore.drainTimeoutMs), i.e. %d events; lower tracker.maxQueue or raise kafkastore.drainTimeoutMs" (int .Values.tracker.maxQueue) (int $k.drainRatePerSecond) (int $k.drainTimeoutMs) (int $drainable)) -}}
 {{- end -}}
 {{- end -}}
+{{- $a := .Values.tracker.autoscaling -}}
+{{- if and $a.enabled $a.queueDepth.enabled -}}
+{{- if ne .Values.topology "sidecar" -}}
+{{- fail "tracker.autoscaling.queueDepth needs topology=sidecar: in the separate layout every tracker reports the one shared queue, which the kafkastore StatefulSet drains; more trackers would not shorten it" -}}
+{{- end -}}
+{{- if ge (int $a.queueDepth.targetAverageValue) (int .Values.tracker.maxQueue) -}}
+{{- fail (printf "tracker.autoscaling.queueDepth.targetAverageValue=%d must be below tracker.maxQueue=%d: at maxQueue the tracker already answers 503" (int $a.queueDepth.targetAverageValue) (int .Values.tracker.maxQueue)) -}}
+{{- end -}}
+{{- end -}}
 {{- $topics := .Values.kafka.topics -}}
 {{- if gt (int $topics.minInsyncReplicas) (int $topics.replicationFactor) -}}
 {{- fail (printf "kafka.topics.minInsyncReplicas=%d exceeds kafka.topics.replicationFactor=%d: no produce with acks=all could succeed" (int $topics.minInsyncReplicas) (int $topics.replicationFactor)) -}}
@@ -293,4 +302,52 @@ volumeMounts:
 {{- fail (printf "consumers.list.%s: replicas=%d with a ReadWriteOnce volume; use replicas: 1 or persistence.enabled: false" $name (int $c.replicas)) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The tracker pod's grace period in its layout: the drain budget the HPA's scale-down is paced by. */}}
+{{- define "pushtech.trackerPodGraceSeconds" -}}
+{{- if eq .Values.topology "sidecar" -}}
+{{- include "pushtech.sidecarGraceSeconds" . -}}
+{{- else -}}
+{{- include "pushtech.trackerGraceSeconds" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Scale-down pacing of the tracker HPA; call with (dict "root" $ "key" "stabilizationWindowSeconds"
+"floor" 300). Empty: the longer of the floor and the drain budget; a value below the budget is
+refused: the HPA would remove the next pods while the last ones still drain.
+*/}}
+{{- define "pushtech.scaleDownSeconds" -}}
+{{- $budget := include "pushtech.trackerPodGraceSeconds" .root | int -}}
+{{- $given := get .root.Values.tracker.autoscaling.scaleDown .key -}}
+{{- if kindIs "invalid" $given -}}
+{{- max .floor $budget -}}
+{{- else if lt (int $given) $budget -}}
+{{- fail (printf "tracker.autoscaling.scaleDown.%s=%d is below the %d s drain budget (the tracker pod's terminationGracePeriodSeconds): the HPA would remove more pods while the last ones still drain; raise it or leave it empty" .key (int $given) $budget) -}}
+{{- else -}}
+{{- $given | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Scrape annotations of a pod, for a Prometheus without the Operator; call with
+(dict "root" $ "port" 8380 "job" "pushtech-tracker"). An annotation names one port only.
+*/}}
+{{- define "pushtech.scrapeAnnotations" -}}
+{{- $m := .root.Values.monitoring -}}
+{{- if and $m.scrapeAnnotations.enabled (not $m.serviceMonitor.enabled) -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | int | quote }}
+prometheus.io/path: /metrics
+pushtech.io/job: {{ .job }}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels of the monitoring objects (ServiceMonitor, PodMonitor, PrometheusRule); call with (dict "root" $ "extra" labels). */}}
+{{- define "pushtech.monitoringMetadata" -}}
+{{- include "pushtech.metadata" (dict "root" .root "name" .name "component" "monitoring") }}
+{{- with .extra }}
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
