@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -16,6 +26,7 @@ import {
   serviceNames,
 } from '../src/compose-image-checks.js';
 import { dockerignoreMatcher } from '../src/compose-dockerfile.js';
+import { bindMounts, checkMetricsStack, hostPathOf, prometheusConfigTarget } from '../src/compose-metrics.js';
 import {
   ComposeError,
   composeDir,
@@ -65,7 +76,7 @@ function composeAvailable(): boolean {
 
 describe('docker-compose/', () => {
   it('every file parses, interpolates, and (where Compose is installed) passes docker compose config', () => {
-    assert.deepEqual(composeFiles(), [...Object.keys(standalone), 'pipeline.yml'].sort());
+    assert.deepEqual(composeFiles(), [...Object.keys(standalone), 'metrics.yml', 'pipeline.yml'].sort());
     for (const file of composeFiles()) {
       loadProject(path.join(composeDir, file), withToken);
       // One project name whichever files are combined, so the volumes are the same ones.
@@ -78,6 +89,8 @@ describe('docker-compose/', () => {
         const args = [...needs, file].flatMap((f) => ['-f', path.join(composeDir, f)]);
         execFileSync('docker', ['compose', ...args, 'config', '--quiet'], { env, stdio: 'pipe' });
       }
+      const withMetrics = ['pipeline.yml', 'metrics.yml'].flatMap((f) => ['-f', path.join(composeDir, f)]);
+      execFileSync('docker', ['compose', ...withMetrics, 'config', '--quiet'], { env, stdio: 'pipe' });
     }
   });
 
@@ -200,6 +213,117 @@ describe('docker-compose/', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('docker-compose/metrics.yml: Prometheus and Grafana beside the pipeline', () => {
+  const stack = (): ComposeProject => merged(['pipeline.yml', 'metrics.yml']);
+
+  it('runs next to pipeline.yml, as its header says, and keeps the deployment rules', () => {
+    assert.match(
+      readFileSync(path.join(composeDir, 'metrics.yml'), 'utf8'),
+      /-f docker-compose\/pipeline\.yml -f docker-compose\/metrics\.yml/,
+    );
+    const project = stack();
+    assert.deepEqual(checkProject(project, defaults), []);
+    for (const name of ['prometheus', 'grafana']) {
+      assert.match(
+        String(project.services.get(name)?.definition['image']),
+        /^(prom\/prometheus|grafana\/grafana):v?\d+\.\d+\.\d+$/,
+        name,
+      );
+    }
+  });
+
+  it("mounts paths that exist, loads monitoring/alerts.yml, scrapes every service on its metrics port under the rules' job names, and provisions Grafana", () => {
+    assert.deepEqual(checkMetricsStack(stack()), []);
+  });
+
+  it('is a config promtool accepts, with the rules as mounted', (t) => {
+    try {
+      execFileSync('promtool', ['--version'], { stdio: 'ignore' });
+    } catch {
+      t.skip('promtool is not installed (Debian: apt-get install prometheus)');
+      return;
+    }
+    const prometheus = stack().services.get('prometheus') as ComposeService;
+    const root = mkdtempSync(path.join(tmpdir(), 'compose-prometheus-'));
+    try {
+      // The container's /etc/prometheus, rebuilt from the bind mounts.
+      for (const mount of bindMounts(prometheus)) {
+        const target = path.join(root, mount.target);
+        mkdirSync(path.dirname(target), { recursive: true });
+        cpSync(mount.source, target, { recursive: true });
+      }
+      const output = execFileSync(
+        'promtool',
+        ['check', 'config', path.join(root, prometheusConfigTarget(prometheus))],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.match(output, /SUCCESS: 1 rule files found/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  const breakages: Array<[string, (config: string) => string, RegExp]> = [
+    [
+      'a scrape port the service does not listen on',
+      (c) => c.replace('port: 8391', 'port: 8390'),
+      /job pushtech-kafidx scrapes port 8390; kafidx serves \/metrics on 8391/,
+    ],
+    [
+      'a target that is no service',
+      (c) => c.replace('names: [consumers]', 'names: [consumer]'),
+      /scrapes consumer, which is no service/,
+    ],
+    [
+      'a job name the rules do not know',
+      (c) => c.replace('job_name: pushtech-tracker', 'job_name: tracker'),
+      /no scrape job pushtech-tracker[\s\S]*job tracker is not one of the rules' jobs/,
+    ],
+    [
+      'a rule file that is not mounted',
+      (c) => c.replace('- alerts.yml', '- rules.yml'),
+      /rule file \/etc\/prometheus\/rules\.yml is not mounted/,
+    ],
+  ];
+  for (const [what, change, expected] of breakages) {
+    it(`catches ${what}`, () => {
+      const project = stack();
+      const prometheus = project.services.get('prometheus') as ComposeService;
+      const configTarget = prometheusConfigTarget(prometheus);
+      const original = hostPathOf(prometheus, configTarget) as string;
+      const dir = mkdtempSync(path.join(tmpdir(), 'compose-metrics-'));
+      try {
+        const broken = path.join(dir, 'prometheus.yml');
+        writeFileSync(broken, change(readFileSync(original, 'utf8')));
+        const volumes = (prometheus.definition['volumes'] as string[]).map((v) =>
+          v.endsWith(`:${configTarget}:ro`) ? `${broken}:${configTarget}:ro` : v,
+        );
+        const services = new Map(project.services);
+        services.set('prometheus', { ...prometheus, definition: { ...prometheus.definition, volumes } });
+        assert.match(checkMetricsStack({ ...project, services }).join('\n'), expected);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('catches a mount of a path that does not exist', () => {
+    const project = stack();
+    const grafana = project.services.get('grafana') as ComposeService;
+    const volumes = (grafana.definition['volumes'] as string[]).map((v) =>
+      v.replace('../monitoring/dashboards', '../monitoring/dashbaords'),
+    );
+    const services = new Map(project.services);
+    services.set('grafana', { ...grafana, definition: { ...grafana.definition, volumes } });
+    assert.match(
+      checkMetricsStack({ ...project, services }).join('\n'),
+      /grafana: mounts \S+dashbaords, which does not exist/,
+    );
   });
 });
 
