@@ -196,6 +196,11 @@ describe('helm chart: monitoring and autoscaling (issue 25)', () => {
       const listing = execFileSync('tar', ['-tzf', path.join(out, archive)], { encoding: 'utf8' }).split('\n');
       assert.ok(listing.includes('pushtech/monitoring/alerts.yml'), listing.join('\n'));
       for (const file of dashboardFiles) assert.ok(listing.includes(`pushtech/monitoring/dashboards/${file}`), file);
+      assert.deepEqual(
+        listing.filter((f) => f.endsWith('.test.yml')),
+        [],
+        'the promtool tests stay out (.helmignore)',
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
