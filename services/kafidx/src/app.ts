@@ -9,6 +9,8 @@ import {
 import { DashboardAuth } from './auth.js';
 import type { KafidxConfig } from './config.js';
 import { createDeadLetterFeed } from './dead-letters.js';
+import { HealthMonitor } from './health-monitor.js';
+import { healthTargets } from './health-targets.js';
 import { Hub } from './hub.js';
 import { LoginThrottle, trustedProxies } from './login-throttle.js';
 import { createKafidxMetrics } from './metrics.js';
@@ -42,9 +44,16 @@ export async function startKafidx(
   });
   const probes = new Probes().add({ name: 'kafka', check: () => hub.running || 'the live consumer is not running' });
   const deadLetters = createDeadLetterFeed(config, connection, logger);
+  const health = new HealthMonitor({
+    targets: healthTargets(config.KAFIDX_HEALTH_TARGETS),
+    intervalMs: config.KAFIDX_HEALTH_INTERVAL_MS,
+    metrics,
+    logger,
+  });
   const dashboard = createDashboardServer({
     hub,
     deadLetters,
+    health,
     auth: new DashboardAuth(token, {
       secureCookie: config.KAFIDX_COOKIE_SECURE,
       ttlSeconds: config.KAFIDX_SESSION_TTL_SECONDS,
@@ -85,6 +94,7 @@ export async function startKafidx(
       await dashboard.close();
       await hub.stop();
       await deadLetters.stop();
+      await health.stop();
       await ops.close();
     })());
   lifecycle?.onStop('kafidx', stop);

@@ -1,4 +1,5 @@
 import { commonSettings, kafkaSettings, parseConfig, setting, type ConfigOf, type Env } from '@pushtech/runtime';
+import { healthTargetPattern, healthTargets } from './health-targets.js';
 
 export const kafidxSettings = {
   ...commonSettings,
@@ -64,10 +65,24 @@ export const kafidxSettings = {
   KAFIDX_REPLAY_MAX_EVENTS: setting.integer({ min: 1, max: 10_000_000, default: 20_000 }),
   /** Replays one session may start per minute (one at a time in any case). */
   KAFIDX_REPLAYS_PER_MINUTE: setting.integer({ min: 1, max: 1000, default: 6 }),
+  /**
+   * The /metrics endpoints the page's pipeline-health strip reads (queue depth, events per
+   * second at each stage, klag p99, consumer lag), as name=URL; empty: no strip. kafidx
+   * scrapes them itself, and only while a browser has the page open.
+   */
+  KAFIDX_HEALTH_TARGETS: setting.list({
+    item: healthTargetPattern,
+    accepts:
+      'a comma-separated list of name=URL of /metrics endpoints, no credentials in the URL (tracker=http://127.0.0.1:8380/metrics,kafkastore=http://127.0.0.1:8381/metrics)',
+  }),
+  /** How often the health strip scrapes its targets (rates and klag p99 are over this interval). */
+  KAFIDX_HEALTH_INTERVAL_MS: setting.integer({ min: 500, max: 300_000, default: 5000 }),
 } as const;
 
 export type KafidxConfig = ConfigOf<typeof kafidxSettings>;
 
 export function kafidxConfig(env: Env): KafidxConfig {
-  return parseConfig('kafidx', kafidxSettings, env);
+  const config = parseConfig('kafidx', kafidxSettings, env);
+  healthTargets(config.KAFIDX_HEALTH_TARGETS); // a bad URL or a name given twice stops kafidx here
+  return config;
 }

@@ -9,6 +9,7 @@ export interface KafidxMetrics {
   readonly loginsFailed: Counter;
   readonly loginsThrottled: Counter;
   readonly replaysRefused: Counter;
+  readonly healthScrapes: Counter<'target' | 'result'>;
 }
 
 export function createKafidxMetrics(registry: Registry): KafidxMetrics {
@@ -47,6 +48,12 @@ export function createKafidxMetrics(registry: Registry): KafidxMetrics {
     replaysRefused: new Counter({
       name: 'pushtech_kafidx_replays_refused_total',
       help: 'Replays refused by the per-session limits (one at a time, a rate per minute)',
+      registers: [registry],
+    }),
+    healthScrapes: new Counter({
+      name: 'pushtech_kafidx_health_scrapes_total',
+      help: "Scrapes of KAFIDX_HEALTH_TARGETS for the page's health strip (only while a browser watches), by target and result (ok, failed)",
+      labelNames: ['target', 'result'],
       registers: [registry],
     }),
   };

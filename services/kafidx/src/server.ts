@@ -8,6 +8,7 @@ import type { KafkaConnection, Logger } from '@pushtech/runtime';
 import { originAllowed, type DashboardAuth, type Session } from './auth.js';
 import { parseFilter } from './filter.js';
 import type { DeadLetterFeed } from './dead-letters.js';
+import type { HealthMonitor } from './health-monitor.js';
 import type { Hub } from './hub.js';
 import { clientAddress, type LoginThrottle } from './login-throttle.js';
 import type { KafidxMetrics } from './metrics.js';
@@ -42,6 +43,8 @@ export interface DashboardServerDeps {
   readonly hub: Hub;
   /** The page's Dead letters panel; a browser subscribes with {t: 'dead-letters'}. */
   readonly deadLetters?: DeadLetterFeed;
+  /** The page's pipeline-health strip; a browser subscribes with {t: 'health'}. */
+  readonly health?: HealthMonitor;
   readonly auth: DashboardAuth;
   readonly loginThrottle: LoginThrottle;
   /** Proxies whose X-Forwarded-For names the client (for the login throttle). */
@@ -267,8 +270,14 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
       case 'dead-letters':
         if (!deps.deadLetters) return viewer.send({ t: 'error', detail: 'this kafidx has no dead-letter view' });
         return deps.deadLetters.subscribe(viewer);
+      case 'health':
+        if (!deps.health) return viewer.send({ t: 'health', enabled: false });
+        return deps.health.subscribe(viewer);
       default:
-        return viewer.send({ t: 'error', detail: 'unknown message; expected filter, pause, resume or replay' });
+        return viewer.send({
+          t: 'error',
+          detail: 'unknown message; expected filter, pause, resume, replay, dead-letters or health',
+        });
     }
   }
 
