@@ -4,6 +4,7 @@
  *
  *   up              Redis (the buffer), the consumers' own Redis and Kafka on the .env ports,
  *                   topics created, every service started and "up" once each answers /readyz;
+ *                   a local Prometheus scraping them all (DEVSTACK_PROMETHEUS);
  *                   a service that crashes is restarted with backoff; Ctrl-C / SIGTERM stops
  *                   services, then Kafka, then Redis.
  *   run -- CMD ...  a throw-away Redis + Kafka on free ports for one command (the test and
@@ -19,6 +20,7 @@ import { MissingPrerequisiteError } from './commands.js';
 import { sweepStaleStacks } from './leftovers.js';
 import { cacheDir, repoRoot, servicesDir, stateDir } from './paths.js';
 import { freePort, preferPort } from './ports.js';
+import { startLocalPrometheus, scrapeJobName, type PrometheusServer } from './prometheus-server.js';
 import { formatServiceLine } from './service-log.js';
 import { discoverServices } from './services.js';
 import { devstackSettings, pipelineTopics, portOf } from './settings.js';
@@ -74,12 +76,36 @@ async function up(): Promise<number> {
   };
   // The consumers keep their state in their own Redis: they cannot fill the tracker's buffer.
   const consumersEnv: NodeJS.ProcessEnv = { ...serviceEnv, REDIS_URL: stack.consumersRedis?.url };
+  const discovered = discoverServices(servicesDir(env));
+  const prometheusPort = config.DEVSTACK_PROMETHEUS ? await preferPort(config.DEVSTACK_PROMETHEUS_PORT) : 0;
+  if (config.DEVSTACK_PROMETHEUS && prometheusPort !== config.DEVSTACK_PROMETHEUS_PORT) {
+    log(`port ${config.DEVSTACK_PROMETHEUS_PORT} (Prometheus) is taken; using ${prometheusPort} instead`);
+  }
+  const prometheus = config.DEVSTACK_PROMETHEUS
+    ? startLocalPrometheus({
+        stateDir: stateDir(env),
+        port: prometheusPort,
+        jobs: discovered.flatMap((s) => {
+          const port = opsPort(s.name, env);
+          return port === undefined ? [] : [{ job: scrapeJobName(s.name), targets: [`127.0.0.1:${port}`] }];
+        }),
+        ruleFiles: [path.join(repoRoot, 'monitoring', 'alerts.yml')],
+        scrapeIntervalSeconds: config.DEVSTACK_PROMETHEUS_SCRAPE_SECONDS,
+        log,
+      })
+    : Promise.resolve(undefined);
+  // Tracker workers share one port, so a scrape reaches one of them at random and its counters
+  // would jump between workers: with Prometheus watching, one worker unless set explicitly.
+  const trackerEnv: NodeJS.ProcessEnv =
+    config.DEVSTACK_PROMETHEUS && env['TRACKER_WORKERS'] === undefined
+      ? { ...serviceEnv, TRACKER_WORKERS: '1' }
+      : serviceEnv;
   const servicesStarted = Date.now();
-  const services: SupervisedService[] = discoverServices(servicesDir(env)).map((info) => {
+  const services: SupervisedService[] = discovered.map((info) => {
     const port = opsPort(info.name, env);
     return superviseService({
       info,
-      env: info.name === 'consumers' ? consumersEnv : serviceEnv,
+      env: info.name === 'consumers' ? consumersEnv : info.name === 'tracker' ? trackerEnv : serviceEnv,
       readyzUrl: port === undefined ? undefined : `http://127.0.0.1:${port}/readyz`,
       write: (line) => process.stdout.write(`${formatServiceLine(info.name, line, config.LOG_FORMAT)}\n`),
       log,
@@ -91,8 +117,9 @@ async function up(): Promise<number> {
     const stop = async (reason: string, code: number): Promise<void> => {
       if (stopping) return;
       stopping = true;
-      log(`stopping (${reason}): services, then Kafka, then Redis`);
+      log(`stopping (${reason}): services, then Prometheus, Kafka and Redis`);
       await Promise.allSettled(services.map((s) => s.stop(30_000)));
+      await (await prometheus)?.stop();
       await stack.stop();
       log('stopped; no process left running');
       resolve(code);
@@ -118,9 +145,10 @@ async function up(): Promise<number> {
     }, 15_000);
     reminder.unref();
     for (const s of services) void s.ready.then(() => waiting.delete(s.info.name));
-    void Promise.all(services.map((s) => s.ready)).then(() => {
+    void Promise.all(services.map((s) => s.ready)).then(async () => {
       clearInterval(reminder);
-      if (!stopping) printSummary(stack, services, env, infraMs, Date.now() - servicesStarted);
+      const local = await prometheus;
+      if (!stopping) printSummary(stack, services, local, env, infraMs, Date.now() - servicesStarted);
     });
   });
 }
@@ -143,6 +171,7 @@ function watchParent(onOrphaned: () => void): void {
 function printSummary(
   stack: Stack,
   services: readonly SupervisedService[],
+  prometheus: PrometheusServer | undefined,
   env: Readonly<Record<string, string | undefined>>,
   infraMs: number,
   servicesMs: number,
@@ -167,6 +196,12 @@ function printSummary(
     rows.push([s.info.name, `${port ? `http://127.0.0.1:${port}  ` : ''}(pid ${s.pid ?? '?'}, ${readiness})`]);
   }
   if (services.length === 0) rows.push(['Services', 'none yet under services/: infrastructure only']);
+  if (prometheus) {
+    rows.push([
+      'Prometheus',
+      `${prometheus.url}  (pid ${prometheus.process.pid}, log ${prometheus.process.logFile}, config ${prometheus.configFile})`,
+    ]);
+  }
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
   process.stdout.write(

@@ -31,6 +31,8 @@ export const installHints = {
   mvn: 'Maven fetches the pinned Kafka jars from Maven Central: on Debian/Ubuntu run `apt-get install maven`.',
   'redis-server':
     'The local buffer needs Redis 7: on Debian/Ubuntu run `apt-get install redis-server` (npm start does it when run as root).',
+  prometheus:
+    "The local Prometheus (DEVSTACK_PROMETHEUS) comes from Debian's package: run `apt-get install prometheus`, or set DEVSTACK_PROMETHEUS=false.",
 } as const;
 
 export function requireCommand(command: keyof typeof installHints, pathVar?: string): string {

@@ -14,3 +14,11 @@ export { freePort, isListening } from './ports.js';
 export { MissingPrerequisiteError, requireCommand, which } from './commands.js';
 export { cacheDir, stateDir, repoRoot } from './paths.js';
 export { pipelineTopics, devstackSettings } from './settings.js';
+export {
+  prometheusConfig,
+  scrapeJobName,
+  startLocalPrometheus,
+  startPrometheusServer,
+  type PrometheusServer,
+  type ScrapeJob,
+} from './prometheus-server.js';
