@@ -271,6 +271,31 @@ for (const layout of layouts) {
       }
     });
 
+    it('annotates each pod that serves /metrics for Prometheus, with the port of its main container (issue 25)', () => {
+      let annotated = 0;
+      for (const w of workloads(objects)) {
+        const annotations = w.template.metadata?.annotations ?? {};
+        const main = w.spec.containers.find((c) => c.livenessProbe?.httpGet !== undefined);
+        const where = describeObject(w.object);
+        if (!main) {
+          assert.equal(annotations['prometheus.io/scrape'], undefined, `${where}: no /metrics to scrape`);
+          continue;
+        }
+        const probePort = main.livenessProbe?.httpGet?.port;
+        const port = main.ports?.find((p) => p.name === probePort || p.containerPort === probePort)?.containerPort;
+        assert.equal(annotations['prometheus.io/scrape'], 'true', where);
+        assert.equal(annotations['prometheus.io/path'], '/metrics', where);
+        assert.equal(
+          annotations['prometheus.io/port'],
+          String(port),
+          `${where}: the listener of /healthz and /metrics`,
+        );
+        assert.match(annotations['pushtech.io/job'] ?? '', /^pushtech-(tracker|kafkastore|consumers|kafidx)$/, where);
+        annotated += 1;
+      }
+      assert.ok(annotated >= 4, `${annotated} annotated pods`);
+    });
+
     it('has PodDisruptionBudgets, NetworkPolicies and Services whose selectors match pods', () => {
       const pdbs = byKind<V1PodDisruptionBudget>(objects, 'PodDisruptionBudget');
       assert.ok(
