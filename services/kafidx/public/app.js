@@ -41,6 +41,7 @@ function connect() {
     send({ t: 'filter', filter: state.filter });
     if (state.paused) send({ t: 'pause' });
     send({ t: 'dead-letters' });
+    send({ t: 'health' });
   });
   socket.addEventListener('message', (e) => onMessage(JSON.parse(e.data)));
   socket.addEventListener('close', (e) => {
@@ -88,6 +89,9 @@ function onMessage(m) {
       break;
     case 'dead-letters':
       onDeadLetters(m);
+      break;
+    case 'health':
+      onHealth(m);
       break;
     case 'error':
       notice(m.detail);
@@ -355,5 +359,90 @@ $('dlq-close').addEventListener('click', () => {
   renderLetters();
 });
 
+// Pipeline health: what kafidx read from the services' own /metrics (KAFIDX_HEALTH_TARGETS).
+// State is said in words (up, DOWN, stale), not only by colour; every value goes in as text.
+
+const health = { at: 0, intervalMs: 0 };
+
+function rate(n) {
+  return n < 10 ? n.toFixed(1) : String(Math.round(n));
+}
+
+function ms(n) {
+  return n < 10 ? `${n.toFixed(1)} ms` : `${Math.round(n)} ms`;
+}
+
+function item(className, text, data = {}) {
+  const span = document.createElement('span');
+  span.className = className;
+  span.textContent = text;
+  Object.assign(span.dataset, data);
+  return span;
+}
+
+function onHealth(m) {
+  const section = $('health');
+  if (!m.enabled) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  health.at = m.at;
+  health.intervalMs = m.intervalMs;
+  $('health-klag').textContent =
+    m.klag === null ? '' : `klag p99 ${m.klag.p99Ms === null ? 'no events' : ms(m.klag.p99Ms)}`;
+  $('health-targets').replaceChildren(...m.targets.map(targetItem));
+  renderHealthStatus();
+}
+
+function targetItem(target) {
+  const li = document.createElement('li');
+  li.dataset.target = target.name;
+  const state = target.up ? 'up' : target.error === null ? 'pending' : 'down';
+  li.dataset.state = state;
+  const parts = [item('h-name', target.name)];
+  if (state === 'up') parts.push(item('h-state', 'up'));
+  else if (state === 'pending') parts.push(item('h-state', 'not read yet'));
+  else {
+    const seen =
+      target.lastUpAt === null ? 'never reached' : `last read ${new Date(target.lastUpAt).toLocaleTimeString()}`;
+    parts.push(item('h-state', `DOWN: ${target.error} (${seen})`));
+  }
+  const stale = state === 'down' ? ' (stale)' : '';
+  if (target.queue !== null) {
+    parts.push(item('h-queue', `queue ${target.queue.depth}${stale}`, { depth: String(target.queue.depth) }));
+  }
+  for (const r of target.rates) {
+    const label = r.consumer ? `${r.stage} ${r.consumer}` : r.stage;
+    parts.push(item('h-rate', `${label} ${rate(r.perSecond)}/s`, { stage: r.stage, consumer: r.consumer }));
+  }
+  if (state === 'up' && target.rates.length === 0 && target.lastUpAt !== null) {
+    parts.push(item('h-rate', 'rates after the next read'));
+  }
+  for (const l of target.lag) {
+    parts.push(
+      item('h-lag', `lag ${l.consumer} ${l.messages}${stale}`, { consumer: l.consumer, lag: String(l.messages) }),
+    );
+  }
+  if (target.klag !== null) {
+    parts.push(item('h-klag', `klag p99 ${target.klag.p99Ms === null ? 'no events' : ms(target.klag.p99Ms)}`));
+  }
+  li.append(...parts);
+  return li;
+}
+
+/** Stale when no update came for three intervals (kafidx stopped, or this socket is down). */
+function renderHealthStatus() {
+  if ($('health').hidden || health.at === 0) return;
+  const status = $('health-status');
+  const stale = Date.now() - health.at > 3 * health.intervalMs;
+  status.dataset.stale = String(stale);
+  const at = new Date(health.at).toLocaleTimeString();
+  status.textContent = stale
+    ? `stale: no update since ${at}`
+    : `read ${at}, every ${Math.round(health.intervalMs / 1000)} s`;
+}
+
+setInterval(renderHealthStatus, 1000);
 setInterval(drawChart, 1000);
 connect();
