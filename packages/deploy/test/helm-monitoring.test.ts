@@ -14,6 +14,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { V1ConfigMap, V1Container, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap } from 'kubernetes-models/v1';
 import { parse } from 'yaml';
 import {
@@ -68,6 +69,12 @@ function refusal(values: ChartValues): string {
     throw error;
   }
   assert.fail(`helm template accepted ${JSON.stringify(values.set)}`);
+}
+
+function graceOf(set: Record<string, unknown>): number {
+  const grace = workloadNamed(render({ set }), 'Deployment', `${RELEASE}-tracker`).spec.terminationGracePeriodSeconds;
+  assert.ok(grace !== undefined);
+  return grace;
 }
 
 function byKind<T>(objects: readonly KubeObject[], kind: string): Array<T & KubeObject> {
@@ -179,6 +186,7 @@ function scrapedTargets(objects: readonly KubeObject[]): Map<string, Set<string>
 function expectedJob(target: string): string {
   const container = target.split('/')[1]?.split(':')[0] ?? '';
   if (container === 'consumer') return JOBS.consumers;
+  if (container === 'redis-exporter') return 'pushtech-redis';
   const job = (JOBS as Record<string, string>)[container];
   assert.ok(job, `no job for container ${container}`);
   return job;
@@ -330,16 +338,38 @@ describe('helm chart: monitoring and autoscaling (issue 25)', () => {
     });
   }
 
+  it('sidecar with tracker.localRedis.exporter: all three containers of the tracker pod are scraped', () => {
+    const set = { ...allOn('sidecar'), 'tracker.localRedis.exporter.enabled': true };
+    const objects = render({ set });
+    const scraped = scrapedTargets(objects);
+    const all = [...scraped.values()].flatMap((t) => [...t]);
+    assert.deepEqual(new Set(all), metricsTargets(objects));
+    assert.deepEqual(all.filter((t) => t.startsWith(`${RELEASE}-tracker/`)).sort(), [
+      `${RELEASE}-tracker/kafkastore:ops`,
+      `${RELEASE}-tracker/redis-exporter:redis-metrics`,
+      `${RELEASE}-tracker/tracker:http`,
+    ]);
+    assert.deepEqual([...(scraped.get('pushtech-redis') ?? [])], [`${RELEASE}-tracker/redis-exporter:redis-metrics`]);
+    const tracker = workloadNamed(objects, 'Deployment', `${RELEASE}-tracker`);
+    assert.doesNotThrow(() => new Deployment(tracker.object).validate(), 'apps/v1 Deployment schema');
+    // Native sidecars stop in reverse order: kafkastore drains first, then the exporter, then Redis.
+    assert.deepEqual(
+      tracker.spec.initContainers?.map((c) => c.name),
+      ['redis', 'redis-exporter', 'kafkastore'],
+    );
+    const exporter = tracker.spec.initContainers?.[1];
+    assert.equal(exporter?.restartPolicy, 'Always');
+    assert.equal(exporter?.env?.find((e) => e.name === 'REDIS_ADDR')?.value, 'redis://127.0.0.1:6379');
+    assert.equal(graceOf({ topology: 'sidecar', 'tracker.localRedis.exporter.enabled': true }), 90, 'same budget');
+    const separate = render({ set: { topology: 'separate', 'tracker.localRedis.exporter.enabled': true } });
+    assert.equal(workloadNamed(separate, 'Deployment', `${RELEASE}-tracker`).spec.initContainers, undefined);
+  });
+
   const hpaOf = (set: Record<string, unknown>): V2HorizontalPodAutoscaler & KubeObject => {
     const [hpa, ...more] = byKind<V2HorizontalPodAutoscaler>(render({ set }), 'HorizontalPodAutoscaler');
     assert.ok(hpa && more.length === 0, 'one HPA');
     assert.doesNotThrow(() => new HorizontalPodAutoscaler(hpa as never).validate(), 'autoscaling/v2 schema');
     return hpa;
-  };
-  const graceOf = (set: Record<string, unknown>): number => {
-    const grace = workloadNamed(render({ set }), 'Deployment', `${RELEASE}-tracker`).spec.terminationGracePeriodSeconds;
-    assert.ok(grace !== undefined);
-    return grace;
   };
 
   it('scales the tracker Deployment on its per-pod queue depth through prometheus-adapter, CPU kept', () => {
