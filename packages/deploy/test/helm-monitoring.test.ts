@@ -20,6 +20,7 @@ import { parse } from 'yaml';
 import {
   chartDir,
   HelmError,
+  helmInstallDryRun,
   helmLint,
   helmTemplate,
   repoRoot,
@@ -443,6 +444,18 @@ describe('helm chart: monitoring and autoscaling (issue 25)', () => {
       900,
       'a longer window is kept',
     );
+  });
+
+  it('says in the install notes how the pipeline is scraped and how to check the queue metric', () => {
+    const notes = (set: Record<string, unknown>): string => helmInstallDryRun({ set }).split('\nNOTES:\n')[1] ?? '';
+    assert.match(notes({}), /prometheus\.io\/\* annotations on the pods \(one port per pod/);
+    assert.match(notes({ 'monitoring.serviceMonitor.enabled': true }), /ServiceMonitors and PodMonitors/);
+    const queue = notes({ 'tracker.autoscaling.queueDepth.enabled': true, 'monitoring.prometheusRule.enabled': true });
+    assert.match(
+      queue,
+      /custom\.metrics\.k8s\.io\/v1beta1\/namespaces\/pushtech\/pods\/\*\/pushtech_tracker_queue_length/,
+    );
+    assert.match(queue, /PrometheusRule pushtech/);
   });
 
   const refusals: Array<[string, Record<string, unknown>, RegExp]> = [
