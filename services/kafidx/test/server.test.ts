@@ -133,21 +133,28 @@ describe('live events', () => {
         })),
       );
     }
+    // The healthy browser is held to the same buffer limit: on a loaded machine this test's own
+    // reading can fall behind, and then it is skipped too (and told so). Not slowed means every
+    // event reached it or was counted as skipped for it, never held back by the stalled one.
+    const toldSkipped = (socket: TestSocket): number =>
+      Math.max(0, ...socket.messages.filter((m) => m['skipped'] !== undefined).map((m) => Number(m['skipped'])));
     await eventually(
-      'the healthy browser got everything',
-      () => (healthy.events().length >= total ? true : undefined),
+      'every event reached the healthy browser or was counted as skipped for it',
+      () => (healthy.events().length + toldSkipped(healthy) >= total ? true : undefined),
       30_000,
     );
-    assert.equal(healthy.events().length, total);
+    assert.equal(healthy.events().length + toldSkipped(healthy), total);
+    if (toldSkipped(healthy) > 0) t.diagnostic(`the healthy browser read too slowly: ${toldSkipped(healthy)} skipped`);
+    assert.ok(healthy.events().length > 0, 'the healthy browser got events');
     const metrics = await (await fetch(`${k.opsBase}/metrics`)).text();
     const skipped = Number(/pushtech_kafidx_events_skipped_total\{service="kafidx"\} (\d+)/.exec(metrics)?.[1] ?? 0);
-    assert.ok(skipped > 0, 'the stalled browser was skipped');
+    assert.ok(skipped > toldSkipped(healthy), 'the stalled browser was skipped');
     raw.resume();
     const status = await stalled.next(
       (m) => (m['t'] === 'status' || m['t'] === 'events') && Number(m['skipped']) > 0,
       20_000,
     );
-    assert.equal(Number(status['skipped']), skipped, 'the browser is told how many it missed');
+    assert.equal(Number(status['skipped']), skipped - toldSkipped(healthy), 'the browser is told how many it missed');
   });
 
   it('above the per-browser rate the browser gets a sample and is told so', async (t) => {
