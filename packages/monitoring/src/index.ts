@@ -1,0 +1,2 @@
+export * from './promtool.js';
+export * from './alert-rules.js';
