@@ -49,9 +49,9 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
   writeFileSync(stamp, lockHash);
 }
 
-// 3. Debian packages. Which ones depends on what is about to run: `npm start` needs only Redis;
-//    tests also generate a GeoIP database with Perl, drive Chromium and run helm and rake;
-//    benchmarks use wrk.
+// 3. Debian packages. Which ones depends on what is about to run: `npm start` needs Redis and
+//    Prometheus; tests also generate a GeoIP database with Perl, drive Chromium, run promtool,
+//    helm and rake; benchmarks use wrk.
 const purpose = process.argv[2] ?? 'start';
 const perlModule = (module) => () => spawnSync('perl', [`-M${module}`, '-e', '1'], { stdio: 'ignore' }).status === 0;
 const debianPackages = [
@@ -84,6 +84,12 @@ const debianPackages = [
     present: () => Boolean(which('unzip')),
     for: ['test'],
     why: 'the deployment tests unpack helm and kubectl from an npm package',
+  },
+  {
+    pkg: 'prometheus',
+    present: () => Boolean(which('promtool') && which('prometheus')),
+    for: ['start', 'test'],
+    why: 'promtool checks and unit-tests the alert rules; `npm start` and the monitoring tests run a Prometheus of their own on a port of their own (with systemd the package also starts a system one on 9090, which they never use)',
   },
   { pkg: 'ruby', present: () => Boolean(which('ruby')), for: ['test'], why: 'the deployment tests run the Rakefile' },
   { pkg: 'rake', present: () => Boolean(which('rake')), for: ['test'], why: 'the deployment tests run `rake -T`' },
