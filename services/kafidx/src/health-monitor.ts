@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import type { Logger } from '@pushtech/runtime';
@@ -81,6 +83,7 @@ interface TargetState {
 export class HealthMonitor {
   private readonly subscribers = new Set<HealthSubscriber>();
   private readonly states = new Map<string, TargetState>();
+  private readonly agents = new Map<string, http.Agent>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private latest: HealthMessage | undefined;
@@ -120,9 +123,12 @@ export class HealthMonitor {
     }
   }
 
+  /** Nobody watches: no readings kept, no connection left open. */
   private forget(): void {
     this.states.clear();
     this.latest = undefined;
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
   }
 
   private poll(): void {
@@ -172,7 +178,9 @@ export class HealthMonitor {
     };
     this.states.set(target.name, state);
     try {
-      const { text, at } = await fetchMetrics(target.url, scrapeTimeoutMs(this.options.intervalMs));
+      let agent = this.agents.get(target.name);
+      if (!agent) this.agents.set(target.name, (agent = scrapeAgent(target.url)));
+      const { text, at } = await fetchMetrics(target.url, agent, scrapeTimeoutMs(this.options.intervalMs));
       const reading = readHealth(parseExposition(text), at);
       const before = state.reading;
       state.rates = before ? stageRates(before, reading) : [];
@@ -226,6 +234,7 @@ export class HealthMonitor {
     this.timer = undefined;
     await this.polling;
     this.subscribers.clear();
+    this.forget();
   }
 }
 
@@ -236,26 +245,46 @@ function scrapeTimeoutMs(intervalMs: number): number {
 
 class ScrapeError extends Error {}
 
-async function fetchMetrics(url: string, timeoutMs: number): Promise<{ text: string; at: number }> {
-  const response = await fetch(url, {
-    signal: AbortSignal.timeout(timeoutMs),
-    headers: { Accept: 'text/plain;version=0.0.4' },
-    redirect: 'error',
+/**
+ * One kept-alive connection per target. A tracker with TRACKER_WORKERS > 1 answers /metrics from
+ * whichever worker the connection lands on, each with its own counters; staying on one
+ * connection keeps the readings from one worker while the server keeps it open (uWebSockets.js:
+ * 10 s idle), so its rates are not differences between two processes.
+ */
+function scrapeAgent(url: string): http.Agent {
+  const options = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1 };
+  return url.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
+}
+
+function fetchMetrics(url: string, agent: http.Agent, timeoutMs: number): Promise<{ text: string; at: number }> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const request = get(
+      url,
+      { agent, signal: AbortSignal.timeout(timeoutMs), headers: { Accept: 'text/plain;version=0.0.4' } },
+      (response) => {
+        const at = performance.now();
+        if (response.statusCode !== 200) {
+          response.resume();
+          reject(new ScrapeError(`HTTP ${response.statusCode ?? 0}`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.byteLength;
+          if (size > MAX_BYTES) {
+            request.destroy(new ScrapeError(`answer larger than ${MAX_BYTES / 1024 / 1024} MiB`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('end', () => resolve({ text: Buffer.concat(chunks).toString('utf8'), at }));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
   });
-  const at = performance.now();
-  if (response.status !== 200) {
-    await response.body?.cancel();
-    throw new ScrapeError(`HTTP ${response.status}`);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const body = (response.body ?? []) as AsyncIterable<Uint8Array> | Uint8Array[];
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > MAX_BYTES) throw new ScrapeError(`answer larger than ${MAX_BYTES / 1024 / 1024} MiB`);
-    chunks.push(chunk);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), at };
 }
 
 /** Why a scrape failed, in a few words for the page (never the target's answer itself). */
@@ -266,7 +295,7 @@ export function scrapeFailure(error: unknown): string {
   }
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
     return 'no answer in time';
-  const code = error instanceof Error ? (error.cause as { code?: unknown } | undefined)?.code : undefined;
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused';

@@ -192,6 +192,8 @@ describe('health strip poller', () => {
     s.send({ t: 'health' });
     await s.next((m) => m['t'] === 'health');
     await eventually('scraped every interval while watched', () => (tracker.requests >= 3 ? true : undefined));
+    // On one kept-alive connection: a multi-worker tracker answers from the worker it landed on.
+    assert.equal(tracker.connections, 1, `${tracker.requests} scrapes over one connection`);
 
     s.close();
     await eventually('kafidx saw the browser leave', async () => {
@@ -202,6 +204,7 @@ describe('health strip poller', () => {
     const left = tracker.requests;
     await sleep(4 * INTERVAL_MS);
     assert.equal(tracker.requests, left, 'no scrape after the last browser left');
+    assert.equal(await tracker.openConnections(), 0, 'and no connection kept open');
 
     // Back again: scraping resumes, and rates start afresh (not over the gap nobody watched).
     const again = await k.connect();

@@ -8,6 +8,10 @@ export interface MetricsServer {
   readonly url: string;
   /** Requests it answered (scrapes). */
   readonly requests: number;
+  /** TCP connections opened to it. */
+  readonly connections: number;
+  /** Connections open now. */
+  openConnections(): Promise<number>;
   /** Serves another registry from now on (a restarted service: its counters start again). */
   serve(registry: Registry): void;
   /** Serves this text instead of a registry's (a broken exporter). */
@@ -18,6 +22,7 @@ export interface MetricsServer {
 export async function startMetricsServer(t: Cleanup, registry: Registry): Promise<MetricsServer> {
   let current: Registry | string = registry;
   let requests = 0;
+  let connections = 0;
   const server = createServer((req, res) => {
     requests += 1;
     if (req.url !== '/metrics') {
@@ -29,6 +34,9 @@ export async function startMetricsServer(t: Cleanup, registry: Registry): Promis
       res.writeHead(200, { 'content-type': typeof source === 'string' ? 'text/plain' : source.contentType });
       res.end(text);
     });
+  });
+  server.on('connection', () => {
+    connections += 1;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const close = (): Promise<void> =>
@@ -42,6 +50,13 @@ export async function startMetricsServer(t: Cleanup, registry: Registry): Promis
     get requests() {
       return requests;
     },
+    get connections() {
+      return connections;
+    },
+    openConnections: () =>
+      new Promise((resolve, reject) =>
+        server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      ),
     serve(next) {
       current = next;
     },
