@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 // The layers (docs/ARCHITECTURE.md): wire format (event) -> runtime -> consumer kit -> services
 // -> tools. A workspace imports another by its package name and exports, never by relative path,
 // and never one of a layer above it. packages/deploy/test/layers.test.ts proves each rule fires.
-const tools = ['devstack', 'bench', 'e2e', 'loadgen', 'chaos', 'ops', 'deploy', 'dlq'];
+const tools = ['devstack', 'bench', 'e2e', 'loadgen', 'chaos', 'ops', 'deploy', 'dlq', 'monitoring'];
 const services = ['tracker', 'kafkastore', 'consumers', 'kafidx'];
 const sourceFiles = '*.{ts,mts,cts,js,mjs,cjs}';
 /** Folders below a workspace's root that the relative-import rule covers. */
