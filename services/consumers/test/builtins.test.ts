@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
-import type { ConsumerDefinition } from '@pushtech/consumer-kit';
+import type { ConsumedEvent, ConsumerContext, ConsumerDefinition } from '@pushtech/consumer-kit';
 import { runConsumer, sampleEvent } from '@pushtech/consumer-kit/testing';
 import { archiver } from '../src/consumers/archiver.js';
 import { eventCounter } from '../src/consumers/event-counter.js';
@@ -126,7 +126,7 @@ describe('built-in consumers after a known set of events', () => {
     await runConsumer(t, archiver, events, { env: { ARCHIVE_DIR: dir } });
     const files = archiveFiles(dir);
     assert.ok(files.length > 0);
-    for (const f of files) assert.match(f, /^2025\/03\/14\/(08|09)\/[\w.-]+-\d+-\d+-\d+\.ndjson\.gz$/);
+    for (const f of files) assert.match(f, /^2025\/03\/14\/(08|09)\/[\w.-]+-\d+-\d+\.ndjson\.gz$/);
     const archived = readArchive(dir);
     assert.deepEqual(archived.map((e) => e.id).sort(), events.map((e) => e.meta.id).sort());
     const first = archived.find((e) => e.id === events[0]?.meta.id);
@@ -141,5 +141,38 @@ describe('built-in consumers after a known set of events', () => {
         .split('\n'),
     );
     assert.equal(in8.length, 4, 'events go to the hour of their receive time');
+  });
+
+  it('archiver: a replay with other batch boundaries rewrites files, never adds copies', async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'archive-replay-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // Offsets 100..179 of one partition, the hour changing at offset 160.
+    const consumed = Array.from({ length: 80 }, (_, i): ConsumedEvent => {
+      const event = sampleEvent({ type: 'app_open', meta: { ts: (i < 60 ? minuteA : minuteB) + i } });
+      return {
+        id: event.meta.id,
+        type: event.type,
+        meta: event.meta,
+        params: event.params,
+        receivedAt: event.meta.ts,
+        producedAt: event.meta.ts,
+        message: `app_open ${event.meta.id}`,
+        source: { topic: 'events', partition: 3, offset: String(100 + i) },
+      };
+    });
+    const ctx = { config: { ARCHIVE_DIR: dir } } as unknown as ConsumerContext<{ ARCHIVE_DIR: string }>;
+    const handle = (from: number, to: number): Promise<void> =>
+      archiver.handleBatch(consumed.slice(from - 100, to - 100 + 1), ctx);
+    // Written, then the process died before the commit: read again from offset 100, in batches
+    // of other sizes (a shorter one, then one across the hour), as a fetch after a restart may
+    // return. The commit is awaited after every batch, so only the last batch can come again.
+    await handle(100, 169);
+    await handle(100, 129);
+    await handle(130, 149);
+    // Died again before committing 130..149: this time the replay is longer than the batch.
+    await handle(130, 179);
+    const ids = readArchive(dir).map((e) => e.id);
+    assert.equal(ids.length, new Set(ids).size, `${ids.length - new Set(ids).size} events archived twice`);
+    assert.deepEqual([...ids].sort(), consumed.map((e) => e.id).sort());
   });
 });
