@@ -1,6 +1,8 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 
-export { Counter, Gauge, Histogram, Registry };
+export { AggregatorRegistry, Counter, Gauge, Histogram, Registry };
+export type { MetricObjectWithValues, MetricValue };
 
 /**
  * A service's Prometheus registry with process metrics, labelled with the service name. Each

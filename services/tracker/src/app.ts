@@ -10,6 +10,7 @@ import { HitStore } from './hit-store.js';
 import { createTrackerMetrics } from './metrics.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createTrackerServer } from './server.js';
+import { workerMetrics } from './workers.js';
 import { createWriteKeys } from './write-keys.js';
 import { WriterLease } from './writer-lease.js';
 
@@ -39,6 +40,8 @@ export async function startTracker(
   config: TrackerConfig,
   logger: Logger,
   lifecycle?: Lifecycle,
+  /** A worker of a supervisor: /metrics serves all workers' metrics, which it aggregates. */
+  options: { supervised?: boolean } = {},
 ): Promise<RunningTracker> {
   const trusted = parseCidrList(config.TRACKER_TRUSTED_PROXIES);
   if (typeof trusted === 'string')
@@ -111,6 +114,7 @@ export async function startTracker(
     maxBodyBytes: config.TRACKER_MAX_BODY_BYTES,
     probes,
     registry,
+    metricsText: options.supervised && process.send ? workerMetrics(registry, probes) : undefined,
     metrics,
     logger,
     tls,

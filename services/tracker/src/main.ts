@@ -24,7 +24,7 @@ await runService({
   stopOn: (config) => (supervises(config.TRACKER_WORKERS) ? 'none' : worker === undefined ? 'signals' : 'supervisor'),
   start: async ({ config, logger, lifecycle }) => {
     if (!supervises(config.TRACKER_WORKERS)) {
-      await startTracker(config, logger, lifecycle);
+      await startTracker(config, logger, lifecycle, { supervised: worker !== undefined });
       return;
     }
     superviseWorkers(config.TRACKER_WORKERS, fileURLToPath(import.meta.url), logger, {

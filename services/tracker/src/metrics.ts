@@ -40,6 +40,8 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
     name: 'pushtech_tracker_in_flight_requests',
     help: 'Tracking requests received and not yet answered',
     registers: [registry],
+    // Workers of one supervisor (TRACKER_WORKERS) report one aggregate: the sum of theirs.
+    aggregator: 'sum',
     collect() {
       this.set(readInFlight());
     },
@@ -89,6 +91,8 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
       name: 'pushtech_tracker_queue_length',
       help: 'Events waiting in the Redis list (read at scrape time and from every LPUSH reply)',
       registers: [registry],
+      // Every worker reads the same list: one length, not a sum (reads a moment apart differ).
+      aggregator: 'max',
       async collect() {
         await refreshQueueLength();
       },
@@ -97,6 +101,8 @@ export function createTrackerMetrics(registry: Registry): TrackerMetrics {
       name: 'pushtech_tracker_max_queue',
       help: 'TRACKER_MAX_QUEUE: above this many waiting events the tracker answers 503',
       registers: [registry],
+      // One setting shared by every worker.
+      aggregator: 'first',
     }),
   };
 }

@@ -45,6 +45,11 @@ export interface TrackerServerDeps {
   readonly maxBodyBytes: number;
   readonly probes: Probes;
   readonly registry: Registry;
+  /**
+   * What /metrics serves instead of `registry` alone: a worker of a supervisor (TRACKER_WORKERS
+   * > 1) serves every worker's metrics, aggregated (see workers.ts).
+   */
+  readonly metricsText?: (() => Promise<string>) | undefined;
   readonly metrics: TrackerMetrics;
   readonly logger: Logger;
   readonly tls?: { certFile: string; keyFile: string } | undefined;
@@ -279,14 +284,19 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
     if (request.url === '/openapi.json' && (request.method === 'get' || request.method === 'head')) {
       return { status: 200, body: openApiDocument, contentType: 'application/json' };
     }
-    const answer = await answerOpsRequest(request.method.toUpperCase(), request.url, deps.probes, deps.registry);
+    const method = request.method.toUpperCase();
+    if (deps.metricsText && request.url === '/metrics' && (method === 'GET' || method === 'HEAD')) {
+      const body = await deps.metricsText().catch((error: unknown) => {
+        deps.logger.warn({ err: error }, 'no aggregated metrics from the supervisor');
+        throw new HttpError(503, 'metrics unavailable', "the workers' metrics could not be aggregated; retry");
+      });
+      return { status: 200, body, contentType: deps.registry.contentType, headers: { 'Cache-Control': 'no-store' } };
+    }
+    const answer = await answerOpsRequest(method, request.url, deps.probes, deps.registry);
     if (!answer)
-      throw new HttpError(
-        405,
-        'method not allowed',
-        `${request.method.toUpperCase()} is not supported on ${request.url}`,
-        { Allow: 'GET, HEAD' },
-      );
+      throw new HttpError(405, 'method not allowed', `${method} is not supported on ${request.url}`, {
+        Allow: 'GET, HEAD',
+      });
     return {
       status: answer.status,
       body: answer.body,
