@@ -94,18 +94,12 @@ async function up(): Promise<number> {
         log,
       })
     : Promise.resolve(undefined);
-  // Tracker workers share one port, so a scrape reaches one of them at random and its counters
-  // would jump between workers: with Prometheus watching, one worker unless set explicitly.
-  const trackerEnv: NodeJS.ProcessEnv =
-    config.DEVSTACK_PROMETHEUS && env['TRACKER_WORKERS'] === undefined
-      ? { ...serviceEnv, TRACKER_WORKERS: '1' }
-      : serviceEnv;
   const servicesStarted = Date.now();
   const services: SupervisedService[] = discovered.map((info) => {
     const port = opsPort(info.name, env);
     return superviseService({
       info,
-      env: info.name === 'consumers' ? consumersEnv : info.name === 'tracker' ? trackerEnv : serviceEnv,
+      env: info.name === 'consumers' ? consumersEnv : serviceEnv,
       readyzUrl: port === undefined ? undefined : `http://127.0.0.1:${port}/readyz`,
       write: (line) => process.stdout.write(`${formatServiceLine(info.name, line, config.LOG_FORMAT)}\n`),
       log,

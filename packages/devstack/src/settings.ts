@@ -22,8 +22,6 @@ export const devstackSettings = {
    * `npm start` also starts a local Prometheus (Debian's `prometheus` package) that scrapes every
    * service's /metrics and loads monitoring/alerts.yml; idle (15 s scrapes of the four services)
    * it used 0.2 to 0.3 % of a core and 55 MB of memory.
-   * With it on, the devstack runs the tracker with one worker unless TRACKER_WORKERS is set: workers
-   * share one port, so each scrape would reach one of them at random.
    */
   DEVSTACK_PROMETHEUS: setting.boolean({ default: true }),
   /** Where the local Prometheus listens (loopback); not 9090, which a system Prometheus may hold. */
