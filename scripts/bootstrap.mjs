@@ -89,7 +89,8 @@ const debianPackages = [
     pkg: 'prometheus',
     present: () => Boolean(which('promtool') && which('prometheus')),
     for: ['start', 'test'],
-    why: 'promtool checks and unit-tests the alert rules; `npm start` and the monitoring tests run a Prometheus of their own on a port of their own (with systemd the package also starts a system one on 9090, which they never use)',
+    // With systemd the package also starts a system Prometheus on 9090: ours never use it.
+    why: 'promtool tests the alert rules; `npm start` and the tests run a Prometheus of their own',
   },
   { pkg: 'ruby', present: () => Boolean(which('ruby')), for: ['test'], why: 'the deployment tests run the Rakefile' },
   { pkg: 'rake', present: () => Boolean(which('rake')), for: ['test'], why: 'the deployment tests run `rake -T`' },

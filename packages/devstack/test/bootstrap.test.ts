@@ -57,12 +57,13 @@ describe('bootstrap', () => {
     const { status, stderr } = bootstrap(root, 'test', bin);
     assert.equal(status, 1);
     assert.deepEqual(stderr.trimEnd().split('\n'), [
-      'bootstrap: `npm test` needs 4 Debian package(s) not installed yet:',
-      "bootstrap:   chromium  the kafidx dashboard's end-to-end test drives a real headless browser",
-      'bootstrap:   unzip     the deployment tests unpack helm and kubectl from an npm package',
-      'bootstrap:   ruby      the deployment tests run the Rakefile',
-      'bootstrap:   rake      the deployment tests run `rake -T`',
-      "bootstrap: missing Debian packages: run `sudo apt-get install chromium unzip ruby rake` (or your system's equivalents), then retry",
+      'bootstrap: `npm test` needs 5 Debian package(s) not installed yet:',
+      "bootstrap:   chromium    the kafidx dashboard's end-to-end test drives a real headless browser",
+      'bootstrap:   unzip       the deployment tests unpack helm and kubectl from an npm package',
+      'bootstrap:   prometheus  promtool tests the alert rules; `npm start` and the tests run a Prometheus of their own',
+      'bootstrap:   ruby        the deployment tests run the Rakefile',
+      'bootstrap:   rake        the deployment tests run `rake -T`',
+      "bootstrap: missing Debian packages: run `sudo apt-get install chromium unzip prometheus ruby rake` (or your system's equivalents), then retry",
     ]);
   });
 });
