@@ -4,49 +4,20 @@
  * by kafidx. A screenshot is saved under .test-artifacts/ for a human to look at.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { freePort, repoRoot } from '@pushtech/devstack';
-import { eventually, freshTopic, testInfra, testRedis, type Cleanup } from '@pushtech/devstack/testing';
+import { freePort } from '@pushtech/devstack';
+import { eventually, freshTopic, testInfra, testRedis } from '@pushtech/devstack/testing';
 import { TOKEN, startTestKafidx } from './helpers.js';
 import { launchBrowser } from './browser.js';
-
-const servicesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const artifacts = process.env['PUSHTECH_TEST_ARTIFACTS'] ?? path.join(repoRoot, '.test-artifacts');
-
-function startService(t: Cleanup, name: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=development', '--import', 'tsx', path.join(servicesDir, name, 'src', 'main.ts')],
-    {
-      env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  return child;
-}
+import { artifacts, get, startService } from './pipeline-processes.js';
 
 const iphone =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 
-function fire(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false, headers: { 'User-Agent': iphone } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      })
-      .on('error', reject);
-  });
-}
+const fire = (port: number, target: string): Promise<number> => get(port, target, { 'User-Agent': iphone });
 
 const rowTexts = (page: Page): Promise<string[]> => page.locator('#events tbody tr td:nth-child(2)').allTextContents();
 

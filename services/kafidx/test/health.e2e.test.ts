@@ -4,49 +4,19 @@
  * screenshot is saved under .test-artifacts/ for a human to look at.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { createMetricsRegistry } from '@pushtech/runtime';
-import { freePort, repoRoot } from '@pushtech/devstack';
-import { eventually, freshTopic, testInfra, testRedis, uniqueName, type Cleanup } from '@pushtech/devstack/testing';
+import { freePort } from '@pushtech/devstack';
+import { eventually, freshTopic, testInfra, testRedis, uniqueName } from '@pushtech/devstack/testing';
 import { TOKEN, startTestKafidx } from './helpers.js';
 import { launchBrowser } from './browser.js';
 import { startMetricsServer } from './metrics-server.js';
+import { artifacts, get, startService } from './pipeline-processes.js';
 
-const servicesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const artifacts = process.env['PUSHTECH_TEST_ARTIFACTS'] ?? path.join(repoRoot, '.test-artifacts');
 const INTERVAL_MS = 1000;
-
-function startService(t: Cleanup, name: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=development', '--import', 'tsx', path.join(servicesDir, name, 'src', 'main.ts')],
-    {
-      env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  return child;
-}
-
-function get(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      })
-      .on('error', reject);
-  });
-}
 
 const text = (page: Page, selector: string): Promise<string> =>
   page
