@@ -174,3 +174,4 @@ export async function skipWithoutDiskPressure(t: Skippable, run: () => Promise<v
     else throw error;
   }
 }
+export { startPrivateUp, type PrivateUp, type PrivateUpPorts } from './private-up.js';

@@ -4,17 +4,11 @@
  * `npm start` starts it (devstack up, every service with `npm start`), on ports of its own.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { dedupKeyBound } from '@pushtech/consumer-kit';
-import { freePort, isListening } from '@pushtech/devstack';
-import { eventually } from '@pushtech/devstack/testing';
+import { isListening } from '@pushtech/devstack';
+import { eventually, startPrivateUp } from '@pushtech/devstack/testing';
 import { runLoad } from '@pushtech/loadgen';
 
 const EVENTS = 100_000;
@@ -29,7 +23,6 @@ const WINDOW_SECONDS = 900;
 const KEY_PREFIX = 'pushtech';
 const QUEUE_KEY = 'pushtech:hits';
 const COUNTING_CONSUMERS = ['event_counter', 'metadata_counter', 'stats_collector'];
-const cli = fileURLToPath(new URL('../../devstack/src/cli.ts', import.meta.url));
 
 async function allKeys(redis: Redis): Promise<string[]> {
   const keys: string[] = [];
@@ -49,54 +42,10 @@ describe('npm start: consumer state is bounded and off the ingest buffer (issue 
     t.after(async () => {
       for (const cleanup of cleanups.reverse()) await cleanup();
     });
-    const root = mkdtempSync(path.join(tmpdir(), 'pushtech-consumer-state-'));
-    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
-    const port = async (): Promise<number> => freePort();
-    const ports = {
-      redis: await port(),
-      consumersRedis: await port(),
-      kafka: await port(),
-      controller: await port(),
-      tracker: await port(),
-      kafkastore: await port(),
-      consumers: await port(),
-      kafidx: await port(),
-    };
-    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', cli, 'up'], {
-      env: {
-        ...process.env,
-        PUSHTECH_STATE_DIR: path.join(root, 'state'),
-        REDIS_URL: `redis://127.0.0.1:${ports.redis}`,
-        CONSUMERS_REDIS_URL: `redis://127.0.0.1:${ports.consumersRedis}`,
-        KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
-        DEVSTACK_KAFKA_CONTROLLER_PORT: String(ports.controller),
-        DEVSTACK_KAFKA_HEAP_MB: '384',
-        TRACKER_PORT: String(ports.tracker),
-        KAFKASTORE_PORT: String(ports.kafkastore),
-        CONSUMERS_PORT: String(ports.consumers),
-        KAFIDX_PORT: String(ports.kafidx),
-        ARCHIVE_DIR: path.join(root, 'archive'),
-        LOG_LEVEL: 'warn',
-        LOG_FORMAT: 'json',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: false,
-    });
-    const output: string[] = [];
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        output.push(line);
-        if (output.length > 400) output.shift();
-      });
-    }
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    });
-    const tail = (): string => output.slice(-60).join('\n');
+    const up = await startPrivateUp();
+    cleanups.push(() => up.stop());
+    const { ports, child } = up;
+    const tail = (): string => up.tail();
 
     await eventually(
       'the tracker and the consumers ready',

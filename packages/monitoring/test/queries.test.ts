@@ -5,16 +5,12 @@
  * must have a series. On this healthy pipeline no critical alert fires and every target is up.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { freePort } from '@pushtech/devstack';
-import { eventually } from '@pushtech/devstack/testing';
+import { eventually, startPrivateUp } from '@pushtech/devstack/testing';
 import { runLoad } from '@pushtech/loadgen';
 import { createProducer, silentLogger } from '@pushtech/runtime';
 import { loadDashboards, panelQueries, substituteVariables } from '../src/dashboards.js';
@@ -22,7 +18,6 @@ import { PrometheusApi, PrometheusApiError } from '../src/prometheus-api.js';
 import { declaredName, metricNames } from '../src/promql-metrics.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = path.join(repoRoot, 'packages/devstack/src/cli.ts');
 const dashboardsDir = process.env['PUSHTECH_DASHBOARDS_DIR'] ?? path.join(repoRoot, 'monitoring/dashboards');
 const rulesFile = path.join(repoRoot, 'monitoring/alerts.yml');
 const SERVICES = ['tracker', 'kafkastore', 'consumers', 'kafidx'];
@@ -43,60 +38,10 @@ describe('dashboards and alert rules against a real Prometheus scraping the pipe
     t.after(async () => {
       for (const cleanup of cleanups.reverse()) await cleanup();
     });
-    const root = mkdtempSync(path.join(tmpdir(), 'pushtech-monitoring-'));
-    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
-    const ports = {
-      redis: await freePort(),
-      consumersRedis: await freePort(),
-      kafka: await freePort(),
-      controller: await freePort(),
-      tracker: await freePort(),
-      kafkastore: await freePort(),
-      consumers: await freePort(),
-      kafidx: await freePort(),
-      kafidxOps: await freePort(),
-      prometheus: await freePort(),
-    };
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PUSHTECH_STATE_DIR: path.join(root, 'state'),
-      REDIS_URL: `redis://127.0.0.1:${ports.redis}`,
-      CONSUMERS_REDIS_URL: `redis://127.0.0.1:${ports.consumersRedis}`,
-      KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
-      DEVSTACK_KAFKA_CONTROLLER_PORT: String(ports.controller),
-      DEVSTACK_KAFKA_HEAP_MB: '384',
-      DEVSTACK_PROMETHEUS: 'true',
-      DEVSTACK_PROMETHEUS_PORT: String(ports.prometheus),
-      DEVSTACK_PROMETHEUS_SCRAPE_SECONDS: '1',
-      TRACKER_PORT: String(ports.tracker),
-      KAFKASTORE_PORT: String(ports.kafkastore),
-      CONSUMERS_PORT: String(ports.consumers),
-      KAFIDX_PORT: String(ports.kafidx),
-      KAFIDX_OPS_PORT: String(ports.kafidxOps),
-      ARCHIVE_DIR: path.join(root, 'archive'),
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-    };
-    delete env['TRACKER_WORKERS'];
-    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', cli, 'up'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output: string[] = [];
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        output.push(line);
-        if (output.length > 400) output.shift();
-      });
-    }
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    });
-    const tail = (): string => output.slice(-60).join('\n');
+    const up = await startPrivateUp({ DEVSTACK_PROMETHEUS: 'true', DEVSTACK_PROMETHEUS_SCRAPE_SECONDS: '1' });
+    cleanups.push(() => up.stop());
+    const { ports, output, child } = up;
+    const tail = (): string => up.tail();
 
     // Up: the summary names the local Prometheus with its URL.
     const prometheusUrl = `http://127.0.0.1:${ports.prometheus}`;
