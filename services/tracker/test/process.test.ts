@@ -5,7 +5,7 @@ import { decodeRawHit } from '@pushtech/event';
 import { freePort, isListening } from '@pushtech/devstack';
 import { eventually, testInfra, testRedis } from '@pushtech/devstack/testing';
 import { request, waitReady } from './helpers.js';
-import { children, spawnTracker } from './tracker-process.js';
+import { children, spawnTracker, waitForWorkers } from './tracker-process.js';
 
 describe('the tracker process', () => {
   it('on SIGTERM: stops accepting, finishes the request in flight, stores it, exits 0', async (t) => {
@@ -62,20 +62,7 @@ describe('the tracker process', () => {
       tracker.child.kill('SIGKILL');
     });
     const supervisor = tracker.child.pid ?? assert.fail('no pid');
-    const workers = await eventually(
-      'two workers',
-      () => (children(supervisor).length === 2 ? children(supervisor) : undefined),
-      20_000,
-    );
-    // /readyz reaches one worker; a request may reach the other, which answers 503 until its
-    // own Redis connection is up. So both must have said so first.
-    const said = (line: string): number => tracker.output.join('').split(line).length - 1;
-    await eventually(
-      'both workers listening with Redis ready',
-      () => (said('tracker listening') === 2 && said('redis ready') === 2 ? true : undefined),
-      20_000,
-    );
-    await waitReady(port);
+    const workers = await waitForWorkers(tracker, port, 2);
     for (let i = 0; i < 20; i += 1) assert.equal((await request(port, 'GET', `/t/w?i=${i}`)).status, 204);
     assert.equal(await redis.client.llen(key), 20);
 

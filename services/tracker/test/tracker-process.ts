@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { request } from './helpers.js';
+import { eventually } from '@pushtech/devstack/testing';
+import { request, waitReady } from './helpers.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -33,6 +34,28 @@ export function children(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Waits for the supervisor's `count` workers: started, each listening with its own Redis
+ * connection up (a request may reach any of them: /readyz alone answers for one), then ready.
+ * Resolves with their pids.
+ */
+export async function waitForWorkers(tracker: TrackerProcess, port: number, count: number): Promise<number[]> {
+  const supervisor = tracker.child.pid ?? 0;
+  const workers = await eventually(
+    `${count} workers`,
+    () => (children(supervisor).length === count ? children(supervisor) : undefined),
+    20_000,
+  );
+  const said = (line: string): number => tracker.output.join('').split(line).length - 1;
+  await eventually(
+    'every worker listening with Redis ready',
+    () => (said('tracker listening') === count && said('redis ready') === count ? true : undefined),
+    20_000,
+  );
+  await waitReady(port);
+  return workers;
 }
 
 /** A value of the tracker's /metrics: the first sample line `pattern` matches; 0 when none does. */

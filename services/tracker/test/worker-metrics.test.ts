@@ -4,8 +4,8 @@ import http from 'node:http';
 import { describe, it, type TestContext } from 'node:test';
 import { freePort } from '@pushtech/devstack';
 import { eventually, testInfra, testRedis, type TestRedis } from '@pushtech/devstack/testing';
-import { request, waitReady, type Response } from './helpers.js';
-import { children, spawnTracker, type TrackerProcess } from './tracker-process.js';
+import { request, type Response } from './helpers.js';
+import { children, spawnTracker, waitForWorkers, type TrackerProcess } from './tracker-process.js';
 
 // A new connection per request: SO_REUSEPORT spreads connections, not requests, over workers.
 const fresh = (): http.Agent => new http.Agent({ keepAlive: false });
@@ -32,18 +32,7 @@ async function twoWorkers(
     }
     tracker.child.kill('SIGKILL');
   });
-  const workers = await eventually(
-    'two workers',
-    () => (children(supervisor).length === 2 ? children(supervisor) : undefined),
-    20_000,
-  );
-  const said = (line: string): number => tracker.output.join('').split(line).length - 1;
-  await eventually(
-    'both workers listening with Redis ready',
-    () => (said('tracker listening') === 2 && said('redis ready') === 2 ? true : undefined),
-    20_000,
-  );
-  await waitReady(port);
+  const workers = await waitForWorkers(tracker, port, 2);
   return { tracker, port, redis, key, workers };
 }
 
