@@ -14,12 +14,9 @@
  * BENCH_SECONDS (20 per rate), BENCH_WARMUP_SECONDS (5), BENCH_IDLE_SECONDS (20),
  * BENCH_SATURATION_RATE (12000 offered), BENCH_SATURATION_SECONDS (10). Linux only (/proc).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { freePort, repoRoot } from '@pushtech/devstack';
+import { startPrivateUp, type PrivateUpPorts } from '@pushtech/devstack/testing';
 import { runLoad } from '@pushtech/loadgen';
 import {
   allProcesses,
@@ -59,55 +56,6 @@ const LABELS: Record<Part, string> = {
   kafidx: 'kafidx (no browser connected)',
 };
 
-interface Ports {
-  readonly redis: number;
-  readonly consumersRedis: number;
-  readonly kafka: number;
-  readonly controller: number;
-  readonly tracker: number;
-  readonly kafkastore: number;
-  readonly consumers: number;
-  readonly kafidx: number;
-  readonly kafidxOps: number;
-}
-
-/** `npm start` (devstack up) on private ports and state, with .env's settings otherwise. */
-function startPipeline(ports: Ports, root: string): { child: ChildProcess; tail: () => string } {
-  const cli = path.join(repoRoot, 'packages/devstack/src/cli.ts');
-  const child = track(
-    spawn(process.execPath, ['--conditions=development', '--import', 'tsx', cli, 'up'], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        PUSHTECH_STATE_DIR: root,
-        REDIS_URL: `redis://127.0.0.1:${ports.redis}`,
-        CONSUMERS_REDIS_URL: `redis://127.0.0.1:${ports.consumersRedis}`,
-        KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
-        DEVSTACK_KAFKA_CONTROLLER_PORT: String(ports.controller),
-        // The pipeline's own cost: the local Prometheus that npm start adds watches it, and is
-        // not part of it (0.2-0.3 % of a core idle: DEVSTACK_PROMETHEUS in docs/configuration.md).
-        DEVSTACK_PROMETHEUS: 'false',
-        TRACKER_PORT: String(ports.tracker),
-        KAFKASTORE_PORT: String(ports.kafkastore),
-        CONSUMERS_PORT: String(ports.consumers),
-        KAFIDX_PORT: String(ports.kafidx),
-        KAFIDX_OPS_PORT: String(ports.kafidxOps),
-        ARCHIVE_DIR: path.join(root, 'archive'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  const lines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    if (!stream) continue;
-    createInterface({ input: stream }).on('line', (line) => {
-      lines.push(line);
-      if (lines.length > 200) lines.shift();
-    });
-  }
-  return { child, tail: () => lines.slice(-40).join('\n') };
-}
-
 async function readyz(port: number): Promise<boolean> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
@@ -119,7 +67,7 @@ async function readyz(port: number): Promise<boolean> {
 }
 
 /** The root pid of every pipeline process, found below the devstack process. */
-function findParts(devstackPid: number, ports: Ports): Record<Part, number> {
+function findParts(devstackPid: number, ports: PrivateUpPorts): Record<Part, number> {
   const processes = allProcesses();
   const found: Partial<Record<Part, number>> = {};
   for (const p of processes.values()) {
@@ -248,20 +196,18 @@ const round = (n: number, digits = 0): number => Number(n.toFixed(digits));
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const root = mkdtempSync(path.join(tmpdir(), 'pushtech-stack-realistic-'));
-  const ports: Ports = {
-    redis: await freePort(),
-    consumersRedis: await freePort(),
-    kafka: await freePort(),
-    controller: await freePort(),
-    tracker: await freePort(),
-    kafkastore: await freePort(),
-    consumers: await freePort(),
-    kafidx: await freePort(),
-    kafidxOps: await freePort(),
-  };
-  log(`starting the pipeline as npm start does (devstack up), state in ${root}`);
-  const pipeline = startPipeline(ports, root);
+  log('starting the pipeline as npm start does (devstack up) on private ports and state');
+  const pipeline = await startPrivateUp({
+    // The pipeline's own cost: the local Prometheus that npm start adds watches it, and is not
+    // part of it (0.2-0.3 % of a core idle: DEVSTACK_PROMETHEUS in docs/configuration.md).
+    DEVSTACK_PROMETHEUS: 'false',
+    // The logs as npm start writes them (.env), since they cost CPU too.
+    LOG_LEVEL: undefined,
+    LOG_FORMAT: undefined,
+  });
+  track(pipeline.child);
+  const { ports } = pipeline;
+  log(`state in ${pipeline.root}`);
   const devstackPid = pipeline.child.pid ?? 0;
   const target = `http://127.0.0.1:${ports.tracker}`;
   let probe: LatencyConsumer | undefined;
@@ -512,7 +458,7 @@ async function main(): Promise<void> {
       await exited;
       clearTimeout(timer);
     }
-    rmSync(root, { recursive: true, force: true });
+    await pipeline.stop();
   }
 }
 

@@ -5,31 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Ingress, V1Secret } from '@kubernetes/client-node';
-import {
-  HelmError,
-  helmInstallDryRun,
-  helmLint,
-  helmTemplate,
-  layouts,
-  RELEASE,
-  type ChartValues,
-} from '../src/k8s-helm.js';
-import { parseManifests, type KubeObject } from '../src/k8s-manifests.js';
+import { helmInstallDryRun, helmLint, layouts, RELEASE } from '../src/k8s-helm.js';
+import { type KubeObject } from '../src/k8s-manifests.js';
+import { refusal, render } from './helm-render.js';
 import { containerNamed, envValue, workloadNamed, workloads } from '../src/k8s-workloads.js';
-
-function render(values: ChartValues = {}): KubeObject[] {
-  return parseManifests(helmTemplate(values), 'helm template');
-}
-
-function refusal(values: ChartValues): string {
-  try {
-    helmTemplate(values);
-  } catch (error: unknown) {
-    if (error instanceof HelmError) return error.message;
-    throw error;
-  }
-  assert.fail(`helm template accepted ${JSON.stringify(values.set)}`);
-}
 
 function trackerPod(objects: readonly KubeObject[]) {
   return workloadNamed(objects, 'Deployment', `${RELEASE}-tracker`).spec;

@@ -17,18 +17,9 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap } from 'kubernetes-models/v1';
 import { parse } from 'yaml';
-import {
-  chartDir,
-  HelmError,
-  helmInstallDryRun,
-  helmLint,
-  helmTemplate,
-  repoRoot,
-  runHelm,
-  RELEASE,
-  type ChartValues,
-} from '../src/k8s-helm.js';
-import { parseManifests, type KubeObject } from '../src/k8s-manifests.js';
+import { chartDir, helmInstallDryRun, helmLint, repoRoot, runHelm, RELEASE } from '../src/k8s-helm.js';
+import { type KubeObject } from '../src/k8s-manifests.js';
+import { refusal, render } from './helm-render.js';
 import { podContainers, selects, workloadNamed, workloads, type Workload } from '../src/k8s-workloads.js';
 
 const monitoringDir = path.join(repoRoot, 'monitoring');
@@ -57,20 +48,6 @@ const allOn = (topology: string): Record<string, unknown> => ({
   'monitoring.dashboards.enabled': dashboardFiles.length > 0,
   'tracker.autoscaling.queueDepth.enabled': topology === 'sidecar',
 });
-
-function render(values: ChartValues = {}): KubeObject[] {
-  return parseManifests(helmTemplate(values), 'helm template');
-}
-
-function refusal(values: ChartValues): string {
-  try {
-    helmTemplate(values);
-  } catch (error: unknown) {
-    if (error instanceof HelmError) return error.message;
-    throw error;
-  }
-  assert.fail(`helm template accepted ${JSON.stringify(values.set)}`);
-}
 
 function graceOf(set: Record<string, unknown>): number {
   const grace = workloadNamed(render({ set }), 'Deployment', `${RELEASE}-tracker`).spec.terminationGracePeriodSeconds;

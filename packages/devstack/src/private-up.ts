@@ -38,8 +38,11 @@ export interface PrivateUp {
   stop(): Promise<void>;
 }
 
-/** Starts `devstack up` on free ports with warn-level JSON logs; `env` adds or overrides settings. */
-export async function startPrivateUp(env: Readonly<Record<string, string>> = {}): Promise<PrivateUp> {
+/**
+ * Starts `devstack up` on free ports with warn-level JSON logs. `env` adds or overrides settings;
+ * a setting given as `undefined` is left to `.env` (not taken from the caller's shell either).
+ */
+export async function startPrivateUp(env: Readonly<Record<string, string | undefined>> = {}): Promise<PrivateUp> {
   const root = mkdtempSync(path.join(tmpdir(), 'pushtech-up-'));
   const ports: PrivateUpPorts = {
     redis: await freePort(),
@@ -73,10 +76,11 @@ export async function startPrivateUp(env: Readonly<Record<string, string>> = {})
     ARCHIVE_DIR: path.join(root, 'archive'),
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
+    // The services' default, not the caller's shell.
+    TRACKER_WORKERS: undefined,
     ...env,
   };
-  // The services' defaults, not the caller's shell.
-  if (env['TRACKER_WORKERS'] === undefined) delete childEnv['TRACKER_WORKERS'];
+  for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
   const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', cli, 'up'], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
