@@ -47,7 +47,7 @@ export async function startTestTracker(t: Cleanup, env: Record<string, string> =
   };
 }
 
-export async function waitReady(port: number, tls = false, timeoutMs = 10_000): Promise<void> {
+export async function waitReady(port: number, tls = false, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await request(port, 'GET', '/readyz', { tls }).catch(() => undefined))?.status !== 200) {
     if (Date.now() > deadline) throw new Error(`tracker on ${port} not ready after ${timeoutMs} ms`);

@@ -27,7 +27,7 @@ async function startTracker(
     for (const pid of children(tracker.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
     tracker.child.kill('SIGKILL');
   });
-  await waitReady(port, false, 20_000);
+  await waitReady(port, false, 45_000);
   return { redis, writers, tracker };
 }
 
