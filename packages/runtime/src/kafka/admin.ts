@@ -2,6 +2,7 @@ import kafkajs, { type Admin } from 'kafkajs';
 import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
+import { withConnectHint } from './connect-errors.js';
 
 // kafkajs is CommonJS and spreads these into its exports, where Node cannot see them as named ones.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
@@ -29,15 +30,17 @@ export async function whileLeadersSettle<T>(read: () => Promise<T>, timeoutMs = 
 }
 
 class KafkajsAdmin implements KafkaAdmin {
-  constructor(private readonly admin: Admin) {}
+  constructor(
+    private readonly admin: Admin,
+    private readonly connection: KafkaConnection,
+  ) {}
 
   async connect(): Promise<void> {
     try {
       await this.admin.connect();
     } catch (error: unknown) {
-      throw new PushtechError('PT_ERR_KAFKA_CONNECT', `cannot connect to Kafka: ${describeError(error)}`, {
-        cause: error,
-      });
+      const reason = withConnectHint(describeError(error), error, this.connection);
+      throw new PushtechError('PT_ERR_KAFKA_CONNECT', `cannot connect to Kafka: ${reason}`, { cause: error });
     }
   }
 
@@ -177,5 +180,5 @@ class KafkajsAdmin implements KafkaAdmin {
 }
 
 export function createAdmin(connection: KafkaConnection, logger: Logger): KafkaAdmin {
-  return new KafkajsAdmin(createKafkaClient(connection, logger).admin());
+  return new KafkajsAdmin(createKafkaClient(connection, logger).admin(), connection);
 }

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import type { KafkaConnection } from './types.js';
 // Before any kafkajs connection exists: its request queues no longer spin while idle.
@@ -33,8 +33,23 @@ function pinoLogCreator(logger: Logger): logCreator {
     };
 }
 
+/** KAFKA_SSL* and KAFKA_SASL_* as kafkajs takes them (the mechanism names are the same). */
+export function kafkajsSecurity(connection: KafkaConnection): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const { tls, sasl } = connection.security ?? {};
+  const options: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (tls) options.ssl = { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) };
+  if (sasl?.mechanism === 'plain')
+    options.sasl = { mechanism: 'plain', username: sasl.username, password: sasl.password };
+  else if (sasl?.mechanism === 'scram-sha-256')
+    options.sasl = { mechanism: 'scram-sha-256', username: sasl.username, password: sasl.password };
+  else if (sasl?.mechanism === 'scram-sha-512')
+    options.sasl = { mechanism: 'scram-sha-512', username: sasl.username, password: sasl.password };
+  return options;
+}
+
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): Kafka {
   return new Kafka({
+    ...kafkajsSecurity(connection),
     clientId: connection.clientId,
     brokers: [...connection.brokers],
     connectionTimeout: connection.connectionTimeoutMs ?? 3_000,

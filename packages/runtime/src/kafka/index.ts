@@ -1,10 +1,12 @@
 export type * from './types.js';
-export { kafkaClients } from './types.js';
+export { kafkaClients, kafkaSaslMechanisms } from './types.js';
 export { createProducer } from './producer.js';
 export { javaKeyPartition, murmur2 } from './murmur2.js';
 export { classifyProduceError, isRetriableProduceError } from './produce-errors.js';
 export { RECORD_BATCH_OVERHEAD, recordBytes } from './record-size.js';
 export { createAdmin } from './admin.js';
 export { createConsumer } from './consumer.js';
-export { kafkaSettings, kafkaConnectionFrom, deadLetterTopic } from './settings.js';
+export { kafkaSettings, kafkaSecuritySettings, kafkaConnectionFrom, deadLetterTopic } from './settings.js';
+export { explainConnectError } from './connect-errors.js';
+export type { KafkaSecurityConfig } from './security.js';
 export { readTopicByOffsets, type TopicReadOptions, type TopicReader } from './topic-reader.js';

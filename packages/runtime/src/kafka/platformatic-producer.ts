@@ -2,10 +2,12 @@ import {
   Producer,
   ProduceAcks,
   type MessageToProduce,
+  type ConnectionOptions,
   type ProduceResult,
   type RetryDelayGetter,
 } from '@platformatic/kafka';
 import { PushtechError, describeError } from '../errors.js';
+import { withConnectHint } from './connect-errors.js';
 import type { Logger } from '../logger.js';
 import { murmur2 } from './murmur2.js';
 import { classifyProduceError } from './produce-errors.js';
@@ -42,6 +44,21 @@ function javaCompatiblePartitioner(): (message: OutgoingRecord, key: Buffer | un
 /** kafkajs's schedule: 100 ms doubling up to 5 s, with ±20 % jitter so clients do not retry in step. */
 const retryDelay: RetryDelayGetter = (_client, _operation, attempt) =>
   Math.round(Math.min(5_000, 100 * 2 ** Math.max(0, attempt - 1)) * (0.8 + Math.random() * 0.4));
+
+/** KAFKA_SSL* and KAFKA_SASL_* as @platformatic/kafka takes them (upper-case mechanism names). */
+export function platformaticSecurity(connection: KafkaConnection): Pick<ConnectionOptions, 'tls' | 'sasl'> {
+  const { tls, sasl } = connection.security ?? {};
+  return {
+    ...(tls
+      ? { tls: { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) } }
+      : {}),
+    ...(sasl
+      ? { sasl: { mechanism: saslMechanisms[sasl.mechanism], username: sasl.username, password: sasl.password } }
+      : {}),
+  };
+}
+
+const saslMechanisms = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
 function toBuffer(value: string | Buffer): Buffer {
   return typeof value === 'string' ? Buffer.from(value) : value;
@@ -120,6 +137,7 @@ class PlatformaticProducer implements EventProducer {
   private open(): Producer {
     const client = new Producer<Buffer, Buffer, Buffer, Buffer>({
       clientId: this.connection.clientId,
+      ...platformaticSecurity(this.connection),
       bootstrapBrokers: [...this.connection.brokers],
       connectTimeout: this.connection.connectionTimeoutMs ?? 3_000,
       requestTimeout: this.connection.requestTimeoutMs ?? 30_000,
@@ -155,7 +173,7 @@ class PlatformaticProducer implements EventProducer {
       this.reachable = false;
       throw new PushtechError(
         'PT_ERR_KAFKA_CONNECT',
-        `cannot connect the Kafka producer: ${describeClientError(error)}`,
+        `cannot connect the Kafka producer: ${withConnectHint(describeClientError(error), error, this.connection)}`,
         { cause: error },
       );
     }

@@ -2,6 +2,7 @@ import { CompressionTypes, Partitioners, type Message, type Producer, type Recor
 import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
+import { withConnectHint } from './connect-errors.js';
 import { createPlatformaticProducer } from './platformatic-producer.js';
 import { classifyProduceError } from './produce-errors.js';
 import type {
@@ -37,6 +38,7 @@ class KafkajsProducer implements EventProducer {
   constructor(
     private readonly producer: Producer,
     private readonly options: ProducerOptions,
+    private readonly connection: KafkaConnection,
   ) {
     producer.on(producer.events.CONNECT, () => (this.isConnected = true));
     producer.on(producer.events.DISCONNECT, () => (this.isConnected = false));
@@ -51,9 +53,8 @@ class KafkajsProducer implements EventProducer {
     try {
       await this.producer.connect();
     } catch (error: unknown) {
-      throw new PushtechError('PT_ERR_KAFKA_CONNECT', `cannot connect the Kafka producer: ${describeError(error)}`, {
-        cause: error,
-      });
+      const reason = withConnectHint(describeError(error), error, this.connection);
+      throw new PushtechError('PT_ERR_KAFKA_CONNECT', `cannot connect the Kafka producer: ${reason}`, { cause: error });
     }
   }
 
@@ -136,5 +137,5 @@ export function createProducer(
     maxInFlightRequests: 1,
     ...(options.idempotent === true ? { idempotent: true } : {}),
   });
-  return new KafkajsProducer(producer, options);
+  return new KafkajsProducer(producer, options, connection);
 }

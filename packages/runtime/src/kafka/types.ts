@@ -22,6 +22,25 @@ export interface KafkaConnection {
   readonly requestTimeoutMs?: number;
   /** Client-level retries of a failed request before the call rejects. */
   readonly retries?: number;
+  /** TLS and SASL (KAFKA_SSL*, KAFKA_SASL_*, settings.ts); plaintext and no login when omitted. */
+  readonly security?: KafkaSecurity;
+}
+
+export const kafkaSaslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type KafkaSaslMechanism = (typeof kafkaSaslMechanisms)[number];
+
+/** What every client of the connection (both libraries) needs to reach a TLS/SASL listener. */
+export interface KafkaSecurity {
+  /** TLS to the brokers; each PEM is the file's content, read at start (KAFKA_SSL_CA, _CERT, _KEY). */
+  readonly tls?: {
+    readonly ca?: string;
+    readonly cert?: string;
+    readonly key?: string;
+    /** The file KAFKA_SSL_CA named, for errors; undefined: the system's CAs are trusted. */
+    readonly caFile?: string;
+  };
+  /** SASL login; `password` is not enumerable, so printing the connection never shows it. */
+  readonly sasl?: { readonly mechanism: KafkaSaslMechanism; readonly username: string; readonly password: string };
 }
 
 export type Compression = 'none' | 'gzip';
