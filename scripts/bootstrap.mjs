@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Installs what `npm start`, `npm test` and `npm run bench` need on a fresh machine, using only
 // Node built-ins (node_modules may not exist yet): node modules from the lockfile, and Debian's
-// redis-server when it is missing and we are root. Java and Maven are checked, not installed:
-// a clear message says what is missing. The Kafka jars are fetched later by the devstack.
+// packages (redis-server, postgresql, ...) when missing and we are root. Java and Maven are
+// checked, not installed: a clear message says what is missing. The Kafka jars are fetched later by the devstack.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -91,6 +91,19 @@ const debianPackages = [
     for: ['start', 'test'],
     // With systemd the package also starts a system Prometheus on 9090: ours never use it.
     why: 'promtool tests the alert rules; `npm start` and the tests run a Prometheus of their own',
+  },
+  {
+    pkg: 'postgresql',
+    // Debian keeps the server binaries off PATH, in /usr/lib/postgresql/<major>/bin.
+    present: () =>
+      Boolean(which('initdb')) ||
+      (existsSync('/usr/lib/postgresql') &&
+        readdirSync('/usr/lib/postgresql').some((v) =>
+          existsSync(path.join('/usr/lib/postgresql', v, 'bin', 'initdb')),
+        )),
+    for: ['start', 'test', 'bench'],
+    // With systemd the package also starts a system PostgreSQL on 5432: ours never use it.
+    why: 'the PostgreSQL sink writes to a PostgreSQL of its own (the devstack runs it)',
   },
   { pkg: 'ruby', present: () => Boolean(which('ruby')), for: ['test'], why: 'the deployment tests run the Rakefile' },
   { pkg: 'rake', present: () => Boolean(which('rake')), for: ['test'], why: 'the deployment tests run `rake -T`' },

@@ -33,6 +33,8 @@ export const installHints = {
     'The local buffer needs Redis 7: on Debian/Ubuntu run `apt-get install redis-server` (npm start does it when run as root).',
   prometheus:
     "The local Prometheus (DEVSTACK_PROMETHEUS) comes from Debian's package: run `apt-get install prometheus`, or set DEVSTACK_PROMETHEUS=false.",
+  postgresql:
+    "The PostgreSQL sink's local database comes from Debian's package: run `apt-get install postgresql` (npm start does it when run as root).",
 } as const;
 
 export function requireCommand(command: keyof typeof installHints, pathVar?: string): string {
