@@ -18,7 +18,21 @@ export {
 } from './params.js';
 export { encodeFormComponent } from './form-encoding.js';
 export { encodeEventType } from './event-type.js';
-export { decodeRawHit, encodeRawHit, RAW_HIT_VERSION, type RawHit } from './raw-hit.js';
+export { decodeRawHit, encodeRawHit, RAW_HIT_CLIENT_VERSION, RAW_HIT_VERSION, type RawHit } from './raw-hit.js';
+export {
+  CLIENT_CREATED_PARAM,
+  CLIENT_ID_MAX_AHEAD_MS,
+  CLIENT_ID_PARAM,
+  CLIENT_PARAMS,
+  CLIENT_SENT_PARAM,
+  CLIENT_TIME_MAX,
+  clientIdProblem,
+  clientMetaOfHit,
+  derivedEventTime,
+  encodeClientMeta,
+  parseClientTime,
+  type ClientMetaFields,
+} from './client-fields.js';
 export { metaKeys, type EventMeta, type MetaKey } from './meta.js';
 export { decodeMessage, decodeMessageType, encodeMessage, type TrackingEvent } from './message.js';
 export {

@@ -6,7 +6,8 @@ import { encodeFormComponent } from './form-encoding.js';
  * type and the params go on the wire as the tracker encodes them; the meta adds enrichment of
  * bounded size, reserved here:
  * - META_FIXED_BYTES: the keys and separators, ts, ip (32 hex digits at most), klag, id (a
- *   ULID), bot, and the device type (a word such as `Embedded`);
+ *   ULID), bot, the device type (a word such as `Embedded`), and the client's id_src, ct, st
+ *   and ets (about 80 bytes);
  * - the host and pod, as they will be encoded;
  * - META_DEVICE_FIELDS fields read from the User-Agent (browser, engine, version, os,
  *   os_version, vendor, model): each is a piece of the User-Agent, with at most

@@ -1,3 +1,4 @@
+import { encodeClientMeta } from './client-fields.js';
 import { encodeFormComponent } from './form-encoding.js';
 import { isEventId } from './ids.js';
 import { ipFromHex, ipToHex } from './ip.js';
@@ -36,6 +37,15 @@ export interface EventMeta {
   model?: string;
   /** Wire value 1 or 0. */
   bot?: boolean;
+  // Keys the client's fields add (reserved params _id, _ct, _st; see client-fields.ts).
+  /** Wire key id_src: 'client' when the device minted the id; absent when the tracker did. */
+  idSource?: 'client' | 'tracker';
+  /** Wire key ct: when the device created the event, ms since the epoch on the device's clock. */
+  createdAt?: number;
+  /** Wire key st: when the device sent it, ms since the epoch on the device's clock. */
+  sentAt?: number;
+  /** Wire key ets: the event time corrected for the device's clock skew, ts − (st − ct). */
+  eventTime?: number;
   /** Keys this version does not know, in wire order, so that newer producers' keys survive. */
   extra: ParamList;
 }
@@ -55,7 +65,19 @@ const requiredKeys = [
   'id',
   'pod',
 ] as const;
-const optionalKeys = ['region', 'lat', 'lon', 'os_version', 'vendor', 'model', 'bot'] as const;
+const optionalKeys = [
+  'region',
+  'lat',
+  'lon',
+  'os_version',
+  'vendor',
+  'model',
+  'bot',
+  'id_src',
+  'ct',
+  'st',
+  'ets',
+] as const;
 
 /** The meta keys this version knows, in wire order; unknown keys (`extra`) follow them. */
 export const metaKeys = [...requiredKeys, ...optionalKeys] as const;
@@ -67,7 +89,7 @@ const INTEGER = /^-?\d{1,16}$/;
 const DECIMAL = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
- * Throws a TypeError for values no decoder would take back: a non-integer ts or klag, an ip
+ * Throws a TypeError for values no decoder would take back: a non-integer ts, klag, ct, st or ets, an ip
  * that is not an address, an id that is not a ULID, a non-finite lat or lon, or an extra key
  * that is a known key.
  */
@@ -93,6 +115,7 @@ export function encodeMeta(meta: EventMeta): string {
   if (meta.vendor !== undefined) text += `&vendor=${encodeFormComponent(meta.vendor)}`;
   if (meta.model !== undefined) text += `&model=${encodeFormComponent(meta.model)}`;
   if (meta.bot !== undefined) text += meta.bot ? '&bot=1' : '&bot=0';
+  text += encodeClientMeta(meta);
   for (const [key, value] of meta.extra) {
     if (slotOf.has(key)) throw new TypeError(`meta: extra key "${key}" is a known key`);
     text += `&${encodeFormComponent(key)}=${encodeFormComponent(value)}`;
@@ -112,7 +135,9 @@ export function decodeMeta(field: string): Result<EventMeta> {
     else values[slot] = pair[1];
   }
   const [type, browser, engine, version, os, host, tsText, ipHex, klagText, country, city, id, pod] = values;
-  const [region, latText, lonText, osVersion, vendor, model, botText] = values.slice(requiredKeys.length);
+  const [region, latText, lonText, osVersion, vendor, model, botText, idSource, ctText, stText, etsText] = values.slice(
+    requiredKeys.length,
+  );
   if (
     type === undefined ||
     browser === undefined ||
@@ -172,6 +197,22 @@ export function decodeMeta(field: string): Result<EventMeta> {
   if (botText !== undefined) {
     if (botText !== '1' && botText !== '0') return fail(`meta: bot is not 1 or 0: ${quote(botText)}`);
     meta.bot = botText === '1';
+  }
+  if (idSource !== undefined) {
+    if (idSource !== 'client' && idSource !== 'tracker') {
+      return fail(`meta: id_src is not client or tracker: ${quote(idSource)}`);
+    }
+    meta.idSource = idSource;
+  }
+  for (const [key, text, field] of [
+    ['ct', ctText, 'createdAt'],
+    ['st', stText, 'sentAt'],
+    ['ets', etsText, 'eventTime'],
+  ] as const) {
+    if (text === undefined) continue;
+    const value = parseInteger(text);
+    if (value === undefined || value < 0) return fail(`meta: ${key} is not a non-negative integer: ${quote(text)}`);
+    meta[field] = value;
   }
   return ok(meta);
 }

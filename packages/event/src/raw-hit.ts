@@ -1,3 +1,4 @@
+import { CLIENT_TIME_MAX } from './client-fields.js';
 import { isEventId } from './ids.js';
 import { ipToHex } from './ip.js';
 import { quote } from './quote.js';
@@ -5,7 +6,7 @@ import { fail, ok, type Result } from './result.js';
 
 /** What the tracker stores per request: one element of the Redis list. */
 export interface RawHit {
-  /** Event id (ULID), assigned on receipt. */
+  /** Event id (ULID): the client's (`_id`, see idSource), or minted by the tracker on receipt. */
   id: string;
   /** Receive time, ms since the epoch. */
   ts: number;
@@ -21,13 +22,23 @@ export interface RawHit {
   params: string;
   /** User-Agent header. */
   ua: string;
+  /** 'client' when the id is the one the device minted (`_id`); absent when the tracker minted it. */
+  idSource?: 'client';
+  /** The device's created time (`_ct`), ms since the epoch on its clock. */
+  createdAt?: number;
+  /** The device's sent time (`_st`), ms since the epoch on its clock. */
+  sentAt?: number;
 }
 
 // A JSON array is compact, fast to write with JSON.stringify, and keeps lone surrogates
 // exactly (as \ud800 escapes). The leading version lets a new tracker and an old kafkastore
 // disagree loudly, through the dead-letter topic, instead of silently.
+// A hit with client fields is version 2, three fields longer; every other hit stays version 1,
+// byte for byte, so that a kafkastore of either version takes what trackers wrote before.
 export const RAW_HIT_VERSION = 1;
+export const RAW_HIT_CLIENT_VERSION = 2;
 const FIELD_COUNT = 9;
+const CLIENT_FIELD_COUNT = 12;
 
 // What JSON.stringify escapes in a string: the quote, the backslash, C0 controls, and lone
 // surrogates (a string with any surrogate takes the general path).
@@ -45,7 +56,16 @@ function jsonString(text: string): string {
  */
 export function encodeRawHit(hit: RawHit): string {
   const ts = Number.isFinite(hit.ts) ? String(hit.ts) : 'null';
-  return `[${RAW_HIT_VERSION},${jsonString(hit.id)},${ts},${jsonString(hit.ip)},${jsonString(hit.host)},${jsonString(hit.pod)},${jsonString(hit.type)},${jsonString(hit.params)},${jsonString(hit.ua)}]`;
+  const common = `${jsonString(hit.id)},${ts},${jsonString(hit.ip)},${jsonString(hit.host)},${jsonString(hit.pod)},${jsonString(hit.type)},${jsonString(hit.params)},${jsonString(hit.ua)}`;
+  if (hit.idSource === undefined && hit.createdAt === undefined && hit.sentAt === undefined) {
+    return `[${RAW_HIT_VERSION},${common}]`;
+  }
+  const source = hit.idSource === undefined ? 'null' : jsonString(hit.idSource);
+  return `[${RAW_HIT_CLIENT_VERSION},${common},${source},${jsonTime(hit.createdAt)},${jsonTime(hit.sentAt)}]`;
+}
+
+function jsonTime(time: number | undefined): string {
+  return time !== undefined && Number.isFinite(time) ? String(time) : 'null';
 }
 
 export function decodeRawHit(text: string): Result<RawHit> {
@@ -59,8 +79,11 @@ export function decodeRawHit(text: string): Result<RawHit> {
   const fields: readonly unknown[] = parsed;
   const version = fields[0];
   if (typeof version !== 'number') return fail(`raw hit: expected the format version first, got ${describe(version)}`);
-  if (version !== RAW_HIT_VERSION) return fail(`raw hit: unsupported version ${version}`);
-  if (fields.length !== FIELD_COUNT) return fail(`raw hit: expected ${FIELD_COUNT} fields, got ${fields.length}`);
+  if (version !== RAW_HIT_VERSION && version !== RAW_HIT_CLIENT_VERSION) {
+    return fail(`raw hit: unsupported version ${version}`);
+  }
+  const count = version === RAW_HIT_VERSION ? FIELD_COUNT : CLIENT_FIELD_COUNT;
+  if (fields.length !== count) return fail(`raw hit: expected ${count} fields, got ${fields.length}`);
   const [, id, ts, ip, host, pod, type, params, ua] = fields;
   if (typeof id !== 'string' || !isEventId(id)) return fail(`raw hit: id is not a ULID: ${describe(id)}`);
   if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) {
@@ -75,7 +98,23 @@ export function decodeRawHit(text: string): Result<RawHit> {
   if (type === '') return fail('raw hit: empty event type');
   if (typeof params !== 'string') return fail(`raw hit: params is not a string: ${describe(params)}`);
   if (typeof ua !== 'string') return fail(`raw hit: ua is not a string: ${describe(ua)}`);
-  return ok({ id, ts, ip, host, pod, type, params, ua });
+  const hit: RawHit = { id, ts, ip, host, pod, type, params, ua };
+  if (version === RAW_HIT_VERSION) return ok(hit);
+  const [, , , , , , , , , idSource, createdAt, sentAt] = fields;
+  if (idSource !== null && idSource !== 'client')
+    return fail(`raw hit: id source is not "client" or null: ${describe(idSource)}`);
+  if (idSource === 'client') hit.idSource = idSource;
+  for (const [name, value, field] of [
+    ['created', createdAt, 'createdAt'],
+    ['sent', sentAt, 'sentAt'],
+  ] as const) {
+    if (value === null) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > CLIENT_TIME_MAX) {
+      return fail(`raw hit: ${name} time is not an integer in [0, 2^48): ${describe(value)}`);
+    }
+    hit[field] = value;
+  }
+  return ok(hit);
 }
 
 function describe(value: unknown): string {

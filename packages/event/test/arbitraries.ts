@@ -63,6 +63,10 @@ const optionalMeta = fc.record(
     vendor: text(),
     model: text(),
     bot: fc.boolean(),
+    idSource: fc.constantFrom('client' as const, 'tracker' as const),
+    createdAt: fc.maxSafeNat(),
+    sentAt: fc.maxSafeNat(),
+    eventTime: fc.maxSafeNat(),
   },
   { requiredKeys: [], noNullPrototype: true },
 );
@@ -107,7 +111,16 @@ export const trackingEvent: fc.Arbitrary<TrackingEvent> = fc.record(
   record,
 );
 
-export const rawHit: fc.Arbitrary<RawHit> = fc.record(
+/** A device time as the tracker takes it: within a ULID's 48 bits. */
+export const clientTime = fc.integer({ min: 0, max: 2 ** 48 - 1 });
+
+/** The client fields of a raw hit, any of them absent. */
+const clientFields = fc.record(
+  { idSource: fc.constant('client' as const), createdAt: clientTime, sentAt: clientTime },
+  { requiredKeys: [], noNullPrototype: true },
+);
+
+const plainRawHit: fc.Arbitrary<RawHit> = fc.record(
   {
     id: fc.ulid(),
     ts: fc.maxSafeNat(),
@@ -123,6 +136,11 @@ export const rawHit: fc.Arbitrary<RawHit> = fc.record(
   },
   record,
 );
+
+/** Hits with and without client fields (version 2 and 1 on the wire). */
+export const rawHit: fc.Arbitrary<RawHit> = fc
+  .tuple(plainRawHit, clientFields)
+  .map(([hit, client]) => ({ ...hit, ...client }));
 
 /** A valid encoding with one slice replaced, to reach decoder branches past the first check. */
 export function mutated(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {

@@ -47,8 +47,10 @@ describe('the Kafka message size bound', () => {
           id: fc.ulid(),
           ts: fc.maxSafeNat(),
           klag: fc.maxSafeInteger(),
+          // The client's fields (_id, _ct, _st) add id_src, ct, st and ets to the meta.
+          times: fc.array(fc.maxSafeNat(), { minLength: 3, maxLength: 3 }),
         })
-        .map(({ device, geo, coordinates, ip, id, ts, klag }) => {
+        .map(({ device, geo, coordinates, ip, id, ts, klag, times }) => {
           const [browser = '', engine = '', version = '', os = '', osVersion = '', vendor = '', model = ''] = device;
           const meta: EventMeta = {
             type: 'Embedded',
@@ -71,6 +73,10 @@ describe('the Kafka message size bound', () => {
             vendor,
             model,
             bot: true,
+            idSource: 'client',
+            createdAt: times[0] ?? 0,
+            sentAt: times[1] ?? 0,
+            eventTime: times[2] ?? 0,
             extra: [],
           };
           return { parts: p, message: encodeMessage({ type: p.type, meta, params: [] }) + p.params };

@@ -130,6 +130,10 @@ describe('Kafka message', () => {
       'vendor',
       'model',
       'bot',
+      'id_src',
+      'ct',
+      'st',
+      'ets',
     ]);
   });
 

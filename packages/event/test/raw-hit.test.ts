@@ -98,7 +98,7 @@ describe('raw hit', () => {
         '😀',
       ),
     });
-    const hits = fc.oneof(
+    const hits: fc.Arbitrary<RawHit> = fc.oneof(
       rawHit,
       fc.record({
         id: special,
@@ -113,7 +113,11 @@ describe('raw hit', () => {
     );
     fc.assert(
       fc.property(hits, (h) => {
-        const expected = JSON.stringify([1, h.id, h.ts, h.ip, h.host, h.pod, h.type, h.params, h.ua]);
+        const common = [h.id, h.ts, h.ip, h.host, h.pod, h.type, h.params, h.ua];
+        const plain = h.idSource === undefined && h.createdAt === undefined && h.sentAt === undefined;
+        const expected = JSON.stringify(
+          plain ? [1, ...common] : [2, ...common, h.idSource ?? null, h.createdAt ?? null, h.sentAt ?? null],
+        );
         assert.equal(encodeRawHit(h), expected);
       }),
       { numRuns: 3000 },
@@ -130,4 +134,50 @@ describe('raw hit', () => {
       { numRuns: 2000 },
     );
   });
+});
+
+describe('raw hit with client fields (version 2)', () => {
+  const client: RawHit = { ...hit, idSource: 'client', createdAt: 1763879990000, sentAt: 1763879999000 };
+  const clientWire = `[2${wire.slice(2, -1)},"client",1763879990000,1763879999000]`;
+  const v2 = (...replace: ReadonlyArray<readonly [number, unknown]>): string => {
+    const array: unknown[] = JSON.parse(clientWire) as unknown[];
+    for (const [index, value] of replace) array[index] = value;
+    return JSON.stringify(array);
+  };
+
+  it('encodes the client id and the device times after the version 1 fields', () => {
+    assert.equal(encodeRawHit(client), clientWire);
+    assert.deepEqual(decodeRawHit(clientWire), { ok: true, value: client });
+  });
+
+  it('writes a hit without client fields as version 1, byte for byte', () => {
+    assert.equal(encodeRawHit({ ...hit, idSource: undefined, createdAt: undefined, sentAt: undefined }), wire);
+  });
+
+  it('keeps a tracker-minted id with device times, and a client id without them', () => {
+    const timesOnly: RawHit = { ...hit, createdAt: 5, sentAt: 7 };
+    assert.equal(encodeRawHit(timesOnly), v2([9, null], [10, 5], [11, 7]));
+    assert.deepEqual(decodeRawHit(encodeRawHit(timesOnly)), { ok: true, value: timesOnly });
+    const idOnly: RawHit = { ...hit, idSource: 'client' };
+    assert.deepEqual(decodeRawHit(encodeRawHit(idOnly)), { ok: true, value: idOnly });
+  });
+
+  const refusedV2: ReadonlyArray<readonly [string, string, string]> = [
+    ['9 fields under version 2', fields([0, 2]), 'raw hit: expected 12 fields, got 9'],
+    ['12 fields under version 1', v2([0, 1]), 'raw hit: expected 9 fields, got 12'],
+    ['another id source', v2([9, 'tracker']), 'raw hit: id source is not "client" or null: string "tracker"'],
+    ['a fractional created time', v2([10, 1.5]), 'raw hit: created time is not an integer in [0, 2^48): number 1.5'],
+    ['a negative sent time', v2([11, -1]), 'raw hit: sent time is not an integer in [0, 2^48): number -1'],
+    [
+      'a sent time past 48 bits',
+      v2([11, 2 ** 48]),
+      'raw hit: sent time is not an integer in [0, 2^48): number 281474976710656',
+    ],
+    ['a created time as text', v2([10, '5']), 'raw hit: created time is not an integer in [0, 2^48): string "5"'],
+  ];
+  for (const [why, input, reason] of refusedV2) {
+    it(`refuses ${why}`, () => {
+      assert.deepEqual(decodeRawHit(input), { ok: false, error: reason });
+    });
+  }
 });
