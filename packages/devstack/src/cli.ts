@@ -7,9 +7,10 @@
  *                   a local Prometheus scraping them all (DEVSTACK_PROMETHEUS);
  *                   a service that crashes is restarted with backoff; Ctrl-C / SIGTERM stops
  *                   services, then Kafka, then Redis.
- *   run -- CMD ...  a throw-away Redis + Kafka on free ports for one command (the test and
- *                   bench runs); the addresses are passed in PUSHTECH_TEST_REDIS_URL and
- *                   PUSHTECH_TEST_KAFKA_BROKERS; everything is removed afterwards.
+ *   run -- CMD ...  a throw-away Redis + Kafka + PostgreSQL on free ports for one command (the
+ *                   test and bench runs); the addresses are passed in PUSHTECH_TEST_REDIS_URL,
+ *                   PUSHTECH_TEST_KAFKA_BROKERS and PUSHTECH_TEST_POSTGRES_URL; everything is
+ *                   removed afterwards.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { commonSettings, ConfigError, loadEnv, parseConfig } from '@pushtech/run
 import { MissingPrerequisiteError } from './commands.js';
 import { sweepStaleStacks } from './leftovers.js';
 import { cacheDir, repoRoot, servicesDir, stateDir } from './paths.js';
+import { startLocalPostgres, startThrowawayPostgres, type PostgresServer } from './postgres-server.js';
 import { freePort, preferPort } from './ports.js';
 import { startLocalPrometheus, scrapeJobName, type PrometheusServer } from './prometheus-server.js';
 import { formatServiceLine } from './service-log.js';
@@ -70,6 +72,17 @@ async function up(): Promise<number> {
   const serviceEnv: NodeJS.ProcessEnv = {
     ...process.env,
     REDIS_URL: stack.redisUrl,
+  // The PostgreSQL sink's database, on the port of .env's POSTGRES_URL (or a free one).
+  const wantedPostgres = Number(new URL(config.POSTGRES_URL).port || 5432);
+  const postgresPort = await preferPort(wantedPostgres);
+  if (postgresPort !== wantedPostgres)
+    log(`port ${wantedPostgres} (PostgreSQL) is taken; using ${postgresPort} instead`);
+  const postgres = await startLocalPostgres({ stateDir: stateDir(env), port: postgresPort, log }).catch(
+    async (error: unknown) => {
+      await stack.stop();
+      throw error;
+    },
+  );
     KAFKA_BROKERS: stack.kafkaBrokers,
     // JSON from every service; with LOG_FORMAT=pretty the devstack shows each event as one line.
     LOG_FORMAT: 'json',
@@ -78,6 +91,7 @@ async function up(): Promise<number> {
   const consumersEnv: NodeJS.ProcessEnv = { ...serviceEnv, REDIS_URL: stack.consumersRedis?.url };
   const discovered = discoverServices(servicesDir(env));
   const prometheusPort = config.DEVSTACK_PROMETHEUS ? await preferPort(config.DEVSTACK_PROMETHEUS_PORT) : 0;
+    POSTGRES_URL: postgres.url,
   if (config.DEVSTACK_PROMETHEUS && prometheusPort !== config.DEVSTACK_PROMETHEUS_PORT) {
     log(`port ${config.DEVSTACK_PROMETHEUS_PORT} (Prometheus) is taken; using ${prometheusPort} instead`);
   }
@@ -119,6 +133,7 @@ async function up(): Promise<number> {
       resolve(code);
     };
     process.on('SIGINT', () => void stop('SIGINT', 0));
+      await postgres.stop();
     process.on('SIGTERM', () => void stop('SIGTERM', 0));
     watchParent(() => void stop('parent process exited', 0));
     void stack.kafka.process.exited.then(() => {
@@ -134,6 +149,9 @@ async function up(): Promise<number> {
     // "up" only once every service answers /readyz with 200; a crash meanwhile is restarted.
     const waiting = new Set(services.filter((s) => s.readyzUrl !== undefined).map((s) => s.info.name));
     if (waiting.size > 0) log(`infrastructure ready; waiting for ${[...waiting].join(', ')} to be ready (/readyz)`);
+    void postgres.process.exited.then(() => {
+      if (!stopping) void stop('PostgreSQL exited unexpectedly', 1);
+    });
     const reminder = setInterval(() => {
       if (!stopping && waiting.size > 0) log(`still waiting for ${[...waiting].join(', ')} to be ready (/readyz)`);
     }, 15_000);
@@ -142,7 +160,7 @@ async function up(): Promise<number> {
     void Promise.all(services.map((s) => s.ready)).then(async () => {
       clearInterval(reminder);
       const local = await prometheus;
-      if (!stopping) printSummary(stack, services, local, env, infraMs, Date.now() - servicesStarted);
+      if (!stopping) printSummary(stack, postgres, services, local, env, infraMs, Date.now() - servicesStarted);
     });
   });
 }
@@ -171,6 +189,7 @@ function printSummary(
   servicesMs: number,
 ): void {
   const rows: [string, string][] = [
+  postgres: PostgresServer,
     ['Redis', `${stack.redisUrl}  (pid ${stack.redis.process.pid}, log ${stack.redis.process.logFile})`],
     ...(stack.consumersRedis
       ? [
@@ -192,6 +211,7 @@ function printSummary(
   if (services.length === 0) rows.push(['Services', 'none yet under services/: infrastructure only']);
   if (prometheus) {
     rows.push([
+    ['PostgreSQL', `${postgres.url}  (pid ${postgres.process.pid}, log ${postgres.process.logFile})`],
       'Prometheus',
       `${prometheus.url}  (pid ${prometheus.process.pid}, log ${prometheus.process.logFile}, config ${prometheus.configFile})`,
     ]);
@@ -223,6 +243,7 @@ async function run(command: readonly string[]): Promise<number> {
       controllerPort,
       topics: pipelineTopics(config),
       redisAppendOnly: false,
+  let postgres: PostgresServer | undefined;
       kafkaHeapMb: config.DEVSTACK_KAFKA_HEAP_MB,
       log,
     });
@@ -239,8 +260,10 @@ async function run(command: readonly string[]): Promise<number> {
     code = await new Promise<number>((resolve) => {
       const [bin, ...args] = command as [string, ...string[]];
       const child = spawn(bin, args, { stdio: 'inherit', env: childEnv });
+    postgres = await startThrowawayPostgres(dir, await freePort());
       const forward = (signal: NodeJS.Signals): void => {
         child.kill(signal);
+      PUSHTECH_TEST_POSTGRES_URL: postgres.url,
       };
       process.on('SIGINT', forward);
       process.on('SIGTERM', forward);
@@ -273,6 +296,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const [verb, ...rest] = argv;
   switch (verb) {
     case 'up':
+    await postgres?.stop();
       return up();
     case 'run':
       return run(rest[0] === '--' ? rest.slice(1) : rest);

@@ -22,3 +22,10 @@ export {
   type PrometheusServer,
   type ScrapeJob,
 } from './prometheus-server.js';
+export {
+  postgresBinDir,
+  startLocalPostgres,
+  startPostgresServer,
+  startThrowawayPostgres,
+  type PostgresServer,
+} from './postgres-server.js';

@@ -11,6 +11,7 @@ import {
 import path from 'node:path';
 import { startProcess, runToEnd, waitFor, type ManagedProcess } from './child-process.js';
 import { MissingPrerequisiteError, installHints, which } from './commands.js';
+import { forgetProcesses, recordProcesses, stopLeftovers } from './leftovers.js';
 import { tail } from './redis-server.js';
 
 export interface PostgresServer {
@@ -199,4 +200,42 @@ async function stopFast(proc: ManagedProcess, graceMs: number): Promise<void> {
   const timer = setTimeout(() => void proc.kill(), graceMs);
   await proc.exited;
   clearTimeout(timer);
+}
+
+/**
+ * The PostgreSQL of `npm start`: in `<stateDir>/postgres`, its pid recorded there so a killed
+ * devstack's PostgreSQL is stopped by the next run. Unlike Prometheus it is part of the
+ * pipeline (the sink writes to it): when it cannot start, `npm start` stops with the reason.
+ */
+export async function startLocalPostgres(options: {
+  stateDir: string;
+  port: number;
+  log: (line: string) => void;
+}): Promise<PostgresServer> {
+  const dir = path.join(options.stateDir, 'postgres');
+  mkdirSync(dir, { recursive: true });
+  await stopLeftovers(dir, options.log);
+  const server = await startPostgresServer({ port: options.port, dir });
+  recordProcesses(dir, [{ name: 'postgres', pid: server.process.pid }]);
+  return {
+    ...server,
+    stop: async () => {
+      await server.stop();
+      forgetProcesses(dir);
+    },
+  };
+}
+
+/**
+ * A throw-away PostgreSQL for a test or bench run, in `dir` (removed by the caller): no fsync
+ * (the run's Redis has no AOF either). A killed server still keeps every commit, as the
+ * sink's crash tests need: the WAL reaches the kernel before a commit answers (only the
+ * machine's own crash could lose it).
+ */
+export function startThrowawayPostgres(dir: string, port: number): Promise<PostgresServer> {
+  return startPostgresServer({
+    port,
+    dir: path.join(dir, 'postgres'),
+    settings: { fsync: 'off', full_page_writes: 'off' },
+  });
 }

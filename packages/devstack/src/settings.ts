@@ -10,6 +10,16 @@ export const devstackSettings = {
    */
   CONSUMERS_REDIS_URL: setting.url({ protocols: ['redis:'], default: 'redis://127.0.0.1:6381' }),
   KAFKA_BROKERS: kafkaSettings.KAFKA_BROKERS,
+  /**
+   * The PostgreSQL sink's database: `npm start` starts a PostgreSQL of its own on this URL's
+   * port (Debian's `postgresql`, data in `.devstack/postgres`) and hands its URL to the services.
+   */
+  POSTGRES_URL: setting.string({
+    default: 'postgres://pushtech@127.0.0.1:5440/pushtech',
+    pattern: /^postgres(ql)?:\/\/\S+$/,
+    accepts: 'a URL starting with postgres:// or postgresql://',
+    secret: true,
+  }),
   KAFKA_TOPIC: kafkaSettings.KAFKA_TOPIC,
   KAFKA_DLQ_TOPIC: kafkaSettings.KAFKA_DLQ_TOPIC,
   /** Partitions of the events topic the devstack creates. */

@@ -5,14 +5,16 @@
  * helper creates is removed by a cleanup registered right where it is created.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createAdmin, silentLogger, type KafkaAdmin, type KafkaConnection } from '@pushtech/runtime';
+import { runToEnd } from './child-process.js';
 import { DiskPressureUnavailableError } from './disk-pressure.js';
 import { cacheDir } from './paths.js';
-import { sweepStaleStacks } from './leftovers.js';
+import { recordProcesses, sweepStaleStacks } from './leftovers.js';
+import { postgresBinDir, startThrowawayPostgres } from './postgres-server.js';
 import { freePort } from './ports.js';
 import { killThrowawayStack, startStack } from './stack.js';
 
@@ -64,6 +66,64 @@ async function startPrivateStack(): Promise<TestInfra> {
     });
   }
   return { redisUrl: stack.redisUrl, kafkaBrokers: stack.kafkaBrokers };
+}
+
+let privatePostgres: Promise<string> | undefined;
+
+/**
+ * The test run's PostgreSQL (`PUSHTECH_TEST_POSTGRES_URL`, started by `npm test`), or, for a
+ * test file run on its own, a private one removed when the process ends.
+ */
+export function testPostgresUrl(): Promise<string> {
+  const url = process.env['PUSHTECH_TEST_POSTGRES_URL'];
+  if (url) return Promise.resolve(url);
+  privatePostgres ??= startPrivatePostgres();
+  return privatePostgres;
+}
+
+async function startPrivatePostgres(): Promise<string> {
+  const log = (line: string): void => void process.stderr.write(`testing: ${line}\n`);
+  await sweepStaleStacks(tmpdir(), log);
+  const dir = mkdtempSync(path.join(tmpdir(), 'pushtech-test-'));
+  const server = await startThrowawayPostgres(dir, await freePort());
+  server.process.unref();
+  recordProcesses(dir, [{ name: 'postgres', pid: server.process.pid }]);
+  const remove = (): void => {
+    try {
+      process.kill(server.process.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', remove);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      remove();
+      process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+    });
+  }
+  return server.url;
+}
+
+/**
+ * A fresh database for one test on the run's PostgreSQL (its URL), dropped when the test ends.
+ */
+export async function testDatabase(t: Cleanup, prefix = 'test'): Promise<string> {
+  const server = await testPostgresUrl();
+  const name = uniqueName(prefix)
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
+  await psql(server, `create database ${name}`);
+  t.after(() => psql(server, `drop database if exists ${name} with (force)`));
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function psql(url: string, sql: string): Promise<void> {
+  const answer = await runToEnd(path.join(postgresBinDir(), 'psql'), ['-XAtqc', sql, '-d', url]);
+  if (answer.code !== 0) throw new Error(`psql ${sql}: ${answer.text.trim()}`);
 }
 
 /** A name no other test (or earlier run) uses: `<prefix>-<random>`. */
