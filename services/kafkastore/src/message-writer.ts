@@ -1,5 +1,6 @@
 import {
   canonicalParamValue,
+  clientMetaOfHit,
   decodeParams,
   encodeEventType,
   encodeFormComponent,
@@ -127,7 +128,7 @@ export function createMessageWriter(options: { partitionKey: string }): MessageW
       const params = canonical ? hit.params : encodeParams(decodeParams(hit.params));
       const value =
         `${eventType(hit.type)} ${d.head}&host=${host(hit.host)}&ts=${hit.ts}&ip=${ipHex.value}&klag=${klag}` +
-        `${g.middle}&id=${hit.id}&pod=${pod(hit.pod)}${g.tail}${d.tail} ${params}`;
+        `${g.middle}&id=${hit.id}&pod=${pod(hit.pod)}${g.tail}${d.tail}${clientMetaOfHit(hit)} ${params}`;
       return { value, key: partitionKey === '' ? null : paramValue(hit.params, partitionKey, canonical) };
     },
     paramValue: (params, name) => paramValue(params, name, isCanonicalParams(params)),
