@@ -20,8 +20,8 @@ import { commonSettings, ConfigError, loadEnv, parseConfig } from '@pushtech/run
 import { MissingPrerequisiteError } from './commands.js';
 import { sweepStaleStacks } from './leftovers.js';
 import { cacheDir, repoRoot, servicesDir, stateDir } from './paths.js';
+import { freePort, preferClusterPorts, preferPort } from './ports.js';
 import { startLocalPostgres, startThrowawayPostgres, type PostgresServer } from './postgres-server.js';
-import { freePort, preferPort } from './ports.js';
 import { startLocalPrometheus, scrapeJobName, type PrometheusServer } from './prometheus-server.js';
 import { formatServiceLine } from './service-log.js';
 import { discoverServices } from './services.js';
@@ -55,6 +55,10 @@ async function up(): Promise<number> {
   ] as const) {
     if (wanted !== got) log(`port ${wanted} (${what}) is taken; using ${got} instead`);
   }
+  // DEVSTACK_KAFKA_NODES=3: a KRaft cluster on the ports after KAFKA_BROKERS's, each heap <= 512 MB.
+  const kafkaNodes = Number(config.DEVSTACK_KAFKA_NODES);
+  const clusterNodes =
+    kafkaNodes > 1 ? await preferClusterPorts(kafkaNodes, kafkaPort, controllerPort, log) : undefined;
 
   const stack = await startStack({
     dir: stateDir(env),
@@ -63,15 +67,11 @@ async function up(): Promise<number> {
     consumersRedisPort,
     kafkaPort,
     controllerPort,
+    ...(clusterNodes ? { kafkaNodes: clusterNodes } : {}),
     topics: pipelineTopics(config),
-    kafkaHeapMb: config.DEVSTACK_KAFKA_HEAP_MB,
+    kafkaHeapMb: clusterNodes ? Math.min(512, config.DEVSTACK_KAFKA_HEAP_MB) : config.DEVSTACK_KAFKA_HEAP_MB,
     log,
   });
-  const infraMs = Date.now() - started;
-
-  const serviceEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    REDIS_URL: stack.redisUrl,
   // The PostgreSQL sink's database, on the port of .env's POSTGRES_URL (or a free one).
   const wantedPostgres = Number(new URL(config.POSTGRES_URL).port || 5432);
   const postgresPort = await preferPort(wantedPostgres);
@@ -83,15 +83,20 @@ async function up(): Promise<number> {
       throw error;
     },
   );
+  const infraMs = Date.now() - started;
+
+  const serviceEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    REDIS_URL: stack.redisUrl,
     KAFKA_BROKERS: stack.kafkaBrokers,
     // JSON from every service; with LOG_FORMAT=pretty the devstack shows each event as one line.
     LOG_FORMAT: 'json',
+    POSTGRES_URL: postgres.url,
   };
   // The consumers keep their state in their own Redis: they cannot fill the tracker's buffer.
   const consumersEnv: NodeJS.ProcessEnv = { ...serviceEnv, REDIS_URL: stack.consumersRedis?.url };
   const discovered = discoverServices(servicesDir(env));
   const prometheusPort = config.DEVSTACK_PROMETHEUS ? await preferPort(config.DEVSTACK_PROMETHEUS_PORT) : 0;
-    POSTGRES_URL: postgres.url,
   if (config.DEVSTACK_PROMETHEUS && prometheusPort !== config.DEVSTACK_PROMETHEUS_PORT) {
     log(`port ${config.DEVSTACK_PROMETHEUS_PORT} (Prometheus) is taken; using ${prometheusPort} instead`);
   }
@@ -128,19 +133,24 @@ async function up(): Promise<number> {
       log(`stopping (${reason}): services, then Prometheus, Kafka and Redis`);
       await Promise.allSettled(services.map((s) => s.stop(30_000)));
       await (await prometheus)?.stop();
+      await postgres.stop();
       await stack.stop();
       log('stopped; no process left running');
       resolve(code);
     };
     process.on('SIGINT', () => void stop('SIGINT', 0));
-      await postgres.stop();
     process.on('SIGTERM', () => void stop('SIGTERM', 0));
     watchParent(() => void stop('parent process exited', 0));
-    void stack.kafka.process.exited.then(() => {
-      if (!stopping) void stop('Kafka exited unexpectedly', 1);
-    });
+    for (const node of stack.kafkaNodes) {
+      void node.process.exited.then(() => {
+        if (!stopping) void stop(`${node.process.name} exited unexpectedly`, 1);
+      });
+    }
     void stack.redis.process.exited.then(() => {
       if (!stopping) void stop('Redis exited unexpectedly', 1);
+    });
+    void postgres.process.exited.then(() => {
+      if (!stopping) void stop('PostgreSQL exited unexpectedly', 1);
     });
     void stack.consumersRedis?.process.exited.then(() => {
       if (!stopping) void stop("the consumers' Redis exited unexpectedly", 1);
@@ -149,9 +159,6 @@ async function up(): Promise<number> {
     // "up" only once every service answers /readyz with 200; a crash meanwhile is restarted.
     const waiting = new Set(services.filter((s) => s.readyzUrl !== undefined).map((s) => s.info.name));
     if (waiting.size > 0) log(`infrastructure ready; waiting for ${[...waiting].join(', ')} to be ready (/readyz)`);
-    void postgres.process.exited.then(() => {
-      if (!stopping) void stop('PostgreSQL exited unexpectedly', 1);
-    });
     const reminder = setInterval(() => {
       if (!stopping && waiting.size > 0) log(`still waiting for ${[...waiting].join(', ')} to be ready (/readyz)`);
     }, 15_000);
@@ -182,6 +189,7 @@ function watchParent(onOrphaned: () => void): void {
 
 function printSummary(
   stack: Stack,
+  postgres: PostgresServer,
   services: readonly SupervisedService[],
   prometheus: PrometheusServer | undefined,
   env: Readonly<Record<string, string | undefined>>,
@@ -189,7 +197,6 @@ function printSummary(
   servicesMs: number,
 ): void {
   const rows: [string, string][] = [
-  postgres: PostgresServer,
     ['Redis', `${stack.redisUrl}  (pid ${stack.redis.process.pid}, log ${stack.redis.process.logFile})`],
     ...(stack.consumersRedis
       ? [
@@ -199,8 +206,12 @@ function printSummary(
           ] as [string, string],
         ]
       : []),
-    ['Kafka', `${stack.kafkaBrokers}  (pid ${stack.kafka.process.pid}, log ${stack.kafka.process.logFile})`],
+    ...stack.kafkaNodes.map((k): [string, string] => [
+      stack.kafkaNodes.length > 1 ? `Kafka node ${k.nodeId}` : 'Kafka',
+      `${k.brokers}  (pid ${k.process.pid}, log ${k.process.logFile})`,
+    ]),
     ['Topics', stack.topics.join(', ')],
+    ['PostgreSQL', `${postgres.url}  (pid ${postgres.process.pid}, log ${postgres.process.logFile})`],
   ];
   for (const s of services) {
     const portVar = `${s.info.name.toUpperCase()}_PORT`;
@@ -211,7 +222,6 @@ function printSummary(
   if (services.length === 0) rows.push(['Services', 'none yet under services/: infrastructure only']);
   if (prometheus) {
     rows.push([
-    ['PostgreSQL', `${postgres.url}  (pid ${postgres.process.pid}, log ${postgres.process.logFile})`],
       'Prometheus',
       `${prometheus.url}  (pid ${prometheus.process.pid}, log ${prometheus.process.logFile}, config ${prometheus.configFile})`,
     ]);
@@ -233,6 +243,7 @@ async function run(command: readonly string[]): Promise<number> {
   const started = Date.now();
   const [redisPort, kafkaPort, controllerPort] = [await freePort(), await freePort(), await freePort()];
   let stack: Stack | undefined;
+  let postgres: PostgresServer | undefined;
   let code = 1;
   try {
     stack = await startStack({
@@ -243,15 +254,16 @@ async function run(command: readonly string[]): Promise<number> {
       controllerPort,
       topics: pipelineTopics(config),
       redisAppendOnly: false,
-  let postgres: PostgresServer | undefined;
       kafkaHeapMb: config.DEVSTACK_KAFKA_HEAP_MB,
       log,
     });
     log(
       `test stack up in ${((Date.now() - started) / 1000).toFixed(1)} s: Redis ${stack.redisUrl}, Kafka ${stack.kafkaBrokers}`,
     );
+    postgres = await startThrowawayPostgres(dir, await freePort());
     const childEnv: NodeJS.ProcessEnv = {
       ...process.env,
+      PUSHTECH_TEST_POSTGRES_URL: postgres.url,
       PUSHTECH_TEST_REDIS_URL: stack.redisUrl,
       PUSHTECH_TEST_KAFKA_BROKERS: stack.kafkaBrokers,
       PUSHTECH_TEST_RESULTS: resultsDir,
@@ -260,10 +272,8 @@ async function run(command: readonly string[]): Promise<number> {
     code = await new Promise<number>((resolve) => {
       const [bin, ...args] = command as [string, ...string[]];
       const child = spawn(bin, args, { stdio: 'inherit', env: childEnv });
-    postgres = await startThrowawayPostgres(dir, await freePort());
       const forward = (signal: NodeJS.Signals): void => {
         child.kill(signal);
-      PUSHTECH_TEST_POSTGRES_URL: postgres.url,
       };
       process.on('SIGINT', forward);
       process.on('SIGTERM', forward);
@@ -286,6 +296,7 @@ async function run(command: readonly string[]): Promise<number> {
     if (summary) process.stdout.write(`\n${summary.line}\n`);
     if (summary && summary.failed > 0 && code === 0) code = 1;
   } finally {
+    await postgres?.stop();
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -296,7 +307,6 @@ async function main(argv: readonly string[]): Promise<number> {
   const [verb, ...rest] = argv;
   switch (verb) {
     case 'up':
-    await postgres?.stop();
       return up();
     case 'run':
       return run(rest[0] === '--' ? rest.slice(1) : rest);

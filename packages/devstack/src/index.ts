@@ -1,6 +1,14 @@
 export { KAFKA_VERSION } from './kafka-version.js';
 export { ensureKafkaJars, type KafkaJars } from './kafka-jars.js';
 export { startKafkaBroker, serverProperties, waitUntilAnswering, type KafkaBroker } from './kafka-broker.js';
+export {
+  activeController,
+  busiestLeader,
+  partitionPlacements,
+  startKafkaCluster,
+  type KafkaCluster,
+  type PartitionPlacement,
+} from './kafka-cluster.js';
 export { startRedisServer, pingRedis, type AppendFsync, type RedisServer } from './redis-server.js';
 export {
   DiskPressureUnavailableError,

@@ -10,6 +10,8 @@ export interface KafkaBroker {
   /** Bootstrap address, `127.0.0.1:<port>`. */
   readonly brokers: string;
   readonly port: number;
+  /** Its node id: 1 for a single node. */
+  readonly nodeId: number;
   readonly process: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -21,17 +23,45 @@ export interface KafkaBrokerOptions {
   port: number;
   controllerPort: number;
   heapMb?: number;
+  /** This node's id and every node of its cluster; a single node (id 1) when left out. */
+  cluster?: KafkaClusterLayout;
+  /** Formats a fresh data folder with this cluster id (every node of a cluster shares one). */
+  clusterId?: string;
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
   pathVar?: string;
 }
 
-/** A single-node KRaft broker+controller on loopback, sized and tuned for one developer machine. */
-export function serverProperties(options: { port: number; controllerPort: number; logDir: string }): string {
+/** Where a node sits in its cluster: its id and every voter (node id and controller port). */
+export interface KafkaClusterLayout {
+  readonly nodeId: number;
+  readonly voters: readonly { readonly nodeId: number; readonly controllerPort: number }[];
+}
+
+/**
+ * Replication a cluster of `nodes` can give: factor min(3, nodes), and with three or more nodes
+ * `min.insync.replicas` 2, so an acknowledged write is on two brokers and one may die.
+ */
+export function replicationFor(nodes: number): { factor: number; minInsync: number } {
+  return { factor: Math.min(3, nodes), minInsync: nodes >= 3 ? 2 : 1 };
+}
+
+/**
+ * A KRaft broker+controller on loopback, sized and tuned for one developer machine: a single
+ * node, or one combined node of a small cluster (`cluster`).
+ */
+export function serverProperties(options: {
+  port: number;
+  controllerPort: number;
+  logDir: string;
+  cluster?: KafkaClusterLayout;
+}): string {
+  const cluster = options.cluster ?? { nodeId: 1, voters: [{ nodeId: 1, controllerPort: options.controllerPort }] };
+  const { factor, minInsync } = replicationFor(cluster.voters.length);
   const lines = {
     'process.roles': 'broker,controller',
-    'node.id': '1',
-    'controller.quorum.voters': `1@127.0.0.1:${options.controllerPort}`,
+    'node.id': String(cluster.nodeId),
+    'controller.quorum.voters': cluster.voters.map((v) => `${v.nodeId}@127.0.0.1:${v.controllerPort}`).join(','),
     listeners: `PLAINTEXT://127.0.0.1:${options.port},CONTROLLER://127.0.0.1:${options.controllerPort}`,
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${options.port}`,
     'controller.listener.names': 'CONTROLLER',
@@ -39,14 +69,16 @@ export function serverProperties(options: { port: number; controllerPort: number
     'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'log.dirs': options.logDir,
     'num.partitions': '1',
-    'default.replication.factor': '1',
-    'min.insync.replicas': '1',
-    'offsets.topic.replication.factor': '1',
+    // A topic created without a replication factor (every admin here asks for -1) gets the
+    // cluster's, and the internal topics too.
+    'default.replication.factor': String(factor),
+    'min.insync.replicas': String(minInsync),
+    'offsets.topic.replication.factor': String(factor),
     'offsets.topic.num.partitions': '10',
-    'transaction.state.log.replication.factor': '1',
-    'transaction.state.log.min.isr': '1',
-    'share.coordinator.state.topic.replication.factor': '1',
-    'share.coordinator.state.topic.min.isr': '1',
+    'transaction.state.log.replication.factor': String(factor),
+    'transaction.state.log.min.isr': String(minInsync),
+    'share.coordinator.state.topic.replication.factor': String(factor),
+    'share.coordinator.state.topic.min.isr': String(minInsync),
     'group.initial.rebalance.delay.ms': '0',
     'auto.create.topics.enable': 'false',
     'delete.topic.enable': 'true',
@@ -54,6 +86,7 @@ export function serverProperties(options: { port: number; controllerPort: number
     'log.segment.bytes': String(64 * 1024 * 1024),
     // The controller appends a no-op record to the metadata log every 500 ms by default, so that
     // brokers see it alive; one node has nobody to tell. 5 s: an idle broker 4.4 -> 2.5 % of a core.
+    // In a cluster, fencing goes by broker heartbeats, not by these records: 5 s there too.
     'metadata.max.idle.interval.ms': '5000',
   };
   return `${Object.entries(lines)
@@ -82,13 +115,20 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   const logDir = path.join(options.dir, 'data');
   const propsFile = path.join(options.dir, 'server.properties');
   const logFile = path.join(options.dir, 'kafka.log');
-  writeFileSync(propsFile, serverProperties({ port: options.port, controllerPort: options.controllerPort, logDir }));
+  writeFileSync(
+    propsFile,
+    serverProperties({
+      port: options.port,
+      controllerPort: options.controllerPort,
+      logDir,
+      ...(options.cluster ? { cluster: options.cluster } : {}),
+    }),
+  );
   const heapMb = options.heapMb ?? 512;
 
   const metaFile = path.join(logDir, 'meta.properties');
   if (!existsSync(metaFile)) {
-    // Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters).
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = options.clusterId ?? newClusterId();
     const args = [
       ...javaArgs(options, 'kafka.tools.StorageTool', 256),
       'format',
@@ -101,7 +141,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   }
 
   const proc = startProcess({
-    name: 'kafka',
+    name: options.cluster ? `kafka-${options.cluster.nodeId}` : 'kafka',
     command: java,
     args: [...javaArgs(options, 'kafka.Kafka', heapMb), propsFile],
     logFile,
@@ -125,9 +165,15 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   return {
     brokers,
     port: options.port,
+    nodeId: options.cluster?.nodeId ?? 1,
     process: proc,
     stop: () => proc.stop(options.stopTimeoutMs ?? 30_000),
   };
+}
+
+/** Kafka cluster ids are 16 random bytes in URL-safe base64 (22 characters). */
+export function newClusterId(): string {
+  return randomBytes(16).toString('base64url');
 }
 
 /**

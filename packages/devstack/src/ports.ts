@@ -33,3 +33,32 @@ export function isListening(port: number, host = '127.0.0.1', timeoutMs = 500): 
 export async function preferPort(wanted: number, host = '127.0.0.1'): Promise<number> {
   return (await isListening(wanted, host)) ? freePort(host) : wanted;
 }
+
+/**
+ * Ports of each node of a local cluster: node n on the broker port + 2(n-1) and the controller
+ * port + 2(n-1) (19092/19093, 19094/19095, 19096/19097 with the .env defaults); a taken one is
+ * replaced by a free one, and `log` says so.
+ */
+export async function preferClusterPorts(
+  nodes: number,
+  kafkaPort: number,
+  controllerPort: number,
+  log: (line: string) => void,
+): Promise<{ port: number; controllerPort: number }[]> {
+  const chosen: { port: number; controllerPort: number }[] = [];
+  const taken = new Set<number>();
+  const prefer = async (wanted: number, what: string): Promise<number> => {
+    let got = await preferPort(wanted);
+    while (taken.has(got)) got = await freePort();
+    taken.add(got);
+    if (got !== wanted) log(`port ${wanted} (${what}) is taken; using ${got} instead`);
+    return got;
+  };
+  for (let i = 0; i < nodes; i++) {
+    chosen.push({
+      port: await prefer(kafkaPort + 2 * i, `Kafka node ${i + 1}`),
+      controllerPort: await prefer(controllerPort + 2 * i, `Kafka node ${i + 1} controller`),
+    });
+  }
+  return chosen;
+}

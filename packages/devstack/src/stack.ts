@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createAdmin, silentLogger, type TopicSpec } from '@pushtech/runtime';
 import { startKafkaBroker, type KafkaBroker } from './kafka-broker.js';
+import { startKafkaCluster, type KafkaCluster, type KafkaNodePorts } from './kafka-cluster.js';
 import { ensureKafkaJars } from './kafka-jars.js';
 import { forgetProcesses, recordProcesses, stopLeftovers } from './leftovers.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
@@ -16,6 +17,11 @@ export interface StackOptions {
   consumersRedisPort?: number;
   kafkaPort: number;
   controllerPort: number;
+  /**
+   * A KRaft cluster of these nodes instead of the single node on `kafkaPort`/`controllerPort`
+   * (DEVSTACK_KAFKA_NODES=3). Its data lives in `<dir>/kafka-cluster/node-<id>`.
+   */
+  kafkaNodes?: readonly KafkaNodePorts[];
   topics: readonly TopicSpec[];
   redisAppendOnly?: boolean;
   kafkaHeapMb?: number;
@@ -32,13 +38,17 @@ export interface Stack {
   readonly consumersRedis: RedisServer | undefined;
   readonly kafka: KafkaBroker;
   readonly topics: readonly string[];
+  /** Every Kafka node (one, or the cluster's); `kafka` is the first of them. */
+  readonly kafkaNodes: readonly KafkaBroker[];
+  /** The cluster, when `kafkaNodes` asked for one. */
+  readonly kafkaCluster: KafkaCluster | undefined;
   /** Kafka first (it may still flush), then the Redis servers. Idempotent. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts a real Redis (and, with `consumersRedisPort`, the consumers' own) and a real single-node
- * Kafka side by side and creates the topics.
+ * Starts a real Redis (and, with `consumersRedisPort`, the consumers' own) and a real Kafka (a
+ * single node, or a cluster with `kafkaNodes`) side by side and creates the topics.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   mkdirSync(options.dir, { recursive: true });
@@ -63,34 +73,56 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         record();
         return r;
       });
-    const [redis, consumersRedis, kafka] = await Promise.all([
-      redisIn(options.redisPort, 'redis'),
-      options.consumersRedisPort === undefined ? undefined : redisIn(options.consumersRedisPort, 'redis-consumers'),
-      startKafkaBroker({
+    const heap = options.kafkaHeapMb ? { heapMb: options.kafkaHeapMb } : {};
+    const kafkaStarted = (nodes: readonly KafkaBroker[]): void => {
+      for (const k of nodes) {
+        if (options.holdsEventLoop === false) k.process.unref();
+        started.push(k);
+      }
+      record();
+    };
+    const startKafka = async (): Promise<{ nodes: readonly KafkaBroker[]; cluster: KafkaCluster | undefined }> => {
+      if (options.kafkaNodes && options.kafkaNodes.length > 1) {
+        const cluster = await startKafkaCluster({
+          libsDir: jars.libsDir,
+          dir: path.join(options.dir, 'kafka-cluster'),
+          nodes: options.kafkaNodes,
+          ...heap,
+        });
+        kafkaStarted(cluster.running);
+        return { nodes: cluster.running, cluster };
+      }
+      const single = await startKafkaBroker({
         libsDir: jars.libsDir,
         dir: path.join(options.dir, 'kafka'),
         port: options.kafkaPort,
         controllerPort: options.controllerPort,
-        ...(options.kafkaHeapMb ? { heapMb: options.kafkaHeapMb } : {}),
-      }).then((k) => {
-        if (options.holdsEventLoop === false) k.process.unref();
-        started.push(k);
-        record();
-        return k;
-      }),
+        ...heap,
+      });
+      kafkaStarted([single]);
+      return { nodes: [single], cluster: undefined };
+    };
+    const [redis, consumersRedis, { nodes: kafkaNodes, cluster: kafkaCluster }] = await Promise.all([
+      redisIn(options.redisPort, 'redis'),
+      options.consumersRedisPort === undefined ? undefined : redisIn(options.consumersRedisPort, 'redis-consumers'),
+      startKafka(),
     ]);
-    const topics = await createTopics(kafka.brokers, options.topics);
+    const kafka = kafkaNodes[0] as KafkaBroker;
+    const kafkaBrokers = kafkaCluster?.brokers ?? kafka.brokers;
+    const topics = await createTopics(kafkaBrokers, options.topics);
     let stopping: Promise<void> | undefined;
     return {
       redisUrl: redis.url,
-      kafkaBrokers: kafka.brokers,
+      kafkaBrokers,
       redis,
       consumersRedis,
       kafka,
+      kafkaNodes,
+      kafkaCluster,
       topics,
       stop: () =>
         (stopping ??= (async () => {
-          await kafka.stop();
+          await (kafkaCluster ? kafkaCluster.stop() : kafka.stop());
           await Promise.all([redis.stop(), consumersRedis?.stop()]);
           forgetProcesses(options.dir);
         })()),
@@ -103,7 +135,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 async function createTopics(brokers: string, specs: readonly TopicSpec[]): Promise<string[]> {
-  const admin = createAdmin({ brokers: [brokers], clientId: 'devstack' }, silentLogger());
+  const admin = createAdmin({ brokers: brokers.split(','), clientId: 'devstack' }, silentLogger());
   await admin.connect();
   try {
     await admin.ensureTopics(specs);
@@ -118,7 +150,7 @@ async function createTopics(brokers: string, specs: readonly TopicSpec[]): Promi
  * `exit` or signal hook of a test or bench process that ends abruptly. Safe to call twice.
  */
 export function killThrowawayStack(stack: Stack, dir: string): void {
-  for (const pid of [stack.kafka.process.pid, stack.redis.process.pid]) {
+  for (const pid of [...stack.kafkaNodes.map((k) => k.process.pid), stack.redis.process.pid]) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

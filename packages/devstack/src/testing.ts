@@ -235,3 +235,4 @@ export async function skipWithoutDiskPressure(t: Skippable, run: () => Promise<v
   }
 }
 export { startPrivateUp, type PrivateUp, type PrivateUpPorts } from './private-up.js';
+export { startTestCluster, TEST_CLUSTER_HEAP_MB } from './test-cluster.js';
