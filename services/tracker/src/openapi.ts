@@ -22,8 +22,36 @@ const writeKeyHeader = {
   description: 'Required when the tracker is configured with write keys (also accepted as the write_key query param).',
   schema: { type: 'string' },
 };
+/** The reserved params a client sends with an event (issue 22); taken out of the params. */
+const clientParams = [
+  {
+    name: '_id',
+    in: 'query',
+    required: false,
+    description:
+      "The event id minted on the device: a ULID (26 characters of Crockford base32, uppercase) whose time is at most 366 days ahead of the tracker's clock. It becomes the event's id (meta id_src=client), so a retry is counted once; without it the tracker mints one. Malformed: 400.",
+    schema: { type: 'string', pattern: '^[0-7][0-9A-HJKMNP-TV-Z]{25}$' },
+  },
+  {
+    name: '_ct',
+    in: 'query',
+    required: false,
+    description:
+      "When the device created the event, ms since the epoch on the device's clock; with _st, or 400. The meta gains ct, st and ets = receive time - (_st - _ct).",
+    schema: { type: 'integer', minimum: 0, maximum: 281474976710655 },
+  },
+  {
+    name: '_st',
+    in: 'query',
+    required: false,
+    description: "When the device sent the request, ms since the epoch on the device's clock; with _ct, or 400.",
+    schema: { type: 'integer', minimum: 0, maximum: 281474976710655 },
+  },
+];
 const common = {
-  400: error('Invalid event name, params, JSON or schema violation; nothing stored.'),
+  400: error(
+    'Invalid event name, params, JSON, client id (_id) or device time (_ct, _st), or a schema violation; nothing stored.',
+  ),
   401: error('Missing or wrong write key.'),
   403: error('Origin not allowed.'),
   414: error('Query string over 8 KiB.'),
@@ -46,7 +74,7 @@ const document = {
   },
   paths: {
     '/t/{event}': {
-      parameters: [eventParam, writeKeyHeader],
+      parameters: [eventParam, writeKeyHeader, ...clientParams],
       get: {
         summary: 'Track one event; the query string holds its params. `/t/{event}.gif` answers a 1x1 GIF.',
         responses: {
@@ -161,6 +189,8 @@ const document = {
       },
       Params: {
         type: 'object',
+        description:
+          'The event params. The reserved _id, _ct and _st (see the /t/{event} parameters) are taken out and checked; in a batch a malformed one refuses the whole batch, naming the item.',
         additionalProperties: { type: ['string', 'number', 'boolean'] },
       },
       BatchItem: {

@@ -1,4 +1,5 @@
 import {
+  decodeParams,
   encodeParams,
   encodeRawHit,
   isCanonicalParams,
@@ -7,6 +8,7 @@ import {
   type RawHit,
 } from '@pushtech/event';
 import type { Cidr } from './cidr.js';
+import { holdsClientParams, mayHoldClientParams, takeClientFields, type ClientFields } from './client-fields.js';
 import { clientIp } from './client-ip.js';
 import type { EventSchemas } from './event-schemas.js';
 import { HttpError } from './http-error.js';
@@ -119,7 +121,10 @@ export function withoutWriteKey(params: ParamList): ParamList {
   return params.some(([k]) => k === WRITE_KEY_PARAM) ? params.filter(([k]) => k !== WRITE_KEY_PARAM) : params;
 }
 
-/** Applies the event schemas and turns the events into raw hits; nothing is stored on a refusal. */
+/**
+ * Takes the client's fields (`_id`, `_ct`, `_st`) out of the params, applies the event schemas
+ * and turns the events into raw hits; nothing is stored on a refusal.
+ */
 export function toRawHits(
   request: IncomingRequest,
   policy: TrackingPolicy,
@@ -129,18 +134,33 @@ export function toRawHits(
   indexed: boolean,
 ): string[] {
   return events.map((event, index) => {
-    const problem = policy.schemas.check(event.type, event.params);
-    if (problem) throw new HttpError(400, 'schema violation', indexed ? `item ${index}: ${problem}` : problem);
+    const where = indexed ? `item ${index}` : '';
+    let params = event.params;
+    let encoded = event.encodedParams;
+    let client: ClientFields | undefined;
+    if (encoded !== undefined ? mayHoldClientParams(encoded) : holdsClientParams(params)) {
+      ({ params, client } = takeClientFields(
+        encoded !== undefined ? decodeParams(encoded) : params,
+        receivedAt,
+        where,
+      ));
+      encoded = undefined;
+    }
+    const problem = policy.schemas.check(event.type, params);
+    if (problem) throw new HttpError(400, 'schema violation', indexed ? `${where}: ${problem}` : problem);
     const hit: RawHit = {
-      id: newEventId(),
+      id: client?.id ?? newEventId(),
       ts: receivedAt,
       ip,
       host: request.host,
       pod: policy.pod,
       type: event.type,
-      params: event.encodedParams ?? encodeParams(event.params),
+      params: encoded ?? encodeParams(params),
       ua: request.userAgent,
     };
+    if (client?.id !== undefined) hit.idSource = 'client';
+    if (client?.createdAt !== undefined) hit.createdAt = client.createdAt;
+    if (client?.sentAt !== undefined) hit.sentAt = client.sentAt;
     checkMessageSize(hit, policy.maxMessageBytes, indexed ? index : undefined);
     return encodeRawHit(hit);
   });
