@@ -15,10 +15,14 @@ export interface KeyExpiry {
   readonly seconds: number;
 }
 
-/** What the dedup helper needs of an event: its id and where Kafka delivered it. */
+/**
+ * What the dedup helper needs of an event: its id, where Kafka delivered it, and whether the
+ * device minted the id (meta `id_src=client`; a ConsumedEvent carries its meta).
+ */
 export interface DedupEvent {
   readonly id: string;
   readonly source: { readonly topic: string; readonly partition: number; readonly offset: string };
+  readonly meta?: { readonly idSource?: 'client' | 'tracker' | undefined };
 }
 
 /**
@@ -73,8 +77,10 @@ export const DEDUP_GROW_AT = 384;
  * An event is first seen no earlier than its id's time (a ULID minted by the tracker when it
  * received the event) minus this margin, which covers the clocks of tracker and consumer
  * hosts disagreeing. Its id is looked up only in the buckets from there on: at a steady rate
- * in the current bucket alone, instead of every bucket of the window. An id that is no ULID
- * is looked up in every bucket.
+ * in the current bucket alone, instead of every bucket of the window. An id that is no ULID,
+ * and an id the device minted (meta `id_src=client`: its time is the device's clock, which
+ * may be anything, and its retries arrive whenever the device is back online), is looked up in
+ * every bucket of the window, within the same script call.
  */
 export const DEDUP_ID_TIME_MARGIN_MS = 60_000;
 
@@ -259,16 +265,20 @@ function checkOrder(events: readonly DedupEvent[]): void {
   }
 }
 
-/** From when on the id may have been seen (ms), or 0 (every bucket) for an id that is no ULID. */
-export function seenSince(id: string, now: number): number {
-  if (!isEventId(id)) return 0;
+/**
+ * From when on the id may have been seen (ms), or 0 (every bucket) for an id that is no ULID or
+ * that the device minted (`clientMinted`).
+ */
+export function seenSince(id: string, now: number, clientMinted = false): number {
+  if (clientMinted || !isEventId(id)) return 0;
   return Math.max(0, Math.min(eventIdTime(id), now) - DEDUP_ID_TIME_MARGIN_MS);
 }
 
 function toItem<E extends DedupEvent>(event: E, writes: (event: E) => readonly CounterOp[], now: number): unknown[] {
   const { fingerprint, spread } = fingerprintOf(event.id);
   const { topic, partition, offset } = event.source;
-  return [`${topic}:${partition}`, offset, fingerprint, spread, writes(event).map(encodeOp), seenSince(event.id, now)];
+  const since = seenSince(event.id, now, event.meta?.idSource === 'client');
+  return [`${topic}:${partition}`, offset, fingerprint, spread, writes(event).map(encodeOp), since];
 }
 
 const APPLY_ONCE_SHA = hash('sha1', APPLY_ONCE, 'hex');

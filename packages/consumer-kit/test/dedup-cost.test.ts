@@ -96,4 +96,34 @@ describe('dedup cost per batch', () => {
     assert.equal(await dedup.applyOnce(replay, count), 0);
     assert.equal(Number(await redis.get('gens-counter')), 30_300);
   });
+
+  it('applies a batch of device-minted ids in one Redis call too, asking one set per earlier bucket', async () => {
+    const clock = { ms: 1_800_000_000_000 + BUCKET_MS / 2 };
+    // Devices whose clocks run 10 minutes ahead: their ids' time says nothing of when they came.
+    const deviceId = createEventIdGenerator({ now: () => clock.ms + 600_000 });
+    const dedup = createDedup(redis, { markPrefix: 'client:', windowSeconds: WINDOW_S, now: () => clock.ms });
+    const count = (): CounterOp[] => [{ kind: 'incrby', key: 'client-counter', by: 1 }];
+    let offset = 0;
+    const batch = (ids: readonly string[]): DedupEvent[] =>
+      ids.map((id) => ({
+        id,
+        source: { topic: 'events', partition: 0, offset: String(offset++) },
+        meta: { idSource: 'client' },
+      }));
+    const first = Array.from({ length: 100 }, () => deviceId());
+    assert.equal(await dedup.applyOnce(batch(first), count), 100);
+    clock.ms += BUCKET_MS;
+    assert.equal(await dedup.applyOnce(batch(Array.from({ length: 100 }, () => deviceId())), count), 100);
+    clock.ms += BUCKET_MS;
+
+    await redis.config('RESETSTAT');
+    assert.equal(await dedup.applyOnce(batch(Array.from({ length: 300 }, () => deviceId())), count), 300);
+    const calls = await commandCalls();
+    assert.equal(calls.get('evalsha'), 1, 'one call for the batch');
+    // Each id is asked in the one set generation of each of the two earlier buckets.
+    assert.equal(calls.get('sismember'), 300 * 2);
+    // The first ids again two buckets later (the devices' retries): all found.
+    assert.equal(await dedup.applyOnce(batch(first), count), 0);
+    assert.equal(Number(await redis.get('client-counter')), 500);
+  });
 });

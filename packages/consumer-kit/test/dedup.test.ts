@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { createEventIdGenerator } from '@pushtech/event';
 import { testInfra, uniqueName, type Cleanup } from '@pushtech/devstack/testing';
 import { createDedup, dedupKeyBound, isConsumerKitError, type CounterOp, type DedupEvent } from '../src/index.js';
 
@@ -8,14 +9,14 @@ const WINDOW_S = 60;
 const BUCKET_MS = (WINDOW_S * 1000) / 3;
 
 /** A dedup state of its own (removed after the test) and a clock the test moves. */
-async function setup(t: Cleanup) {
+async function setup(t: Cleanup, windowSeconds = WINDOW_S) {
   // A client of its own: the state is scanned and removed after the test, before it quits.
   const redis = { client: new Redis((await testInfra()).redisUrl, { maxRetriesPerRequest: 3 }) };
   const prefix = uniqueName('test:dedup');
   const clock = { ms: 1_800_000_000_000 };
   const dedup = createDedup(redis.client, {
     markPrefix: `${prefix}:`,
-    windowSeconds: WINDOW_S,
+    windowSeconds,
     now: () => clock.ms,
   });
   const counter = `${prefix}-counter`;
@@ -208,5 +209,77 @@ describe('dedup: offsets and compact, time-bounded ids', () => {
     );
     await assert.rejects(dedup.applyOnce([event('a', Number.NaN)], count), /not a Kafka offset/);
     assert.equal(await total(), 0);
+  });
+});
+
+describe('dedup: ids minted on the device (meta id_src=client)', () => {
+  // A window of 15 minutes: longer than the 60 s margin by which a tracker id's lookup starts
+  // before its time, as in production (the window of 60 s above hides the difference).
+  const LONG_WINDOW_S = 900;
+  const LONG_BUCKET_MS = (LONG_WINDOW_S * 1000) / 3;
+
+  /** The id a device whose clock runs `aheadMs` ahead of the consumer's mints for one event. */
+  function deviceId(clockMs: number, aheadMs: number): string {
+    return createEventIdGenerator({ now: () => Math.max(0, clockMs + aheadMs) })();
+  }
+  const client = (id: string, offset: number, partition = 0): DedupEvent => ({
+    ...event(id, offset, partition),
+    meta: { idSource: 'client' },
+  });
+
+  it('counts a retry once across buckets, whatever the time in the id', async (t) => {
+    const { dedup, clock, count, total } = await setup(t, LONG_WINDOW_S);
+    // Clocks 10 minutes ahead, a year ahead, 2 days behind, on time, and reset to 1970.
+    const aheads = [10 * 60_000, 365 * 86_400_000, -2 * 86_400_000, 0, -clock.ms];
+    const ids = aheads.map((ahead) => deviceId(clock.ms, ahead));
+    assert.equal(
+      await dedup.applyOnce(
+        ids.map((id, i) => client(id, i)),
+        count,
+      ),
+      ids.length,
+    );
+    // The device got no answer and sends again, a bucket and two buckets later, under new
+    // offsets of another partition.
+    let offset = 100;
+    for (let retry = 0; retry < 2; retry++) {
+      clock.ms += LONG_BUCKET_MS;
+      assert.equal(
+        await dedup.applyOnce(
+          ids.map((id) => client(id, offset++, 4)),
+          count,
+        ),
+        0,
+      );
+    }
+    assert.equal(await total(), ids.length, 'each device event counted once');
+  });
+
+  it('control: taken for a tracker id, the retry of a device running ahead is counted twice', async (t) => {
+    // Without the client flag an id is looked up only from its time on (less 60 s): the first
+    // sighting, in a bucket that ended before the time the device's clock gave the id, is not asked.
+    const { dedup, clock, count, total } = await setup(t, LONG_WINDOW_S);
+    const id = deviceId(clock.ms, 10 * 60_000);
+    assert.equal(await dedup.applyOnce([event(id, 0)], count), 1);
+    clock.ms += 2 * LONG_BUCKET_MS;
+    assert.equal(await dedup.applyOnce([event(id, 7, 4)], count), 1, 'missed: counted again');
+    assert.equal(await total(), 2);
+    // The same sequence with the flag is counted once.
+    const flagged = deviceId(clock.ms, 10 * 60_000);
+    assert.equal(await dedup.applyOnce([client(flagged, 8)], count), 1);
+    clock.ms += 2 * LONG_BUCKET_MS;
+    assert.equal(await dedup.applyOnce([client(flagged, 9, 5)], count), 0);
+    assert.equal(await total(), 3);
+  });
+
+  it('remembers a client id for the window, as any id, and takes it as new after', async (t) => {
+    const { dedup, clock, count, total } = await setup(t, LONG_WINDOW_S);
+    const id = deviceId(clock.ms, -86_400_000);
+    assert.equal(await dedup.applyOnce([client(id, 0)], count), 1);
+    clock.ms += LONG_WINDOW_S * 1000 - 1;
+    assert.equal(await dedup.applyOnce([client(id, 1)], count), 0);
+    clock.ms += 2 * LONG_BUCKET_MS;
+    assert.equal(await dedup.applyOnce([client(id, 2)], count), 1, 'forgotten past the window');
+    assert.equal(await total(), 2);
   });
 });
