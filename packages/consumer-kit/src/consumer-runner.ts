@@ -30,6 +30,7 @@ export interface ConsumerRunnerOptions {
   /** Fetch batching and commit interval (see CONSUMER_FETCH_* and CONSUMER_COMMIT_INTERVAL_MS). */
   readonly fetchMaxWaitMs: number;
   readonly fetchMinBytes: number;
+  readonly fetchLingerMs: number;
   readonly commitIntervalMs: number;
   readonly retry: RetryPolicy;
   readonly deadLetters: DeadLetterSink;
@@ -76,6 +77,7 @@ export class ConsumerRunner {
       sessionTimeoutMs: options.sessionTimeoutMs,
       maxWaitMs: options.fetchMaxWaitMs,
       minBytes: options.fetchMinBytes,
+      fetchLingerMs: options.fetchLingerMs,
       commitIntervalMs: options.commitIntervalMs,
       onFetch: () => options.metrics.fetches.inc({ consumer: this.name }),
       onCommit: () => options.metrics.commits.inc({ consumer: this.name }),

@@ -1,6 +1,7 @@
 import type { Consumer, IHeaders, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
+import { registerFetchLinger } from './kafkajs-fetch-linger.js';
 import type { BatchHandler, ConsumerOptions, EventConsumer, IncomingMessage, KafkaConnection } from './types.js';
 import { describeError } from '../errors.js';
 
@@ -80,12 +81,14 @@ class KafkajsConsumer implements EventConsumer {
   private commitTimer: NodeJS.Timeout | undefined;
   /** Commits go out one after the other, so an older offset never lands after a newer one. */
   private commits: Promise<void> = Promise.resolve();
+  private readonly unregisterLinger: () => void;
 
   constructor(
     private readonly consumer: Consumer,
     private readonly options: ConsumerOptions,
     private readonly logger: Logger,
   ) {
+    this.unregisterLinger = registerFetchLinger(options.groupId, options.fetchLingerMs ?? 0);
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({
         topic,
@@ -283,7 +286,11 @@ class KafkajsConsumer implements EventConsumer {
         this.logger.warn({ err: error, groupId: this.options.groupId }, 'final offset commit failed; read again');
       });
     }
-    await this.consumer.disconnect();
+    try {
+      await this.consumer.disconnect();
+    } finally {
+      this.unregisterLinger();
+    }
     this.isRunning = false;
   }
 }

@@ -200,6 +200,12 @@ export interface ConsumerOptions {
   readonly maxWaitMs?: number;
   /** Bytes a fetch waits for (up to maxWaitMs) before the broker answers (default 1). */
   readonly minBytes?: number;
+  /**
+   * After a fetch that brought events and left no backlog, the next fetch goes out this much
+   * later (default 0): at moderate rates a fetch carries the events of a linger, and an event
+   * waits at most this long more. A backlog, or a fetch that brought nothing, never waits.
+   */
+  readonly fetchLingerMs?: number;
   /** Partitions handled at the same time (default 1). */
   readonly concurrency?: number;
   /** false: a reader that never commits offsets (a one-off read positioned by seek). Default true. */
