@@ -2,6 +2,7 @@ import type { AnyConsumerDefinition } from '@pushtech/consumer-kit';
 import { archiver } from './archiver.js';
 import { eventCounter } from './event-counter.js';
 import { metadataCounter } from './metadata-counter.js';
+import { postgresSink } from './postgres-sink.js';
 import { statsCollector } from './stats-collector.js';
 // new-consumer: imports above this line
 
@@ -11,5 +12,6 @@ export const builtInConsumers: readonly AnyConsumerDefinition[] = [
   metadataCounter,
   statsCollector,
   archiver,
+  postgresSink,
   // new-consumer: entries above this line
 ];
