@@ -39,7 +39,7 @@ describe('npm run new-consumer', () => {
     };
     assert.deepEqual(
       registry.builtInConsumers.map((c) => c.name),
-      ['event_counter', 'metadata_counter', 'stats_collector', 'archiver', 'signup_funnel'],
+      ['event_counter', 'metadata_counter', 'stats_collector', 'archiver', 'postgres_sink', 'signup_funnel'],
     );
 
     writeFileSync(

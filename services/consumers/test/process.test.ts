@@ -14,6 +14,7 @@ import {
   eventually,
   freshTopic,
   testAdmin,
+  testDatabase,
   testInfra,
   testKafka,
   uniqueName,
@@ -65,6 +66,7 @@ async function processEnv(t: Cleanup, partitions = 3): Promise<Record<string, st
     KAFKA_CLIENT_ID: uniqueName('consumers'),
     CONSUMER_KEY_PREFIX: keyPrefix,
     ARCHIVE_DIR: archive,
+    POSTGRES_URL: await testDatabase(t, 'consumers'),
     CONSUMERS_PORT: String(await freePort()),
     CONSUMER_SESSION_TIMEOUT_MS: '6000',
   };
@@ -99,6 +101,7 @@ describe('the consumers process', () => {
       'consumer:archiver',
       'consumer:event_counter',
       'consumer:metadata_counter',
+      'consumer:postgres_sink',
       'consumer:stats_collector',
       'kafka-producer',
       'redis',
