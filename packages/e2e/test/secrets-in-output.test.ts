@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { freePort, repoRoot, startRedisServer } from '@pushtech/devstack';
-import { eventually, freshTopic, testInfra, uniqueName, type Cleanup } from '@pushtech/devstack/testing';
+import { eventually, freshTopic, testDatabase, testInfra, uniqueName, type Cleanup } from '@pushtech/devstack/testing';
 
 type Service = 'tracker' | 'kafkastore' | 'consumers' | 'kafidx';
 
@@ -117,6 +117,7 @@ describe('secrets never printed', () => {
       writeKey: secret('wk1'),
       otherWriteKey: secret('wk2'),
       wrongWriteKey: secret('wkX'),
+      postgresPassword: secret('pgPW'),
     };
 
     // A Redis that wants a password, as production's does.
@@ -167,6 +168,12 @@ describe('secrets never printed', () => {
     const consumersEnv = {
       ...kafka,
       CONSUMERS: 'all',
+      // postgres_sink's database, with a password in its URL (trust auth ignores it).
+      POSTGRES_URL: await (async () => {
+        const url = new URL(await testDatabase(t, 'secrets'));
+        url.password = secrets.postgresPassword;
+        return url.toString();
+      })(),
       CONSUMERS_HOST: '127.0.0.1',
       CONSUMER_KEY_PREFIX: keyPrefix,
       CONSUMER_SESSION_TIMEOUT_MS: '6000',
