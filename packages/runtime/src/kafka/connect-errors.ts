@@ -68,11 +68,16 @@ export function explainConnectError(error: unknown, connection: KafkaConnection)
     }
     return `Kafka refused the SASL login of KAFKA_SASL_USERNAME=${sasl.username} (KAFKA_SASL_MECHANISM=${sasl.mechanism}): check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`;
   }
+  if (tls !== undefined && tls.cert === undefined && /Connection closed/i.test(text)) {
+    // Over TLS 1.3 a broker refuses a missing client certificate after the handshake: the
+    // client only sees the connection closed.
+    return 'the broker closed the TLS connection at once: if it requires a client certificate (mutual TLS), set KAFKA_SSL_CERT and KAFKA_SSL_KEY';
+  }
   return undefined;
 }
 
 /** `message` prefixed with the explanation, when there is one. */
 export function withConnectHint(message: string, error: unknown, connection: KafkaConnection): string {
   const hint = explainConnectError(error, connection);
-  return hint === undefined ? message : `${hint} (${message})`;
+  return hint === undefined ? message : `${hint} (${message.trim()})`;
 }
