@@ -101,6 +101,58 @@ tolerations:
   value: {{ .Values.kafka.dlqTopic | quote }}
 - name: KAFKA_CLIENT_ID
   value: {{ .Values.kafka.clientId | quote }}
+{{- include "pushtech.kafkaSecurityEnv" . }}
+{{- end -}}
+
+{{/*
+TLS and SASL to the brokers (kafka.tls, kafka.sasl): the files from the Secret mounted by
+pushtech.kafkaTlsMount, the user name and password from their Secret (never in the manifest).
+*/}}
+{{- define "pushtech.kafkaSecurityEnv" -}}
+{{- $tls := .Values.kafka.tls -}}
+{{- $sasl := .Values.kafka.sasl -}}
+{{- if $tls.enabled }}
+- name: KAFKA_SSL
+  value: "true"
+{{- if $tls.secretName }}
+{{- with $tls.caKey }}
+- name: KAFKA_SSL_CA
+  value: {{ printf "/etc/pushtech/kafka-tls/%s" . | quote }}
+{{- end }}
+{{- with $tls.certKey }}
+- name: KAFKA_SSL_CERT
+  value: {{ printf "/etc/pushtech/kafka-tls/%s" . | quote }}
+{{- end }}
+{{- with $tls.keyKey }}
+- name: KAFKA_SSL_KEY
+  value: {{ printf "/etc/pushtech/kafka-tls/%s" . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if ne $sasl.mechanism "none" }}
+- name: KAFKA_SASL_MECHANISM
+  value: {{ $sasl.mechanism | quote }}
+- name: KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef: { name: {{ $sasl.secretName | quote }}, key: {{ $sasl.usernameKey | quote }} }
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ $sasl.secretName | quote }}, key: {{ $sasl.passwordKey | quote }} }
+{{- end }}
+{{- end -}}
+
+{{/* The Secret of kafka.tls, for pushtech.kafkaSecurityEnv's paths; empty without one. */}}
+{{- define "pushtech.kafkaTlsMount" -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.secretName -}}
+- { name: kafka-tls, mountPath: /etc/pushtech/kafka-tls, readOnly: true }
+{{- end -}}
+{{- end -}}
+
+{{- define "pushtech.kafkaTlsVolume" -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.secretName -}}
+- name: kafka-tls
+  secret: { secretName: {{ .Values.kafka.tls.secretName | quote }}, defaultMode: 0440 }
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -257,6 +309,9 @@ volumeMounts:
   {{- if $k.geoip.volume }}
   - { name: geoip, mountPath: {{ $k.geoip.mountPath }}, readOnly: true }
   {{- end }}
+  {{- with include "pushtech.kafkaTlsMount" .root }}
+  {{- . | nindent 2 }}
+  {{- end }}
 {{- end -}}
 
 {{- define "pushtech.kafkastoreVolumes" -}}
@@ -264,11 +319,28 @@ volumeMounts:
 - name: geoip
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- with include "pushtech.kafkaTlsVolume" . }}
+{{ . }}
+{{- end }}
 {{- end -}}
 
 {{/* Cross-field checks the JSON schema cannot express. */}}
 {{- define "pushtech.validate" -}}
 {{- $k := .Values.kafkastore -}}
+{{- $sasl := .Values.kafka.sasl -}}
+{{- $tls := .Values.kafka.tls -}}
+{{- if and (ne $sasl.mechanism "none") (not $sasl.secretName) -}}
+{{- fail (printf "kafka.sasl.mechanism=%s needs kafka.sasl.secretName: the Secret holding the user name (%s) and password (%s)" $sasl.mechanism $sasl.usernameKey $sasl.passwordKey) -}}
+{{- end -}}
+{{- if and $tls.enabled (not $tls.secretName) (or $tls.certKey $tls.keyKey) -}}
+{{- fail "kafka.tls.certKey/keyKey name keys of kafka.tls.secretName, which is empty: set the Secret holding the client certificate" -}}
+{{- end -}}
+{{- if ne (empty $tls.certKey) (empty $tls.keyKey) -}}
+{{- fail "kafka.tls.certKey and kafka.tls.keyKey go together: the client certificate needs its key" -}}
+{{- end -}}
+{{- if and .Values.kafka.demo.enabled (or $tls.enabled (ne $sasl.mechanism "none")) -}}
+{{- fail "kafka.demo is a plaintext broker: turn kafka.tls and kafka.sasl off with it, or use your own cluster" -}}
+{{- end -}}
 {{- if ge (int $k.drainTimeoutMs) (int $k.shutdownTimeoutMs) -}}
 {{- fail (printf "kafkastore.drainTimeoutMs=%d must be below kafkastore.shutdownTimeoutMs=%d, or the shutdown timer cuts the drain short" (int $k.drainTimeoutMs) (int $k.shutdownTimeoutMs)) -}}
 {{- end -}}
