@@ -34,6 +34,12 @@ const BATCH_SIZES = (process.env['BENCH_BATCHES'] ?? '100,500,2000').split(',').
  */
 const MODE = process.env['BENCH_MODE'] ?? 'send';
 if (MODE !== 'send' && MODE !== 'produce' && MODE !== 'idempotent') throw new Error(`BENCH_MODE=${MODE}?`);
+/**
+ * At this batch size each round also runs the same mode with Kafka's idempotent producer, right
+ * before or after the plain one (alternating), so its cost is measured against a baseline of the
+ * same run; 0 turns it off. In BENCH_MODE=idempotent every round is idempotent already.
+ */
+const IDEMPOTENCE_BATCH = Number(process.env['BENCH_IDEMPOTENCE_BATCH'] ?? 500);
 const PARTITIONS = 6;
 const names: Record<KafkaClient, string> = { kafkajs: 'kafkajs', platformatic: '@platformatic/kafka' };
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
@@ -114,8 +120,9 @@ async function runRound(
   connection: KafkaConnection,
   topic: string,
   batches: readonly OutgoingMessage[][],
+  idempotent = MODE === 'idempotent',
 ): Promise<Round> {
-  const producer = createProducer(connection, silentLogger(), { idempotent: MODE === 'idempotent' });
+  const producer = createProducer(connection, silentLogger(), { idempotent });
   await producer.connect();
   try {
     const batchMs: number[] = [];
@@ -140,6 +147,21 @@ async function runRound(
   } finally {
     await producer.disconnect();
   }
+}
+
+interface RoundsSummary {
+  readonly recordsPerSecond: number;
+  readonly recordsPerSecondRounds: number[];
+  readonly cpuMicrosPerRecord: number;
+  readonly batchMsP50: number;
+}
+
+/** One client at one batch size: the mode with and without Kafka's idempotent producer. */
+interface IdempotenceResult {
+  readonly client: KafkaClient;
+  readonly batch: number;
+  readonly plain: RoundsSummary;
+  readonly idempotent: RoundsSummary;
 }
 
 interface Result {
@@ -182,6 +204,7 @@ async function main(): Promise<void> {
     });
 
     const results: Result[] = [];
+    const idempotence: IdempotenceResult[] = [];
     for (const size of BATCH_SIZES) {
       const batches = batchesOf(messages, size);
       // Warm-up: JIT, the broker's page cache and segment files, a first metadata fetch.
@@ -190,17 +213,49 @@ async function main(): Promise<void> {
         produced[client] += batches.slice(0, Math.ceil(batches.length / 4)).reduce((n, b) => n + b.length, 0);
       }
       const rounds: Record<KafkaClient, Round[]> = { kafkajs: [], platformatic: [] };
+      const idempotentRounds: Record<KafkaClient, Round[]> = { kafkajs: [], platformatic: [] };
+      const withIdempotence = size === IDEMPOTENCE_BATCH && MODE !== 'idempotent';
       for (let r = 0; r < ROUNDS; r++) {
         // ABBA: the client that went second in one round goes first in the next.
         const order = r % 2 === 0 ? kafkaClients : [...kafkaClients].reverse();
         for (const client of order) {
-          const round = await runRound(connection(client), topics[client], batches);
-          rounds[client].push(round);
-          produced[client] += RECORDS;
-          log(
-            `batch ${size}, round ${r + 1}, ${names[client]}: ${Math.round(round.recordsPerSecond)} records/s, ` +
-              `${round.cpuMicrosPerRecord.toFixed(1)} µs CPU/record`,
-          );
+          // The idempotent round goes second in one round and first in the next, likewise.
+          const variants = !withIdempotence ? [false] : r % 2 === 0 ? [false, true] : [true, false];
+          for (const idempotent of variants) {
+            const round = await runRound(
+              connection(client),
+              topics[client],
+              batches,
+              idempotent || MODE === 'idempotent',
+            );
+            (idempotent ? idempotentRounds : rounds)[client].push(round);
+            produced[client] += RECORDS;
+            log(
+              `batch ${size}, round ${r + 1}, ${names[client]}${idempotent ? ' idempotent' : ''}: ` +
+                `${Math.round(round.recordsPerSecond)} records/s, ${round.cpuMicrosPerRecord.toFixed(1)} µs CPU/record`,
+            );
+          }
+        }
+      }
+      if (withIdempotence) {
+        for (const client of kafkaClients) {
+          const summarize = (list: Round[]) => ({
+            recordsPerSecond: Math.round(median(list.map((r) => r.recordsPerSecond))),
+            recordsPerSecondRounds: list.map((r) => Math.round(r.recordsPerSecond)),
+            cpuMicrosPerRecord: Number(median(list.map((r) => r.cpuMicrosPerRecord)).toFixed(1)),
+            batchMsP50: Number(
+              percentile(
+                list.flatMap((r) => r.batchMs).sort((a, b) => a - b),
+                50,
+              ).toFixed(2),
+            ),
+          });
+          idempotence.push({
+            client,
+            batch: size,
+            plain: summarize(rounds[client]),
+            idempotent: summarize(idempotentRounds[client]),
+          });
         }
       }
       for (const client of kafkaClients) {
@@ -246,6 +301,23 @@ async function main(): Promise<void> {
       table[`  ratio (batch ${size})`] = { 'records/s': `${ratio.toFixed(2)}x` };
     }
     console.table(table);
+    if (idempotence.length > 0) {
+      console.table(
+        Object.fromEntries(
+          idempotence.flatMap((i) =>
+            (['plain', 'idempotent'] as const).map((variant) => [
+              `${names[i.client]} (batch ${i.batch}, ${MODE}${variant === 'idempotent' ? ', idempotent' : ''})`,
+              {
+                'records/s': i[variant].recordsPerSecond,
+                'rounds min-max': `${Math.min(...i[variant].recordsPerSecondRounds)}-${Math.max(...i[variant].recordsPerSecondRounds)}`,
+                'µs CPU/record': i[variant].cpuMicrosPerRecord,
+                'batch ms p50': i[variant].batchMsP50,
+              },
+            ]),
+          ),
+        ),
+      );
+    }
 
     const ratio500 = find('platformatic', 500).recordsPerSecond / find('kafkajs', 500).recordsPerSecond;
     const summary = {
@@ -283,6 +355,12 @@ async function main(): Promise<void> {
       ],
       goals: [],
       notes: [
+        ...idempotence.map(
+          (i) =>
+            `${names[i.client]}, batch ${i.batch}, ${MODE}: the idempotent producer ${i.idempotent.recordsPerSecond} ` +
+            `against ${i.plain.recordsPerSecond} records/s without (${(i.idempotent.recordsPerSecond / i.plain.recordsPerSecond).toFixed(2)}x), ` +
+            `${i.idempotent.cpuMicrosPerRecord} against ${i.plain.cpuMicrosPerRecord} µs CPU per record, in the same rounds`,
+        ),
         `at batch 500 @platformatic/kafka produces ${ratio500.toFixed(2)}x the records/s of kafkajs, using ` +
           `${find('platformatic', 500).cpuMicrosPerRecord} against ${find('kafkajs', 500).cpuMicrosPerRecord} µs CPU ` +
           `per record (acks=all, ${Math.round(bytes)}-byte messages, same broker, ${ROUNDS} alternating rounds)`,
@@ -297,6 +375,7 @@ async function main(): Promise<void> {
       messageBytes: Math.round(bytes),
       acks: 'all',
       results,
+      idempotence,
       durationSeconds: Math.round((Date.now() - started) / 1000),
       summary,
     };
