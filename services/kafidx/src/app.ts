@@ -11,6 +11,7 @@ import type { KafidxConfig } from './config.js';
 import { createDeadLetterFeed } from './dead-letters.js';
 import { HealthMonitor } from './health-monitor.js';
 import { healthTargets } from './health-targets.js';
+import { InsightsSource } from './insights.js';
 import { Hub } from './hub.js';
 import { LoginThrottle, trustedProxies } from './login-throttle.js';
 import { createKafidxMetrics } from './metrics.js';
@@ -50,10 +51,12 @@ export async function startKafidx(
     metrics,
     logger,
   });
+  const insights = config.POSTGRES_URL === '' ? undefined : new InsightsSource(config.POSTGRES_URL, logger);
   const dashboard = createDashboardServer({
     hub,
     deadLetters,
     health,
+    insights,
     auth: new DashboardAuth(token, {
       secureCookie: config.KAFIDX_COOKIE_SECURE,
       ttlSeconds: config.KAFIDX_SESSION_TTL_SECONDS,
@@ -95,6 +98,7 @@ export async function startKafidx(
       await hub.stop();
       await deadLetters.stop();
       await health.stop();
+      await insights?.close();
       await ops.close();
     })());
   lifecycle?.onStop('kafidx', stop);

@@ -75,6 +75,16 @@ export const kafidxSettings = {
     accepts:
       'a comma-separated list of name=URL of /metrics endpoints, no credentials in the URL (tracker=http://127.0.0.1:8380/metrics,kafkastore=http://127.0.0.1:8381/metrics)',
   }),
+  /**
+   * The PostgreSQL sink's database (the consumers' postgres_sink): the Insights view (/insights)
+   * charts its hourly rollups; empty: no Insights. A secret (it may hold a password).
+   */
+  POSTGRES_URL: setting.string({
+    default: '',
+    pattern: /^$|^postgres(ql)?:\/\/\S+$/,
+    accepts: 'empty, or a URL starting with postgres:// or postgresql://',
+    secret: true,
+  }),
   /** How often the health strip scrapes its targets (rates and klag p99 are over this interval). */
   KAFIDX_HEALTH_INTERVAL_MS: setting.integer({ min: 500, max: 300_000, default: 5000 }),
 } as const;

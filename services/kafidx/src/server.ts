@@ -9,6 +9,8 @@ import { originAllowed, type DashboardAuth, type Session } from './auth.js';
 import { parseFilter } from './filter.js';
 import type { DeadLetterFeed } from './dead-letters.js';
 import type { HealthMonitor } from './health-monitor.js';
+import type { InsightsSource } from './insights.js';
+import { insightsPage, insightsUnconfiguredPage } from './insights-page.js';
 import type { Hub } from './hub.js';
 import { clientAddress, type LoginThrottle } from './login-throttle.js';
 import type { KafidxMetrics } from './metrics.js';
@@ -45,6 +47,8 @@ export interface DashboardServerDeps {
   readonly deadLetters?: DeadLetterFeed;
   /** The page's pipeline-health strip; a browser subscribes with {t: 'health'}. */
   readonly health?: HealthMonitor;
+  /** The Insights view (/insights): the PostgreSQL sink's rollups, when POSTGRES_URL is set. */
+  readonly insights?: InsightsSource | undefined;
   readonly auth: DashboardAuth;
   readonly loginThrottle: LoginThrottle;
   /** Proxies whose X-Forwarded-For names the client (for the login throttle). */
@@ -123,6 +127,24 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
     res.end();
   };
 
+  async function sendInsights(res: ServerResponse): Promise<void> {
+    const html = 'text/html; charset=utf-8';
+    if (!deps.insights) {
+      res.writeHead(404, { ...securityHeaders, 'content-type': html });
+      res.end(insightsUnconfiguredPage());
+      return;
+    }
+    try {
+      const page = insightsPage(await deps.insights.read());
+      res.writeHead(200, { ...securityHeaders, 'content-type': html });
+      res.end(page);
+    } catch (error: unknown) {
+      deps.logger.warn({ err: error }, 'insights: the rollups could not be read');
+      res.writeHead(503, { ...securityHeaders, 'content-type': 'text/plain; charset=utf-8', 'Retry-After': '10' });
+      res.end('Insights: the PostgreSQL sink database cannot be read right now; try again shortly.\n');
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://kafidx');
     const method = req.method ?? 'GET';
@@ -144,6 +166,10 @@ export function createDashboardServer(deps: DashboardServerDeps): DashboardServe
       res.writeHead(303, { ...securityHeaders, Location: '/login', 'Set-Cookie': deps.auth.clearCookie() });
       res.end();
       return;
+    }
+    if (url.pathname === '/insights' && (method === 'GET' || method === 'HEAD')) {
+      if (!deps.auth.session(req)) return sendLogin(res, 401, '');
+      return sendInsights(res);
     }
     const asset = assets.get(url.pathname);
     if (!asset || (method !== 'GET' && method !== 'HEAD')) {
