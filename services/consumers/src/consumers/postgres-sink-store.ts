@@ -58,15 +58,20 @@ const STAGING = 'pushtech_sink_staging';
 /**
  * One statement, after the batch is in the staging table: the rows whose id is not in `events`
  * yet (within a day of their receive time, so a client's retry received later counts once),
- * each id once, inserted; the hourly rollups grow by exactly what was inserted.
+ * each id once, inserted; the hourly rollups grow by exactly what was inserted. The lookup is
+ * a LATERAL ... LIMIT 1, one primary-key probe per row: as NOT EXISTS the planner made it a
+ * hash anti join over all of `events`, which grew with the table (426 ms a batch at 20,000 rows).
  */
 const INSERT_AND_ROLL_UP = `
   with fresh as (
     select distinct on (s.id) s.* from ${STAGING} s
-     where not exists (
-       select 1 from events e
-        where e.id = s.id
-          and e.received_at between s.received_at - interval '1 day' and s.received_at + interval '1 day')
+      left join lateral (
+        select true as known from events e
+         where e.id = s.id
+           and e.received_at between s.received_at - interval '1 day' and s.received_at + interval '1 day'
+         limit 1
+      ) k on true
+     where k.known is null
      order by s.id, s.received_at
   ), inserted as (
     insert into events (${copyColumns.join(', ')})
