@@ -26,7 +26,7 @@ import { builtInConsumers } from '@pushtech/consumers/built-in';
 import { freePort, startPostgresServer } from '@pushtech/devstack';
 import { sampleEvent } from '@pushtech/event/testing';
 import { createMetricsRegistry, silentLogger } from '@pushtech/runtime';
-import { copyColumns, copyRow } from '../../../services/consumers/src/consumers/postgres-sink-rows.js';
+import { copyColumns, copyRow } from '@pushtech/consumers/postgres-sink-rows';
 import { machineInfo, median, writeResult } from '../src/index.js';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 200_000);
