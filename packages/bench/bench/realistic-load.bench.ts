@@ -12,12 +12,16 @@
  *
  * Writes $PUSHTECH_BENCH_RESULTS/realistic-load.json. Env: BENCH_RATES (500,1000,3000,6000),
  * BENCH_SECONDS (20 per rate), BENCH_WARMUP_SECONDS (5), BENCH_IDLE_SECONDS (20),
- * BENCH_SATURATION_RATE (12000 offered), BENCH_SATURATION_SECONDS (10). Linux only (/proc).
+ * BENCH_SATURATION_RATE (12000 offered), BENCH_SATURATION_SECONDS (10),
+ * BENCH_PIPELINE_WARMUP_SECONDS (30) at BENCH_PIPELINE_WARMUP_RATE (2000) before anything is
+ * measured, BENCH_KAFKA_CLIENT (the producer's client; unset: .env's). Any other setting of the
+ * stack (CONSUMER_FETCH_LINGER_MS=0, ...) passes through from the environment. Linux only (/proc).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startPrivateUp, type PrivateUpPorts } from '@pushtech/devstack/testing';
 import { runLoad } from '@pushtech/loadgen';
+import { createAdmin, silentLogger } from '@pushtech/runtime';
 import {
   allProcesses,
   machineInfo,
@@ -38,6 +42,15 @@ const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5);
 const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 20);
 const SATURATION_RATE = Number(process.env['BENCH_SATURATION_RATE'] ?? 12_000);
 const SATURATION_SECONDS = Number(process.env['BENCH_SATURATION_SECONDS'] ?? 10);
+/**
+ * Load before anything is measured, so the one-off start-up work (the broker's JIT compiler
+ * alone takes 20-50 % of a core for its first minute of traffic, V8's likewise) is not counted
+ * as the idle stack's or a rate's cost. 0: none, as a fresh `npm start` would be measured.
+ */
+const PIPELINE_WARMUP_SECONDS = Number(process.env['BENCH_PIPELINE_WARMUP_SECONDS'] ?? 30);
+const PIPELINE_WARMUP_RATE = Number(process.env['BENCH_PIPELINE_WARMUP_RATE'] ?? 2_000);
+/** The producer's client library under test (KAFKA_CLIENT); unset: the .env default. */
+const KAFKA_CLIENT = process.env['BENCH_KAFKA_CLIENT'];
 const CONNECTIONS = 64;
 /** The topic `npm start` creates (.env KAFKA_TOPIC). */
 const TOPIC = 'events';
@@ -63,6 +76,38 @@ async function readyz(port: number): Promise<boolean> {
     return response.ok;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Waits until the built-in consumers (groups `pushtech-<name>`, .env's KAFKA_CLIENT_ID) committed
+ * every event of the topic: the idle window must not hold the tail of the warm-up. Returns ms.
+ */
+async function consumersCaughtUp(brokers: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  const admin = createAdmin({ brokers: [brokers], clientId: 'realistic-load-bench' }, silentLogger());
+  await admin.connect();
+  try {
+    for (;;) {
+      const high = new Map((await admin.topicOffsets(TOPIC)).map((p) => [p.partition, BigInt(p.high)]));
+      const groups = (await admin.listGroups()).filter((g) => g.startsWith('pushtech-'));
+      let behind = 0n;
+      for (const group of groups) {
+        const committed = await admin.groupOffsets(group, TOPIC);
+        // A group of another topic (kafidx's dead-letter reader) has no offsets on this one.
+        if (committed.every((p) => p.offset === '-1')) continue;
+        for (const { partition, offset } of committed) {
+          const end = high.get(partition) ?? 0n;
+          behind += end - (offset === '-1' ? 0n : BigInt(offset));
+        }
+      }
+      if (groups.length > 0 && behind === 0n) return Date.now() - started;
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`the consumers were still ${behind} events behind after ${timeoutMs} ms`);
+      await sleep(500);
+    }
+  } finally {
+    await admin.disconnect();
   }
 }
 
@@ -204,6 +249,7 @@ async function main(): Promise<void> {
     // The logs as npm start writes them (.env), since they cost CPU too.
     LOG_LEVEL: undefined,
     LOG_FORMAT: undefined,
+    KAFKA_CLIENT,
   });
   track(pipeline.child);
   const { ports } = pipeline;
@@ -223,7 +269,25 @@ async function main(): Promise<void> {
     const parts = findParts(devstackPid, ports);
     log(`up: ${PIPELINE.map((part) => `${part} ${parts[part]}`).join(', ')}`);
 
-    // Idle: settle first (group joins, JIT of start-up), then nothing but the stack's own timers.
+    let acknowledgedTotal = 0;
+    if (PIPELINE_WARMUP_SECONDS > 0) {
+      const before = read(devstackPid, parts, undefined);
+      const warm = await runLoad({
+        target,
+        rate: PIPELINE_WARMUP_RATE,
+        durationSeconds: PIPELINE_WARMUP_SECONDS,
+        connections: CONNECTIONS,
+        seed: 7,
+      });
+      acknowledgedTotal += warm.acknowledged;
+      const cost = windowBetween(before, read(devstackPid, parts, undefined));
+      log(
+        `warm-up ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s (not counted): ${round(us(cost.sum, warm.acknowledged))} µs/event (${PIPELINE.map((p) => `${p} ${round(us(cost.parts[p], warm.acknowledged))}`).join(', ')})`,
+      );
+    }
+    log(`consumers caught up after ${await consumersCaughtUp(`127.0.0.1:${ports.kafka}`, 300_000)} ms`);
+    // Idle: settle first (group joins, the last events of the warm-up), then nothing but the
+    // stack's own timers.
     await sleep(10_000);
     const idleStart = read(devstackPid, parts, undefined);
     await sleep(IDLE_SECONDS * 1000);
@@ -235,7 +299,6 @@ async function main(): Promise<void> {
 
     probe = await LatencyConsumer.start(`127.0.0.1:${ports.kafka}`, TOPIC, log);
     const live = probe;
-    let acknowledgedTotal = 0;
     // The probe reads the topic from its beginning: anything sent before it counts too.
     const step = async (rate: number, seconds: number, seed: number): Promise<RateResult> => {
       // Warm-up at the rate (batch sizes and connection pools settle); not counted.
@@ -375,6 +438,8 @@ async function main(): Promise<void> {
       seconds: SECONDS,
       warmupSeconds: WARMUP_SECONDS,
       idleSeconds: IDLE_SECONDS,
+      pipelineWarmup: { seconds: PIPELINE_WARMUP_SECONDS, rate: PIPELINE_WARMUP_RATE },
+      kafkaClient: KAFKA_CLIENT ?? null,
       idle: {
         percentOfOneCore: Object.fromEntries(PIPELINE.map((p) => [p, round(idlePercent(idle.parts[p]), 2)])),
         sumPercentOfOneCore: idleCorePercent,
@@ -413,7 +478,7 @@ async function main(): Promise<void> {
         goals,
         tables: [{ title: 'CPU per acknowledged event, per process', rows: table }],
         notes: [
-          `npm start's layout (devstack up, .env settings) on private ports; ${WARMUP_SECONDS} s warm-up then ${SECONDS} s at each rate, the window closing once the events reached the probe; idle measured for ${IDLE_SECONDS} s after a 10 s settle`,
+          `npm start's layout (devstack up, .env settings${KAFKA_CLIENT === undefined ? '' : `, KAFKA_CLIENT=${KAFKA_CLIENT}`}) on private ports; first ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s not counted (start-up JIT), then idle measured for ${IDLE_SECONDS} s after a 10 s settle, then ${WARMUP_SECONDS} s warm-up and ${SECONDS} s at each rate, the window closing once the events reached the probe`,
           'CPU from /proc/<pid>/stat (utime + stime), each process with its children; the load generator, the latency probe and the devstack process are not in the sum',
           `the probe is one more consumer group on the topic (as a user's own consumer would be): the broker's share includes serving it`,
           `saturation: ${SATURATION_RATE}/s offered for ${SATURATION_SECONDS} s; the baseline is the per-event cost of the same processes there`,
