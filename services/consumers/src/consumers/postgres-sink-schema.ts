@@ -43,7 +43,6 @@ export const migrations: readonly Migration[] = [
         params jsonb not null,
         primary key (id, received_at)
       ) partition by range (received_at);
-      create index events_type_received_at on events (type, received_at);
 
       -- Events per hour by type, country and device type ('' when unknown).
       create table events_hourly (
