@@ -111,6 +111,20 @@ async function consumersCaughtUp(brokers: string, timeoutMs: number): Promise<nu
   }
 }
 
+/**
+ * Fetch rounds and offset commits of the built-in consumers so far, summed over consumers (their
+ * /metrics): requests the broker serves whatever CPU the machine's other work leaves.
+ */
+async function consumerRequests(port: number): Promise<{ fetches: number; commits: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sum = (name: string): number =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`))
+      .reduce((total, line) => total + Number(line.split(' ').pop()), 0);
+  return { fetches: sum('pushtech_consumer_fetches_total'), commits: sum('pushtech_consumer_offset_commits_total') };
+}
+
 /** The root pid of every pipeline process, found below the devstack process. */
 function findParts(devstackPid: number, ports: PrivateUpPorts): Record<Part, number> {
   const processes = allProcesses();
@@ -216,6 +230,9 @@ interface RateResult {
   /** Cores busy with other work on the machine during the window (other helpers, the bench stack). */
   readonly otherCores: number;
   readonly windowSeconds: number;
+  /** The built-in consumers' fetch rounds and offset commits per second, all consumers together. */
+  readonly consumerFetchesPerSecond: number;
+  readonly consumerCommitsPerSecond: number;
 }
 
 /**
@@ -289,9 +306,13 @@ async function main(): Promise<void> {
     // Idle: settle first (group joins, the last events of the warm-up), then nothing but the
     // stack's own timers.
     await sleep(10_000);
+    const idleRequests = await consumerRequests(ports.consumers);
     const idleStart = read(devstackPid, parts, undefined);
     await sleep(IDLE_SECONDS * 1000);
     const idle = windowBetween(idleStart, read(devstackPid, parts, undefined));
+    const idleRequestsEnd = await consumerRequests(ports.consumers);
+    const idleFetchesPerSecond = round((idleRequestsEnd.fetches - idleRequests.fetches) / idle.seconds, 1);
+    log(`idle: the built-in consumers fetch ${idleFetchesPerSecond} times a second in all`);
     const idlePercent = (seconds: number): number => (seconds / idle.seconds) * 100;
     log(
       `idle ${idle.seconds.toFixed(0)} s: pipeline ${idlePercent(idle.sum).toFixed(1)} % of a core (${PIPELINE.map((p) => `${p} ${idlePercent(idle.parts[p]).toFixed(1)}`).join(', ')}), other work on the machine ${idlePercent(idle.elsewhere).toFixed(0)} %`,
@@ -306,6 +327,7 @@ async function main(): Promise<void> {
       acknowledgedTotal += warm.acknowledged;
       await live.caughtUp(acknowledgedTotal, 60_000);
       live.reset();
+      const requestsBefore = await consumerRequests(ports.consumers);
       const before = read(devstackPid, parts, live.pid);
       const result = await runLoad({
         target,
@@ -318,6 +340,7 @@ async function main(): Promise<void> {
       // The window closes once the events are through the pipeline, so their downstream cost is in it.
       const drainMs = await live.caughtUp(acknowledgedTotal, 120_000);
       const window = windowBetween(before, read(devstackPid, parts, live.pid));
+      const requestsAfter = await consumerRequests(ports.consumers);
       const report = await live.report();
       const events = result.acknowledged;
       const micros = Object.fromEntries(PIPELINE.map((p) => [p, round(us(window.parts[p], events))])) as Record<
@@ -341,9 +364,11 @@ async function main(): Promise<void> {
         consumerP99ms: round(report.consume.p99, 1),
         otherCores: round(window.elsewhere / window.seconds, 2),
         windowSeconds: round(window.seconds, 1),
+        consumerFetchesPerSecond: round((requestsAfter.fetches - requestsBefore.fetches) / window.seconds, 1),
+        consumerCommitsPerSecond: round((requestsAfter.commits - requestsBefore.commits) / window.seconds, 1),
       };
       log(
-        `${rate}/s: ${r.achieved}/s acknowledged, pipeline ${r.sumMicros} µs/event (${PIPELINE.map((p) => `${p} ${micros[p]}`).join(', ')}), generator ${r.generatorMicros} µs; tracker p50 ${r.trackerP50ms} p99 ${r.trackerP99ms} ms; to consumer p99 ${r.consumerP99ms} ms; drained in ${Number.isNaN(drainMs) ? 'more than 120 s' : `${drainMs} ms`}; other work ${r.otherCores} cores`,
+        `${rate}/s: ${r.achieved}/s acknowledged, pipeline ${r.sumMicros} µs/event (${PIPELINE.map((p) => `${p} ${micros[p]}`).join(', ')}), generator ${r.generatorMicros} µs; tracker p50 ${r.trackerP50ms} p99 ${r.trackerP99ms} ms; to consumer p99 ${r.consumerP99ms} ms; consumers fetch ${r.consumerFetchesPerSecond}/s, commit ${r.consumerCommitsPerSecond}/s; drained in ${Number.isNaN(drainMs) ? 'more than 120 s' : `${drainMs} ms`}; other work ${r.otherCores} cores`,
       );
       return r;
     };
@@ -416,6 +441,11 @@ async function main(): Promise<void> {
         idlePercent(idle.devstack).toFixed(1),
         ...all.map((r) => String(r.devstackMicros)),
       ],
+      [
+        "built-in consumers' fetches / commits per second, all together",
+        String(idleFetchesPerSecond),
+        ...all.map((r) => `${r.consumerFetchesPerSecond} / ${r.consumerCommitsPerSecond}`),
+      ],
       ['tracker answer p50 / p99 (ms)', '-', ...all.map((r) => `${r.trackerP50ms} / ${r.trackerP99ms}`)],
       ['receive -> consumer p50 / p99 (ms)', '-', ...all.map((r) => `${r.consumerP50ms} / ${r.consumerP99ms}`)],
       [
@@ -444,6 +474,7 @@ async function main(): Promise<void> {
         percentOfOneCore: Object.fromEntries(PIPELINE.map((p) => [p, round(idlePercent(idle.parts[p]), 2)])),
         sumPercentOfOneCore: idleCorePercent,
         devstackPercentOfOneCore: round(idlePercent(idle.devstack), 2),
+        consumerFetchesPerSecond: idleFetchesPerSecond,
         otherCores: round(idle.elsewhere / idle.seconds, 2),
       },
       rates,
