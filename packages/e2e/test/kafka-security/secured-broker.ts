@@ -13,6 +13,8 @@ import path from 'node:path';
 import { cacheDir, ensureKafkaJars, freePort, requireCommand, waitUntilAnswering } from '@pushtech/devstack';
 import type { Certificates } from './certificates.js';
 
+const START_TIMEOUT_MS = 300_000;
+
 export interface SecuredBroker {
   /** The SASL_SSL listener, `127.0.0.1:<port>`. */
   readonly saslSsl: string;
@@ -128,12 +130,13 @@ export async function startSecuredBroker(dir: string, certs: Certificates): Prom
     clearTimeout(timer);
   };
   try {
-    await waitUntilAnswering(`127.0.0.1:${plain}`, 120_000, () =>
+    // Generous: on the shared 2-core machine at a load average of 50 a start took over 120 s.
+    await waitUntilAnswering(`127.0.0.1:${plain}`, START_TIMEOUT_MS, () =>
       exited ? `the secured broker exited during start-up:\n${log().slice(-3000)}` : undefined,
     );
   } catch (error: unknown) {
     await stop();
-    throw error;
+    throw new Error(`${String(error)}; the broker's log ends:\n${log().slice(-3000)}`, { cause: error });
   }
   return {
     saslSsl: `127.0.0.1:${saslSsl}`,
