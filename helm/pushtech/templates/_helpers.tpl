@@ -423,3 +423,15 @@ pushtech.io/job: {{ .job }}
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The Secret holding POSTGRES_URL (postgres_sink, kafidx's Insights): postgres.existingSecret (an
+external database), else the demo instance's, else "" (no PostgreSQL).
+*/}}
+{{- define "pushtech.postgresSecret" -}}
+{{- if .Values.postgres.existingSecret -}}
+{{- .Values.postgres.existingSecret -}}
+{{- else if .Values.postgres.demo.enabled -}}
+{{- printf "%s-postgres" (include "pushtech.name" .) -}}
+{{- end -}}
+{{- end }}
