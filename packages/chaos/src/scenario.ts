@@ -16,6 +16,7 @@ export const scenarioNames = [
   'two-kafkastores',
   'oversized-events',
   'consumer-outages',
+  'sdk-flaky-network',
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 

@@ -7,6 +7,7 @@ import { oversizedEvents } from './oversized-events.js';
 import { podScaleDown } from './pod-scale-down.js';
 import { redisDiskPressure } from './redis-disk-pressure.js';
 import { redisRestart } from './redis-restart.js';
+import { sdkFlakyNetwork } from './sdk-flaky-network.js';
 import { twoKafkastores } from './two-kafkastores.js';
 
 export const scenarios: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
@@ -19,4 +20,5 @@ export const scenarios: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
   'two-kafkastores': twoKafkastores,
   'oversized-events': oversizedEvents,
   'consumer-outages': consumerOutages,
+  'sdk-flaky-network': sdkFlakyNetwork,
 };
