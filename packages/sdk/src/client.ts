@@ -7,8 +7,25 @@ import { createUlid } from './ulid.js';
 /** A queued event as it is kept and stored: id, type, params, device-created time (ms). */
 type Queued = [id: string, type: string, params: EventParams | undefined, created: number];
 
+/**
+ * What the SDK uses of a browser, where there is one. Declared here rather than taken from the
+ * DOM library, so that a Node or React Native project type-checks the SDK without `lib: dom`.
+ */
+interface Host {
+  navigator?: { onLine?: boolean; sendBeacon?(url: string, data: string): boolean };
+  document?: {
+    visibilityState: string;
+    addEventListener(type: string, listener: (e: { type: string }) => void): void;
+    removeEventListener(type: string, listener: (e: { type: string }) => void): void;
+  };
+  localStorage?: QueueStorage;
+  addEventListener(type: string, listener: (e: { type: string }) => void): void;
+  removeEventListener(type: string, listener: (e: { type: string }) => void): void;
+}
+const host = globalThis as unknown as Host;
+
 const noop = (): void => undefined;
-const offline = (): boolean => typeof navigator === 'object' && navigator.onLine === false;
+const offline = (): boolean => host.navigator?.onLine === false;
 const fail = (what: string): never => {
   throw new TypeError(`pushtech.${what}`);
 };
@@ -25,7 +42,7 @@ function int(o: Options, name: keyof Options, fallback: number, min: number, max
 function defaultStorage(): QueueStorage | null {
   try {
     // Reading localStorage throws where storage is blocked (sandboxed frames, some privacy modes).
-    return typeof localStorage === 'object' ? localStorage : null;
+    return host.localStorage ?? null;
   } catch {
     return null;
   }
@@ -187,12 +204,12 @@ export function createClient(o: Options): Client {
     }));
 
   /** The page is going (hidden, closed, reloaded): what is not on its way goes by beacon. */
-  const leave = (e: Event): void => {
-    if (e.type !== 'pagehide' && document.visibilityState !== 'hidden') return;
+  const leave = (e: { type: string }): void => {
+    if (e.type !== 'pagehide' && host.document?.visibilityState !== 'hidden') return;
     while (loaded && !offline() && queue.length > inFlight) {
       const batch = queue.slice(inFlight, inFlight + maxBatch);
       const data = body(batch);
-      if (navigator.sendBeacon?.(beaconUrl, data)) {
+      if (host.navigator?.sendBeacon?.(beaconUrl, data)) {
         sent += queue.splice(inFlight, batch.length).length;
       } else {
         // No beacon, or over its budget: the events stay queued (the next page load sends them
@@ -208,10 +225,10 @@ export function createClient(o: Options): Client {
     schedule(0);
   };
   const listen = (method: 'addEventListener' | 'removeEventListener'): void => {
-    if (typeof document === 'object') {
-      document[method]('visibilitychange', leave);
-      globalThis[method]('pagehide', leave);
-      globalThis[method]('online', online);
+    if (host.document) {
+      host.document[method]('visibilitychange', leave);
+      host[method]('pagehide', leave);
+      host[method]('online', online);
     }
   };
 

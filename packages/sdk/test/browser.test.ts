@@ -8,6 +8,7 @@
  * requests to the tracker are all aborted, closed and never opened again, are named missing by
  * the same audit.
  */
+/// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
