@@ -80,7 +80,7 @@ export class Auditor {
    */
   private async connect(): Promise<void> {
     const groupId = `chaos-auditor-${randomBytes(4).toString('hex')}`;
-    const consumer = createConsumer({ brokers: [this.brokers], clientId: groupId }, silentLogger(), {
+    const consumer = createConsumer({ brokers: this.brokers.split(','), clientId: groupId }, silentLogger(), {
       groupId,
       topics: [this.topics.topic, this.topics.deadLetterTopic],
       fromBeginning: true,
@@ -197,7 +197,7 @@ export class Auditor {
   /** Whether everything in the event topic (or the dead-letter topic) right now has been read. */
   async caughtUp(topic = this.topics.topic): Promise<boolean> {
     if (!this.admin) {
-      const admin = createAdmin({ brokers: [this.brokers], clientId: 'chaos-auditor-admin' }, silentLogger());
+      const admin = createAdmin({ brokers: this.brokers.split(','), clientId: 'chaos-auditor-admin' }, silentLogger());
       await admin.connect();
       this.admin = admin;
     }

@@ -34,11 +34,13 @@ import {
 } from './scenario.js';
 import { scenarios } from './scenarios/index.js';
 import { killTrackedProcesses } from './scope.js';
-import { describeError } from '@pushtech/runtime';
+import { describeError, kafkaClients, type KafkaClient } from '@pushtech/runtime';
+
+const isKafkaClient = (name: string): name is KafkaClient => (kafkaClients as readonly string[]).includes(name);
 
 const usage = `usage: npm run chaos -- [--scenario <name>[,<name>...]] [--rate N] [--duration S]
                         [--kafka-outage S] [--redis-down S] [--consumer-outage S] [--kill-every S] [--settle S]
-                        [--seed N] [--no-control]
+                        [--seed N] [--kafka-client kafkajs|platformatic] [--no-control]
   --scenario      ${scenarioNames.join(', ')} (default: all, in this order)
   --rate          events per second offered by the load generator (default 2000)
   --duration      seconds of load per scenario; the faults happen inside it (default 60)
@@ -48,6 +50,7 @@ const usage = `usage: npm run chaos -- [--scenario <name>[,<name>...]] [--rate N
   --kill-every    mean seconds between two kafkastore kills (default 4)
   --settle        longest wait for acknowledged events to reach Kafka after the load (default 60)
   --seed          repeat a run's traffic and fault timing
+  --kafka-client  kafkastore's producer library: kafkajs (default) or platformatic
   --no-control    skip the loss control (events deleted from Redis must be reported lost)`;
 
 const say = (line: string): void => void process.stderr.write(`chaos: ${line}\n`);
@@ -79,6 +82,7 @@ function parse(): { names: ScenarioName[]; options: ScenarioOptions; control: bo
         'kill-every': { type: 'string' },
         settle: { type: 'string' },
         seed: { type: 'string' },
+        'kafka-client': { type: 'string' },
         'no-control': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -98,6 +102,9 @@ function parse(): { names: ScenarioName[]; options: ScenarioOptions; control: bo
   const unknown = names.filter((n) => !isScenarioName(n));
   if (unknown.length > 0 || names.length === 0)
     fail(`unknown scenario ${JSON.stringify(unknown.join(',') || values.scenario)}`);
+  const kafkaClient = values['kafka-client'] ?? 'kafkajs';
+  if (!isKafkaClient(kafkaClient))
+    fail(`--kafka-client must be one of ${kafkaClients.join(', ')}, got ${JSON.stringify(kafkaClient)}`);
   return {
     names: [...new Set(names)] as ScenarioName[],
     control: !values['no-control'],
@@ -110,6 +117,7 @@ function parse(): { names: ScenarioName[]; options: ScenarioOptions; control: bo
       killEverySeconds: number('kill-every', values['kill-every'], 4),
       settleTimeoutMs: number('settle', values.settle, 60) * 1000,
       seed: Math.round(number('seed', values.seed, Date.now() % 1_000_000_007)),
+      kafkaClient,
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   type AppendFsync,
   type RedisServer,
 } from '@pushtech/devstack';
+import type { KafkaClient } from '@pushtech/runtime';
 import { entriesIn } from './redis-command.js';
 import { sleep } from './sleep.js';
 import { trackProcess, type Scope } from './scope.js';
@@ -28,6 +29,8 @@ export interface PodOptions {
   readonly redisAppendFsync?: AppendFsync;
   /** Redis's folder on a tmpfs of this many bytes, a disk of its own that can be filled (root only). */
   readonly redisDiskBytes?: number;
+  /** kafkastore's producer library; kafkajs when left out. */
+  readonly kafkaClient?: KafkaClient;
 }
 
 interface RedisOptions {
@@ -178,6 +181,7 @@ export class Pod {
         KAFKASTORE_DRAIN_ON_EXIT: 'true',
         KAFKA_PARTITION_KEY: 'deviceid',
         GEOIP_DB: '',
+        KAFKA_CLIENT: this.options.kafkaClient ?? 'kafkajs',
         ...second?.env,
       },
     });

@@ -5,6 +5,7 @@ import { Acknowledgements, median, recoveryMs, summarize } from './audit.js';
 import { Auditor } from './auditor.js';
 import { Broker } from './broker.js';
 import { ConsumerStack } from './consumer-stack.js';
+import { Followers } from './followers.js';
 import { Pod } from './pod.js';
 import {
   ChaosUsageError,
@@ -25,7 +26,7 @@ import { createAuditTopics, deleteAuditTopics } from './topics.js';
 
 export function resolveOptions(definition: ScenarioDefinition, options: ScenarioOptions): ResolvedOptions {
   const resolved: ResolvedOptions = { ...defaultOptions, seed: Date.now() % 1_000_000_007, ...options };
-  const positive: (keyof Omit<ResolvedOptions, 'redisAppendFsync' | 'secondKafkastoreLease'>)[] = [
+  const positive: (keyof Omit<ResolvedOptions, 'redisAppendFsync' | 'secondKafkastoreLease' | 'kafkaClient'>)[] = [
     'rate',
     'durationSeconds',
     'connections',
@@ -73,7 +74,12 @@ export async function runScenario(
     let brokers = env.sharedBrokers;
     if (definition.ownBroker) {
       env.log(`${name}: starting a Kafka broker of its own`);
-      const own = await Broker.start({ dir, cacheRoot: env.cacheRoot, log: env.log });
+      const own = await Broker.start({
+        dir,
+        cacheRoot: env.cacheRoot,
+        log: env.log,
+        ...(definition.kafkaNodes ? { nodes: definition.kafkaNodes } : {}),
+      });
       scope.defer('kafka broker', () => own.stop());
       broker = own;
       brokers = own.brokers;
@@ -84,17 +90,19 @@ export async function runScenario(
     scope.defer('auditor', () => auditor.stop());
     // The consumers (if any) start beside the pod; both settle before a failure is thrown, so
     // the scope holds everything either started when it closes.
-    const [podStart, consumersStart] = await Promise.allSettled([
-      Pod.start(
-        {
-          dir,
-          brokers,
-          topics,
-          redisAppendFsync: resolved.redisAppendFsync,
-          ...(definition.redisDiskBytes ? { redisDiskBytes: definition.redisDiskBytes(resolved) } : {}),
-        },
-        scope,
-      ),
+    const podStarting = Pod.start(
+      {
+        dir,
+        brokers,
+        topics,
+        redisAppendFsync: resolved.redisAppendFsync,
+        ...(resolved.kafkaClient ? { kafkaClient: resolved.kafkaClient } : {}),
+        ...(definition.redisDiskBytes ? { redisDiskBytes: definition.redisDiskBytes(resolved) } : {}),
+      },
+      scope,
+    );
+    const [podStart, consumersStart, followersStart] = await Promise.allSettled([
+      podStarting,
       definition.consumers
         ? ConsumerStack.start(
             {
@@ -106,9 +114,14 @@ export async function runScenario(
             scope,
           )
         : undefined,
+      // After the pod: four services starting at once beside three JVMs overload two cores.
+      definition.followers
+        ? podStarting.then(() => Followers.start({ dir: path.join(dir, 'followers'), brokers, topics }, scope))
+        : undefined,
     ]);
     if (podStart.status === 'rejected') throw podStart.reason;
     if (consumersStart.status === 'rejected') throw consumersStart.reason;
+    if (followersStart.status === 'rejected') throw followersStart.reason;
     const pod = podStart.value;
     const consumers = consumersStart.value;
     env.log(`${name}: infrastructure and pod up in ${Date.now() - startedAt} ms`);
@@ -139,6 +152,7 @@ export async function runScenario(
       acks,
       auditor,
       consumers,
+      followers: followersStart.value,
       random: seededRandom(resolved.seed + 1),
       loadStartedAt,
       at: (seconds) => sleep(loadStartedAt + seconds * 1000 - Date.now()),

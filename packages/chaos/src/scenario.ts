@@ -1,9 +1,11 @@
 import type { AppendFsync } from '@pushtech/devstack';
 import type { LoadResult } from '@pushtech/loadgen';
+import type { KafkaClient } from '@pushtech/runtime';
 import type { Acknowledgements, AuditSummary } from './audit.js';
 import type { Auditor, Sighting } from './auditor.js';
 import type { Broker } from './broker.js';
 import type { ConsumerStack } from './consumer-stack.js';
+import type { Followers } from './followers.js';
 import type { Pod } from './pod.js';
 
 export const scenarioNames = [
@@ -16,6 +18,9 @@ export const scenarioNames = [
   'two-kafkastores',
   'oversized-events',
   'consumer-outages',
+  'kafka-leader-kill',
+  'kafka-controller-kill',
+  'kafka-rolling-restart',
   'sdk-flaky-network',
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
@@ -59,11 +64,14 @@ export interface ScenarioOptions {
   readonly secondKafkastoreLease?: boolean;
   /** consumer-outages: how long the consumers' Redis stays full, and the archive disk. */
   readonly consumerOutageSeconds?: number;
+  /** kafkastore's producer library (KAFKA_CLIENT). */
+  readonly kafkaClient?: KafkaClient;
 }
 
-export type ResolvedOptions = Required<ScenarioOptions>;
+/** Every option filled in; the client stays as given (kafkastore's own default when left out). */
+export type ResolvedOptions = Required<Omit<ScenarioOptions, 'kafkaClient'>> & Pick<ScenarioOptions, 'kafkaClient'>;
 
-export const defaultOptions: Omit<ResolvedOptions, 'rate' | 'durationSeconds' | 'seed'> = {
+export const defaultOptions: Omit<ResolvedOptions, 'rate' | 'durationSeconds' | 'seed' | 'kafkaClient'> = {
   connections: 32,
   settleTimeoutMs: 60_000,
   killEverySeconds: 4,
@@ -117,6 +125,8 @@ export interface ScenarioContext {
   readonly auditor: Auditor;
   /** The consumers reading the scenario's topic (only for scenarios that fault them). */
   readonly consumers: ConsumerStack | undefined;
+  /** The consumers service and kafidx reading the topic (scenarios with `followers`). */
+  readonly followers: Followers | undefined;
   /** Seeded, so a run can be repeated. */
   readonly random: () => number;
   readonly loadStartedAt: number;
@@ -132,6 +142,10 @@ export interface ScenarioDefinition {
   /** What "time to recover" means for this scenario. */
   readonly recoveryDefinition: string;
   readonly ownBroker: boolean;
+  /** Nodes of the scenario's own Kafka (ownBroker): 3 for a KRaft cluster (`broker.cluster`). */
+  readonly kafkaNodes?: number;
+  /** Runs the consumers service (event_counter) and kafidx on the topic beside the pod (`followers`). */
+  readonly followers?: boolean;
   /** Bytes of a filesystem of its own (tmpfs, root only) for the pod Redis's folder. */
   redisDiskBytes?(options: ResolvedOptions): number;
   /**

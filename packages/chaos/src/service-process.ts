@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackProcess } from './scope.js';
 
-export type ServiceName = 'tracker' | 'kafkastore' | 'consumers';
+export type ServiceName = 'tracker' | 'kafkastore' | 'consumers' | 'kafidx';
 
 const servicesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'services');
 // Absolute, because the services run in an empty folder where a bare 'tsx' would not resolve.

@@ -13,7 +13,8 @@ export interface AuditTopics {
  */
 export async function createAuditTopics(brokers: string, prefix: string): Promise<AuditTopics> {
   const topic = `${prefix}-${randomBytes(4).toString('hex')}`;
-  const admin = createAdmin({ brokers: [brokers], clientId: `${prefix}-admin` }, silentLogger());
+  // On a cluster the topics get its replication factor (3) and min.insync.replicas (2) by default.
+  const admin = createAdmin({ brokers: brokers.split(','), clientId: `${prefix}-admin` }, silentLogger());
   await admin.connect();
   try {
     const config = { 'message.timestamp.type': 'LogAppendTime' };
@@ -28,7 +29,7 @@ export async function createAuditTopics(brokers: string, prefix: string): Promis
 }
 
 export async function deleteAuditTopics(brokers: string, topics: AuditTopics): Promise<void> {
-  const admin = createAdmin({ brokers: [brokers], clientId: 'chaos-admin' }, silentLogger());
+  const admin = createAdmin({ brokers: brokers.split(','), clientId: 'chaos-admin' }, silentLogger());
   await admin.connect();
   try {
     await admin.deleteTopics([topics.topic, topics.deadLetterTopic]);

@@ -1,6 +1,7 @@
 import type { ScenarioDefinition, ScenarioName } from '../scenario.js';
 import { abortedUploadsScaleDown } from './aborted-uploads-scale-down.js';
 import { consumerOutages } from './consumer-outages.js';
+import { kafkaControllerKill, kafkaLeaderKill, kafkaRollingRestart } from './kafka-failover.js';
 import { kafkaOutage } from './kafka-outage.js';
 import { kafkastoreKill } from './kafkastore-kill.js';
 import { oversizedEvents } from './oversized-events.js';
@@ -20,5 +21,8 @@ export const scenarios: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
   'two-kafkastores': twoKafkastores,
   'oversized-events': oversizedEvents,
   'consumer-outages': consumerOutages,
+  'kafka-leader-kill': kafkaLeaderKill,
+  'kafka-controller-kill': kafkaControllerKill,
+  'kafka-rolling-restart': kafkaRollingRestart,
   'sdk-flaky-network': sdkFlakyNetwork,
 };

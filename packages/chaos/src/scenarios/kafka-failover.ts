@@ -1,0 +1,381 @@
+import {
+  activeController,
+  busiestLeader,
+  partitionPlacements,
+  type KafkaCluster,
+  type PartitionPlacement,
+} from '@pushtech/devstack';
+import type { Sighting } from '../auditor.js';
+import type { Followers, FollowerProgress } from '../followers.js';
+import type { Check, Fault, ScenarioContext, ScenarioDefinition } from '../scenario.js';
+import { warmupSeconds } from '../scenario.js';
+import { sleep } from '../sleep.js';
+
+/** Three combined broker+controller nodes: replication factor 3, min.insync.replicas 2. */
+const NODES = 3;
+/** A SIGKILLed broker is fenced after broker.session.timeout.ms (9 s), then leaders move. */
+const ELECTION_TIMEOUT_MS = 60_000;
+/** A restarted node catching up: the time its replicas take to be back in sync. */
+const REJOIN_TIMEOUT_MS = 120_000;
+/** Longest wait, the node still down, for the consumer to read from the new leaders. */
+const CONSUMER_TIMEOUT_MS = 30_000;
+/** Seconds a killed node stays down at least before it is started again. */
+const DOWN_SECONDS = 5;
+/** Room after the fault for a node restart (tens of seconds on two shared cores) and the tail. */
+const RESTART_AND_TAIL_SECONDS = 40;
+/**
+ * Load per node of a rolling restart (60 s for all three with the warm-up: `npm run chaos`'s
+ * default). A restart can outlast it on a busy machine; the scenario then ends after the load.
+ */
+const ROLL_SECONDS = 19;
+/** kafkastore's KAFKASTORE_BATCH default: at most this many events are in flight per batch. */
+const KAFKASTORE_BATCH = 500;
+
+const recovery =
+  'from every partition of the topic having a leader on a living node again until the first event ' +
+  'acknowledged after that moment was appended to Kafka';
+
+function clusterOf(ctx: ScenarioContext): KafkaCluster {
+  const cluster = ctx.broker?.cluster;
+  if (!cluster) throw new Error('the scenario needs a Kafka cluster of its own (kafkaNodes: 3)');
+  return cluster;
+}
+
+/** Polls the topic's placements until `done` holds; returns them and when it held. */
+async function placementsOnce(
+  brokers: string,
+  topic: string,
+  done: (placements: readonly PartitionPlacement[]) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<{ placements: PartitionPlacement[]; at: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PartitionPlacement[] = [];
+  let lastError = '';
+  while (Date.now() < deadline) {
+    try {
+      last = await partitionPlacements(brokers, topic);
+      if (last.length > 0 && done(last)) return { placements: last, at: Date.now() };
+    } catch (error: unknown) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(200);
+  }
+  throw new Error(
+    `${what}: not after ${timeoutMs} ms; last placements ${JSON.stringify(last)}${lastError ? `, ${lastError}` : ''}`,
+  );
+}
+
+const ledByLiving = (dead: number) => (ps: readonly PartitionPlacement[]) =>
+  ps.every((p) => p.leader >= 0 && p.leader !== dead);
+const allInSync = (ps: readonly PartitionPlacement[]) => ps.every((p) => p.isr.length === p.replicas.length);
+
+/** What the auditor (a consumer group member like the consumers and kafidx) read so far. */
+function readSoFar(ctx: ScenarioContext): number {
+  return ctx.auditor.messages;
+}
+
+/**
+ * SIGKILLs one node while the load runs, waits until its partitions have new leaders, keeps it
+ * down a few seconds, starts it again and waits until its replicas are back in sync.
+ */
+async function killAndRestart(
+  ctx: ScenarioContext,
+  pick: (cluster: KafkaCluster) => Promise<{ nodeId: number; why: string }>,
+  label: string,
+  followers: Followers,
+): Promise<{
+  fault: Omit<Fault, 'recoveryMs'>;
+  evidence: Record<string, number>;
+  checks: Check[];
+}> {
+  const cluster = clusterOf(ctx);
+  const { topic } = ctx.pod.options.topics;
+  const { nodeId, why } = await pick(cluster);
+  const node = cluster.node(nodeId);
+  if (!node) throw new Error(`${label}: node ${nodeId} is not running`);
+  const inFlightBefore = (await ctx.pod.inFlight()) ?? 0;
+  const readBefore = readSoFar(ctx);
+  const killedAt = Date.now();
+  await cluster.kill(nodeId);
+  const exit = await node.process.exited;
+  ctx.log(`${label}: node ${nodeId} (${why}) SIGKILLed`);
+  const elected = await placementsOnce(
+    cluster.brokers,
+    topic,
+    ledByLiving(nodeId),
+    ELECTION_TIMEOUT_MS,
+    `${label}: every partition led by a living node`,
+  );
+  ctx.log(`${label}: new leaders after ${elected.at - killedAt} ms`);
+  // With the node still dead, the consumer can only read what the new leaders serve: wait until
+  // it read something new after the election (kafkastore retries the dead leader's partitions
+  // before it takes its next batch, so little arrives in between).
+  const readAtElection = readSoFar(ctx);
+  const resumedBy = Date.now() + CONSUMER_TIMEOUT_MS;
+  while (readSoFar(ctx) === readAtElection && Date.now() < resumedBy) await sleep(100);
+  const consumerResumedMs = readSoFar(ctx) > readAtElection ? Date.now() - elected.at : -1;
+  // The same for the consumers service and kafidx: their figures rise again, nothing restarted.
+  const atElection = await followers.progress();
+  const rose = (now: FollowerProgress): { counted: boolean; kafidx: boolean } => ({
+    counted: now.counted > atElection.counted,
+    kafidx: now.kafidxIn > atElection.kafidxIn,
+  });
+  let followed = { counted: false, kafidx: false };
+  let consumersResumedMs = -1;
+  let kafidxResumedMs = -1;
+  while (!(followed.counted && followed.kafidx) && Date.now() < resumedBy + CONSUMER_TIMEOUT_MS) {
+    followed = rose(await followers.progress());
+    if (followed.counted && consumersResumedMs < 0) consumersResumedMs = Date.now() - elected.at;
+    if (followed.kafidx && kafidxResumedMs < 0) kafidxResumedMs = Date.now() - elected.at;
+    if (!(followed.counted && followed.kafidx)) await sleep(200);
+  }
+  const followersAlive = followers.bothAlive;
+  const readWhileDown = readSoFar(ctx) - readBefore;
+  await sleep(killedAt + DOWN_SECONDS * 1000 - Date.now());
+  const restartedAt = Date.now();
+  await cluster.startNode(nodeId);
+  const rejoined = await placementsOnce(
+    cluster.brokers,
+    topic,
+    allInSync,
+    REJOIN_TIMEOUT_MS,
+    `${label}: node ${nodeId} back in sync`,
+  );
+  ctx.log(`${label}: node ${nodeId} back in sync ${rejoined.at - restartedAt} ms after its restart`);
+  return {
+    fault: { what: `${label}: node ${nodeId} (${why}) SIGKILLed`, startedAt: killedAt, endedAt: elected.at },
+    evidence: {
+      killedNode: nodeId,
+      electionMs: elected.at - killedAt,
+      rejoinMs: rejoined.at - restartedAt,
+      inFlightAtKill: inFlightBefore,
+      readByConsumerWhileDown: readWhileDown,
+      consumerResumedMs,
+      consumersServiceResumedMs: consumersResumedMs,
+      kafidxResumedMs,
+    },
+    checks: [
+      {
+        name: `${label}: the node was killed (SIGKILL), not stopped`,
+        ok: exit === 'SIGKILL',
+        detail: `node ${nodeId} exited with ${String(exit)}`,
+      },
+      {
+        name: `${label}: every partition got a leader on a living node`,
+        ok: true,
+        detail: `after ${elected.at - killedAt} ms: ${elected.placements.map((p) => `${p.partition}->${p.leader}`).join(' ')}`,
+      },
+      {
+        name: `${label}: the consumer followed the new leaders without a restart`,
+        ok: consumerResumedMs >= 0,
+        detail:
+          consumerResumedMs >= 0
+            ? `it read again ${consumerResumedMs} ms after the election, the node still down (${readWhileDown} read since the kill)`
+            : `nothing read within ${CONSUMER_TIMEOUT_MS} ms after the election`,
+      },
+      {
+        name: `${label}: the consumers service and kafidx followed the new leaders, not restarted`,
+        ok: consumersResumedMs >= 0 && kafidxResumedMs >= 0 && followersAlive,
+        detail:
+          `event_counter counting again ${consumersResumedMs} ms and kafidx reading again ${kafidxResumedMs} ms ` +
+          `after the election (-1: not within ${CONSUMER_TIMEOUT_MS} ms); ${followersAlive ? 'both the first processes' : 'a process exited'}`,
+      },
+      {
+        name: `${label}: the node came back and its replicas are in sync again`,
+        ok: true,
+        detail: `in sync ${rejoined.at - restartedAt} ms after the restart`,
+      },
+    ],
+  };
+}
+
+/**
+ * Runs `body` after the warm-up, once the consumers service and kafidx (started beside the pod)
+ * have read something.
+ */
+async function withFollowers<T>(ctx: ScenarioContext, body: (followers: Followers) => Promise<T>): Promise<T> {
+  const followers = ctx.followers;
+  if (!followers) throw new Error('the scenario needs the consumers service and kafidx (followers: true)');
+  await ctx.at(warmupSeconds(ctx.options));
+  const readingBy = Date.now() + CONSUMER_TIMEOUT_MS;
+  let progress = await followers.progress();
+  while ((progress.counted <= 0 || progress.kafidxIn <= 0) && Date.now() < readingBy) {
+    await sleep(200);
+    progress = await followers.progress();
+  }
+  ctx.log(`followers: consumers counted ${progress.counted}, kafidx read ${progress.kafidxIn} before the fault`);
+  return body(followers);
+}
+
+/** Checks every failover scenario makes once the load ended. */
+function commonChecks(
+  ctx: ScenarioContext,
+  faults: readonly Omit<Fault, 'recoveryMs'>[],
+  view: { acks: ScenarioContext['acks']; seen: ReadonlyMap<string, Sighting> },
+): { evidence: Record<string, number>; checks: Check[] } {
+  const ackedDuring = faults.reduce((n, f) => n + view.acks.countBetween(f.startedAt, f.endedAt), 0);
+  let duplicated = 0;
+  for (const sighting of view.seen.values()) duplicated += Math.max(0, sighting.count - 1);
+  // A batch whose acknowledgement died with its leader is sent again whole: at most one batch
+  // per partition the dead leader held, per fault.
+  const bound = faults.length * KAFKASTORE_BATCH * 3;
+  const kafkastore = ctx.pod.kafkastore;
+  return {
+    evidence: { ackedDuringFaults: ackedDuring, duplicatedCopies: duplicated, duplicateBound: bound },
+    checks: [
+      {
+        name: 'the tracker kept acknowledging while leaders moved',
+        ok: ackedDuring > 0,
+        detail: `${ackedDuring} acknowledged between the faults and the new leaders`,
+      },
+      {
+        name: 'duplicates only from batches re-sent after a lost acknowledgement',
+        ok: duplicated <= bound,
+        detail: `${duplicated} extra copies; at most ${bound} (${KAFKASTORE_BATCH} per batch, 3 partitions, ${faults.length} fault(s))`,
+      },
+      {
+        name: 'the same kafkastore process recovered by itself',
+        ok: ctx.pod.kafkastoreRuns.length === 1 && kafkastore?.alive === true,
+        detail: `${ctx.pod.kafkastoreRuns.length} kafkastore process(es), ${kafkastore?.alive ? 'alive' : 'not running'}`,
+      },
+    ],
+  };
+}
+
+export const kafkaLeaderKill: ScenarioDefinition = {
+  name: 'kafka-leader-kill',
+  title: 'Kafka broker leading most partitions SIGKILLed (3-node cluster)',
+  description:
+    'A KRaft cluster of three combined nodes (replication 3, min.insync.replicas 2). After the warm-up the node ' +
+    'leading most partitions of the topic is SIGKILLed, stays down 5 s, is started again on its ports and data ' +
+    'and waited for until its replicas are in sync.',
+  recoveryDefinition: recovery,
+  ownBroker: true,
+  kafkaNodes: NODES,
+  followers: true,
+  minDurationSeconds: (o) => warmupSeconds(o) + DOWN_SECONDS + RESTART_AND_TAIL_SECONDS,
+  async inject(ctx) {
+    const { topic } = ctx.pod.options.topics;
+    const run = await withFollowers(ctx, (followers) =>
+      killAndRestart(
+        ctx,
+        async (cluster) => {
+          const busiest = busiestLeader(await partitionPlacements(cluster.brokers, topic));
+          return { nodeId: busiest.nodeId, why: `leader of ${busiest.partitions} partitions` };
+        },
+        'leader kill',
+        followers,
+      ),
+    );
+    return {
+      faults: [run.fault],
+      evaluate: (view) => {
+        const common = commonChecks(ctx, [run.fault], view);
+        return { evidence: { ...run.evidence, ...common.evidence }, checks: [...run.checks, ...common.checks] };
+      },
+    };
+  },
+};
+
+export const kafkaControllerKill: ScenarioDefinition = {
+  name: 'kafka-controller-kill',
+  title: 'Active KRaft controller SIGKILLed (3-node cluster)',
+  description:
+    "As kafka-leader-kill, but the node killed is the active controller (the quorum leader, asked with Kafka's " +
+    "MetadataQuorumCommand); another node must take over the quorum and the dead broker's partitions.",
+  recoveryDefinition: recovery,
+  ownBroker: true,
+  kafkaNodes: NODES,
+  followers: true,
+  minDurationSeconds: (o) => warmupSeconds(o) + DOWN_SECONDS + RESTART_AND_TAIL_SECONDS,
+  async inject(ctx) {
+    const cluster = clusterOf(ctx);
+    const run = await withFollowers(ctx, (followers) =>
+      killAndRestart(
+        ctx,
+        async (c) => ({ nodeId: await activeController(c), why: 'the active controller' }),
+        'controller kill',
+        followers,
+      ),
+    );
+    const newController = await activeController(cluster);
+    return {
+      faults: [run.fault],
+      evaluate: (view) => {
+        const common = commonChecks(ctx, [run.fault], view);
+        return {
+          evidence: { ...run.evidence, newController, ...common.evidence },
+          checks: [
+            ...run.checks,
+            {
+              name: 'another node became the active controller',
+              ok: newController !== run.evidence['killedNode'] && newController > 0,
+              detail: `node ${newController} leads the quorum after node ${run.evidence['killedNode']} was killed`,
+            },
+            ...common.checks,
+          ],
+        };
+      },
+    };
+  },
+};
+
+export const kafkaRollingRestart: ScenarioDefinition = {
+  name: 'kafka-rolling-restart',
+  title: 'Rolling restart of all three Kafka nodes',
+  description:
+    'Each node in turn is stopped cleanly (SIGTERM: controlled shutdown moves its leaders first), started again ' +
+    'on its ports and data, and waited for until every replica is in sync, as an upgrade does.',
+  recoveryDefinition: 'from the restarted node answering until the first event acknowledged after that was appended',
+  ownBroker: true,
+  kafkaNodes: NODES,
+  minDurationSeconds: (o) => warmupSeconds(o) + NODES * ROLL_SECONDS,
+  async inject(ctx) {
+    await ctx.at(warmupSeconds(ctx.options));
+    const cluster = clusterOf(ctx);
+    const { topic } = ctx.pod.options.topics;
+    const faults: Omit<Fault, 'recoveryMs'>[] = [];
+    const exits: string[] = [];
+    const evidence: Record<string, number> = {};
+    for (const nodeId of cluster.nodeIds) {
+      const node = cluster.node(nodeId);
+      if (!node) throw new Error(`rolling restart: node ${nodeId} is not running`);
+      const stoppedAt = Date.now();
+      await cluster.stopNode(nodeId);
+      exits.push(`${nodeId}:${String(await node.process.exited)}`);
+      await cluster.startNode(nodeId);
+      const backAt = Date.now();
+      const synced = await placementsOnce(
+        cluster.brokers,
+        topic,
+        allInSync,
+        REJOIN_TIMEOUT_MS,
+        `rolling restart: node ${nodeId} back in sync`,
+      );
+      ctx.log(`rolling restart: node ${nodeId} down ${backAt - stoppedAt} ms, in sync ${synced.at - backAt} ms later`);
+      evidence[`node${nodeId}DownMs`] = backAt - stoppedAt;
+      evidence[`node${nodeId}SyncMs`] = synced.at - backAt;
+      faults.push({ what: `node ${nodeId} restarted`, startedAt: stoppedAt, endedAt: backAt });
+    }
+    return {
+      faults,
+      evaluate: (view) => {
+        const common = commonChecks(ctx, faults, view);
+        // The JVM ends a SIGTERM's controlled shutdown with 143 (128 + 15); SIGKILL means it hung.
+        const clean = exits.every((e) => e.endsWith(':0') || e.endsWith(':143'));
+        return {
+          evidence: { ...evidence, ...common.evidence },
+          checks: [
+            {
+              name: 'every node was stopped cleanly and restarted',
+              ok: clean && exits.length === NODES,
+              detail: `exit codes by node: ${exits.join(', ')}`,
+            },
+            ...common.checks,
+          ],
+        };
+      },
+    };
+  },
+};
