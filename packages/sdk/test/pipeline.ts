@@ -87,26 +87,25 @@ export async function startPipeline(t: Cleanup, trackerEnv: Record<string, strin
 export interface Arrived extends DedupEvent {
   readonly type: string;
   readonly params: ReadonlyMap<string, string>;
-  /** Whether the tracker took the id from the device (meta `id_src=client`). */
-  readonly clientIdInMeta: boolean;
 }
 
 /**
- * The device-minted id of a message: meta `id` when the tracker kept the client's id
- * (`id_src=client`), else the `_id` param (a tracker that predates client ids keeps it there).
+ * An event as the tracker stored it: its meta `id` is the id the device minted (`id_src=client`),
+ * and the reserved params (`_id`, `_ct`, `_st`) are gone from its params.
  */
 export function arrived(message: IncomingMessage): Arrived {
-  const [type = '', meta = '', params = ''] = (message.value?.toString('utf8') ?? '').split(' ');
+  const text = message.value?.toString('utf8') ?? '';
+  const [type = '', meta = '', params = ''] = text.split(' ');
   const m = new Map(decodeParams(meta));
   const p = new Map(decodeParams(params));
-  const clientIdInMeta = m.get('id_src') === 'client';
-  const id = clientIdInMeta ? m.get('id') : p.get('_id');
-  if (id === undefined) throw new Error(`no client id in ${message.value?.toString('utf8')}`);
+  const id = m.get('id');
+  if (m.get('id_src') !== 'client' || id === undefined || p.has('_id')) {
+    throw new Error(`not an event with a device-minted id in its meta: ${text}`);
+  }
   return {
     id,
     type,
     params: p,
-    clientIdInMeta,
     source: { topic: message.topic, partition: message.partition, offset: message.offset },
   };
 }
