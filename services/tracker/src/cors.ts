@@ -15,7 +15,12 @@ export interface CorsPolicy {
   preflightHeaders(): Record<string, string>;
 }
 
-const ANY_ORIGIN: Readonly<Record<string, string>> = Object.freeze({ 'Access-Control-Allow-Origin': '*' });
+/** Retry-After is exposed so that a script on another origin (the SDK) can honour it on 503/429. */
+const EXPOSED = 'Retry-After';
+const ANY_ORIGIN: Readonly<Record<string, string>> = Object.freeze({
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': EXPOSED,
+});
 
 export function createCorsPolicy(origins: readonly string[]): CorsPolicy {
   const any = origins.includes('*');
@@ -26,7 +31,7 @@ export function createCorsPolicy(origins: readonly string[]): CorsPolicy {
     if (!allowed.has(origin.toLowerCase())) {
       throw new HttpError(403, 'origin not allowed', `requests from ${origin} are not accepted (TRACKER_CORS_ORIGINS)`);
     }
-    return { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' };
+    return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': EXPOSED, Vary: 'Origin' };
   };
   return {
     headersFor,

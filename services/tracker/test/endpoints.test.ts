@@ -156,11 +156,14 @@ describe('tracking endpoints store what they say they stored', () => {
     assert.match(String(pre.headers['access-control-allow-methods']), /POST/);
     const beacon = await request(any.port, 'POST', '/t/x', { headers: { Origin: 'https://app.example' }, body: '{}' });
     assert.equal(beacon.headers['access-control-allow-origin'], '*');
+    // A script on another origin (the SDK) must be able to read Retry-After on a 503 or 429.
+    assert.equal(beacon.headers['access-control-expose-headers'], 'Retry-After');
 
     const listed = await startTestTracker(t, { TRACKER_CORS_ORIGINS: 'https://app.example' });
     const allowed = await request(listed.port, 'GET', '/t/x', { headers: { Origin: 'https://app.example' } });
     assert.equal(allowed.status, 204);
     assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example');
+    assert.equal(allowed.headers['access-control-expose-headers'], 'Retry-After');
     const other = await request(listed.port, 'GET', '/t/x', { headers: { Origin: 'https://evil.example' } });
     assert.equal(other.status, 403);
     assert.equal((await listed.stored()).length, 1);
