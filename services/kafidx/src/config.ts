@@ -1,4 +1,12 @@
-import { commonSettings, kafkaSettings, parseConfig, setting, type ConfigOf, type Env } from '@pushtech/runtime';
+import {
+  commonSettings,
+  kafkaSecuritySettings,
+  kafkaSettings,
+  parseConfig,
+  setting,
+  type ConfigOf,
+  type Env,
+} from '@pushtech/runtime';
 import { healthTargetPattern, healthTargets } from './health-targets.js';
 
 export const kafidxSettings = {
@@ -7,6 +15,7 @@ export const kafidxSettings = {
   KAFKA_TOPIC: kafkaSettings.KAFKA_TOPIC,
   KAFKA_CLIENT_ID: kafkaSettings.KAFKA_CLIENT_ID,
   KAFKA_DLQ_TOPIC: kafkaSettings.KAFKA_DLQ_TOPIC,
+  ...kafkaSecuritySettings,
   /** The latest dead letters the page's Dead letters panel shows (dead-letters.ts). */
   KAFIDX_DEAD_LETTERS: setting.integer({ min: 1, max: 10_000, default: 200 }),
   /** Address the dashboard and its ops listener bind to. */
