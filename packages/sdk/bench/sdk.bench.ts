@@ -9,8 +9,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { newEventId } from '@pushtech/event';
-import { createClient, type EventParams } from '@pushtech/sdk';
-import { machineInfo, median, writeResult } from '../src/index.js';
+import { createClient, type EventParams } from '../src/index.js';
+import { machineInfo, median, writeResult } from '@pushtech/bench';
 
 const CALLS = 100_000;
 const ROUNDS = 5;

@@ -23,12 +23,12 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import postgres from 'postgres';
 import type { ConsumedEvent, ConsumerContext } from '@pushtech/consumer-kit';
-import { builtInConsumers } from '@pushtech/consumers/built-in';
+import { builtInConsumers } from '../src/consumers/index.js';
 import { freePort, startPostgresServer } from '@pushtech/devstack';
 import { sampleEvent } from '@pushtech/event/testing';
 import { createMetricsRegistry, silentLogger } from '@pushtech/runtime';
-import { copyColumns, copyRow } from '@pushtech/consumers/postgres-sink-rows';
-import { machineInfo, median, writeResult } from '../src/index.js';
+import { copyColumns, copyRow } from '../src/consumers/postgres-sink-rows.js';
+import { machineInfo, median, writeResult } from '@pushtech/bench';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 200_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 2_000);
