@@ -70,13 +70,19 @@ function runAs(): RunAs | undefined {
   };
 }
 
-/** As root, folders up to `dir` must let the postgres user pass (mkdtemp makes them 0700). */
+/**
+ * As root, every folder above `dir` must let the postgres user pass (mkdtemp makes its folder
+ * 0700, and a test's stack lives two levels below one): each one lacking it gets the search bit
+ * for others, never the read bit, so its listing stays private.
+ */
 function letPostgresIn(dir: string, user: RunAs): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chownSync(dir, user.uid, user.gid);
-  const parent = path.dirname(dir);
-  const mode = statSync(parent).mode;
-  if ((mode & 0o001) === 0) chmodSync(parent, mode | 0o001);
+  for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
+    const mode = statSync(parent).mode;
+    if ((mode & 0o001) === 0) chmodSync(parent, (mode & 0o7777) | 0o001);
+    if (path.dirname(parent) === parent) break;
+  }
 }
 
 function command(bin: string, user: RunAs | undefined, args: readonly string[]): [string, string[]] {
