@@ -236,3 +236,23 @@ export async function skipWithoutDiskPressure(t: Skippable, run: () => Promise<v
 }
 export { startPrivateUp, type PrivateUp, type PrivateUpPorts } from './private-up.js';
 export { startTestCluster, TEST_CLUSTER_HEAP_MB } from './test-cluster.js';
+
+/**
+ * How the browser tests launch Debian's headless Chromium (playwright-core's `chromium.launch`):
+ * as root without a sandbox, and without the background connections this machine's closed
+ * network refuses. CHROMIUM_PATH overrides the binary.
+ */
+export function chromiumLaunchOptions(): { executablePath: string; args: string[] } {
+  return {
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  };
+}

@@ -11,75 +11,24 @@
  * - a CA file that does not exist stops kafkastore at start with a config error naming it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { freePort, repoRoot } from '@pushtech/devstack';
-import { eventually, testInfra, uniqueName, type Cleanup } from '@pushtech/devstack/testing';
+import { freePort } from '@pushtech/devstack';
+import { eventually, testInfra, uniqueName } from '@pushtech/devstack/testing';
 import { createAdmin, kafkaConnectionFrom, kafkaSettings, parseConfig, silentLogger } from '@pushtech/runtime';
 import { makeCertificates, type Certificates } from './kafka-security/certificates.js';
 import { startSecuredBroker, type SecuredBroker } from './kafka-security/secured-broker.js';
+import { startService, type Running } from './service-process.js';
 
-type Service = 'tracker' | 'kafkastore' | 'consumers';
-
-const tsxLoader = import.meta.resolve('tsx');
 // Several services start at once under tsx on a busy 2-core machine.
 const START_TIMEOUT_MS = 180_000;
 /** How long the failing kafkastores are watched for their log lines. */
 const WINDOW_MS = 20_000;
 /** kafkastore's longest pause between two connection attempts in this test. */
 const RETRY_MAX_MS = 4_000;
-
-interface Running {
-  readonly label: string;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-  readonly alive: () => boolean;
-  stop(): Promise<number | null>;
-}
-
-/** `services/<name>/src/main.ts` with only the given environment (no .env), JSON logs. */
-function startService(t: Cleanup, label: string, name: Service, env: Record<string, string>): Running {
-  const cwd = mkdtempSync(path.join(tmpdir(), `kafka-security-${name}-`));
-  const main = path.join(repoRoot, 'services', name, 'src', 'main.ts');
-  const inherited: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'TMPDIR']) {
-    const value = process.env[key];
-    if (value !== undefined) inherited[key] = value;
-  }
-  const child = spawn(process.execPath, ['--conditions=development', '--import', tsxLoader, main], {
-    cwd,
-    env: { ...inherited, NODE_ENV: 'production', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  let alive = true;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      alive = false;
-      resolve(code);
-    }),
-  );
-  t.after(() => {
-    if (alive) child.kill('SIGKILL');
-    rmSync(cwd, { recursive: true, force: true });
-  });
-  return {
-    label,
-    output: () => output,
-    exited,
-    alive: () => alive,
-    async stop() {
-      if (alive) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 async function readiness(port: number): Promise<{ status: number; body: string }> {
   try {

@@ -5,73 +5,18 @@
  * nothing any process wrote (stdout and stderr) contains a secret.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { freePort, repoRoot, startRedisServer } from '@pushtech/devstack';
-import { eventually, freshTopic, testDatabase, testInfra, uniqueName, type Cleanup } from '@pushtech/devstack/testing';
+import { freePort, startRedisServer } from '@pushtech/devstack';
+import { eventually, freshTopic, testDatabase, testInfra, uniqueName } from '@pushtech/devstack/testing';
+import { startService, type Running, type Service } from './service-process.js';
 
-type Service = 'tracker' | 'kafkastore' | 'consumers' | 'kafidx';
-
-// Absolute, because the services run in an empty folder where a bare 'tsx' would not resolve.
-const tsxLoader = import.meta.resolve('tsx');
 // Ten services start at once under tsx; on a busy 2-core machine that took 45 s.
 const START_TIMEOUT_MS = 180_000;
-
-interface Running {
-  readonly label: string;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-  readonly alive: () => boolean;
-  stop(): Promise<number | null>;
-}
-
-/**
- * `services/<name>/src/main.ts` as production runs it: JSON logs, only the given environment
- * (plus PATH and HOME) and an empty working folder, so no .env is read.
- */
-function startService(t: Cleanup, label: string, name: Service, env: Record<string, string>): Running {
-  const cwd = mkdtempSync(path.join(tmpdir(), `secrets-${name}-`));
-  const main = path.join(repoRoot, 'services', name, 'src', 'main.ts');
-  const inherited: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'TMPDIR']) {
-    const value = process.env[key];
-    if (value !== undefined) inherited[key] = value;
-  }
-  const child = spawn(process.execPath, ['--conditions=development', '--import', tsxLoader, main], {
-    cwd,
-    env: { ...inherited, NODE_ENV: 'production', LOG_FORMAT: 'json', LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  let alive = true;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      alive = false;
-      resolve(code);
-    }),
-  );
-  t.after(() => {
-    if (alive) child.kill('SIGKILL');
-    rmSync(cwd, { recursive: true, force: true });
-  });
-  return {
-    label,
-    output: () => output,
-    exited,
-    alive: () => alive,
-    async stop() {
-      if (alive) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 async function status(url: string, init?: RequestInit): Promise<number> {
   return fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(2_000) }).then(
@@ -184,7 +129,7 @@ describe('secrets never printed', () => {
     const running: Running[] = [];
     const exitedOnConfig: Running[] = [];
     const start = (label: string, name: Service, env: Record<string, string>, list = running): Running => {
-      const service = startService(t, label, name, env);
+      const service = startService(t, label, name, env, 'debug');
       list.push(service);
       return service;
     };
