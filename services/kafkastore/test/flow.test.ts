@@ -145,7 +145,7 @@ describe('kafkastore drains Redis into Kafka', () => {
     const bad: Array<{ entry: string; reason: RegExp }> = [
       { entry: 'not json at all', reason: /not JSON/ },
       { entry: '{"an":"object"}', reason: /expected a JSON array/ },
-      { entry: '[2,"x"]', reason: /unsupported version 2/ },
+      { entry: '[3,"x"]', reason: /unsupported version 3/ },
       { entry: '[1,"not-an-id",1,"1.2.3.4","h","p","t","","ua"]', reason: /id is not a ULID/ },
       { entry: encodeRawHit(badHit), reason: /not an IP address/ },
       { entry: encodeRawHit({ ...rawHit(), type: '' }), reason: /empty event type/ },
