@@ -23,10 +23,12 @@ export interface Report {
 const ORDER = [
   'pipeline',
   'realistic-load',
+  'sdk',
   'tracker',
   'kafkastore',
   'kafka-clients',
   'consumers',
+  'postgres-sink',
   'kafidx',
   'event',
   'chaos',
