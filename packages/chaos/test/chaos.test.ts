@@ -194,7 +194,13 @@ describe('chaos (short run)', () => {
     'control: without the lease two kafkastores on one list send duplicates, and the audit sees them',
     TIMEOUT,
     async () => {
-      const result = await runScenario('two-kafkastores', env, { ...twoKafkastores, secondKafkastoreLease: false });
+      // The load must outlast the second one's start and its 6 s overlap: in one CI run it took
+      // 10 s to be ready, after a 10 s load had ended, and with nothing left to take it sent no copy.
+      const result = await runScenario('two-kafkastores', env, {
+        ...twoKafkastores,
+        durationSeconds: 30,
+        secondKafkastoreLease: false,
+      });
       console.log(`${formatTable([result])}\n${formatDetails([result])}`);
       assert.equal(result.audit.lost, 0, 'duplicates, not losses');
       assert.ok(result.audit.duplicated > 0, 'the audit counts the second copies');
