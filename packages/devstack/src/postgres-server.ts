@@ -140,32 +140,29 @@ export async function startPostgresServer(options: {
   ]);
   const proc = startProcess({ name: 'postgres', command: cmd, args, logFile, cwd: options.dir });
   const isready = path.join(bin, 'pg_isready');
+  const answers = async (): Promise<boolean> =>
+    (await runToEnd(isready, ['-q', '-h', '127.0.0.1', '-p', String(options.port), '-U', POSTGRES_USER])).code === 0;
+  // Ours is up once its postmaster.pid names it with the status `ready` (written after it bound
+  // the port) and the port answers. The pid file alone is not enough: a server that cannot bind
+  // writes one before it gives up, while another server already answers on the port.
+  const pidFile = path.join(data, 'postmaster.pid');
+  const oursReady = (): boolean => {
+    if (!existsSync(pidFile)) return false;
+    const lines = readFileSync(pidFile, 'utf8').split('\n');
+    return Number(lines[0]) === proc.pid && lines[7]?.trim() === 'ready';
+  };
   try {
-    await waitFor(
-      'postgres',
-      async () => {
-        const answer = await runToEnd(isready, [
-          '-q',
-          '-h',
-          '127.0.0.1',
-          '-p',
-          String(options.port),
-          '-U',
-          POSTGRES_USER,
-        ]);
-        return answer.code === 0 ? true : undefined;
-      },
-      {
+    try {
+      await waitFor('postgres', async () => (oursReady() && (await answers()) ? true : undefined), {
         timeoutMs: options.startTimeoutMs ?? 45_000,
         intervalMs: 100,
         abortIf: () => (proc.hasExited ? `exited during start-up; last log lines:\n${tail(logFile)}` : undefined),
-      },
-    );
-    // Ours answers once its postmaster.pid names it; another server's answer leaves none here.
-    const pidFile = path.join(data, 'postmaster.pid');
-    const pidLine = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n')[0] : undefined;
-    if (Number(pidLine) !== proc.pid) {
-      throw new Error(`postgres: port ${options.port} is served by another PostgreSQL; pick a free port`);
+      });
+    } catch (error: unknown) {
+      if (proc.hasExited && (await answers())) {
+        throw new Error(`postgres: port ${options.port} is served by another PostgreSQL; pick a free port`);
+      }
+      throw error;
     }
     await ensureDatabase(bin, options.port);
   } catch (error: unknown) {
