@@ -24,24 +24,33 @@ export async function startTestCluster(t: Cleanup, options: { nodes?: number } =
   const { libsDir } = await ensureKafkaJars({ cacheRoot: cacheDir(process.env) });
   // The prefix is one sweepStaleStacks removes when a killed run left it behind.
   const dir = mkdtempSync(path.join(tmpdir(), 'pushtech-test-'));
-  const nodes = [];
-  for (let i = 0; i < (options.nodes ?? 3); i++)
-    nodes.push({ port: await freePort(), controllerPort: await freePort() });
-  let cluster: KafkaCluster;
-  try {
-    cluster = await startKafkaCluster({ libsDir, dir, nodes, heapMb: TEST_CLUSTER_HEAP_MB });
-  } catch (error: unknown) {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
+  let cluster: KafkaCluster | undefined;
+  // A port is free when it is picked and bound by a JVM seconds later; in between another test
+  // (or an outgoing connection's ephemeral port) can take it, as one CI run saw. A start that
+  // failed on a taken port is tried again on fresh ports and a fresh folder.
+  for (let attempt = 1; cluster === undefined; attempt++) {
+    const nodes = [];
+    for (let i = 0; i < (options.nodes ?? 3); i++)
+      nodes.push({ port: await freePort(), controllerPort: await freePort() });
+    const attemptDir = path.join(dir, `attempt-${attempt}`);
+    try {
+      cluster = await startKafkaCluster({ libsDir, dir: attemptDir, nodes, heapMb: TEST_CLUSTER_HEAP_MB });
+    } catch (error: unknown) {
+      rmSync(attemptDir, { recursive: true, force: true });
+      if (attempt < 3 && /Address already in use/.test(String(error))) continue;
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
   }
-  for (const node of cluster.running) node.process.unref();
+  const started = cluster;
+  for (const node of started.running) node.process.unref();
   // A test process killed on a timeout leaves them; the next sweepStaleStacks stops them.
   recordProcesses(
     dir,
-    cluster.running.map((n) => ({ name: n.process.name, pid: n.process.pid })),
+    started.running.map((n) => ({ name: n.process.name, pid: n.process.pid })),
   );
   const killAll = (): void => {
-    for (const node of cluster.running) {
+    for (const node of started.running) {
       try {
         process.kill(node.process.pid, 'SIGKILL');
       } catch {
@@ -53,8 +62,8 @@ export async function startTestCluster(t: Cleanup, options: { nodes?: number } =
   process.once('exit', killAll);
   t.after(async () => {
     process.removeListener('exit', killAll);
-    await cluster.stop();
+    await started.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  return cluster;
+  return started;
 }
