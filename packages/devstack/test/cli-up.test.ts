@@ -141,8 +141,8 @@ describe('devstack up (what npm start runs)', () => {
     const prometheus = which('prometheus') === undefined ? 0 : 1;
     assert.equal(
       pids.length,
-      5 + prometheus,
-      `both Redis, Kafka, both services and Prometheus each report a pid:\n${output.join('\n')}`,
+      6 + prometheus,
+      `both Redis, Kafka, PostgreSQL, both services and Prometheus each report a pid:\n${output.join('\n')}`,
     );
     assert.ok(await isListening(redisPort));
     assert.ok(await isListening(consumersRedisPort));
