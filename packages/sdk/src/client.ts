@@ -60,7 +60,7 @@ export function createClient(o: Options): Client {
   if (typeof writeKey !== 'string') fail('init: writeKey must be a string');
   const storage = o.storage === undefined ? defaultStorage() : o.storage;
   if (storage && (typeof storage.getItem !== 'function' || typeof storage.setItem !== 'function'))
-    fail('init: storage must have getItem(key) and setItem(key, value)');
+    fail('init: storage must have getItem and setItem');
   const maxBatch = int(o, 'maxBatch', 50, 1, 1000);
   const maxQueue = int(o, 'maxQueue', 1000, maxBatch, 1e6);
   const flushIntervalMs = int(o, 'flushIntervalMs', 5000, 0, 864e5);
