@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import type { ConsumedEvent, ConsumerDefinition } from '@pushtech/consumer-kit';
@@ -303,6 +304,62 @@ describe('postgres_sink (issue 24)', () => {
       { n: 31, ids: 31 },
     ]);
     assert.deepEqual(await rows(c, 'select sum(events)::int as n from events_hourly'), [{ n: 31 }]);
+  });
+
+  it('PostgreSQL SIGKILLed while a batch holds a connection: an outage, not a crash', async (t) => {
+    // The pool listens for errors only on idle connections; one lost while a batch holds it
+    // (PostgreSQL killed mid-write, as in the chaos suite's postgres-kill) was an uncaught
+    // 'error' event that ended the whole consumers process.
+    const dir = mkdtempSync(path.join(tmpdir(), 'pushtech-test-sink-kill-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    const first = await startPostgresServer({ port, dir: path.join(dir, 'pg') });
+    t.after(() => first.stop());
+    const store = new SinkStore({
+      url: first.url,
+      retentionDays: 30,
+      partitionsAheadDays: 1,
+      poolSize: 1,
+      logger: silentLogger(),
+    });
+    t.after(() => store.close().catch(() => undefined));
+    await store.prepare();
+    const uncaught: unknown[] = [];
+    const record = (error: unknown): void => void uncaught.push(error);
+    process.on('uncaughtException', record);
+    t.after(() => process.off('uncaughtException', record));
+
+    const events = Array.from({ length: 20_000 }, (_, i) => asConsumed(sampleEvent({ type: `k${i % 3}` })));
+    const watcher = await client(t, first.url);
+    const writing = store.write(events).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    // The kill comes while the sink's session works on the batch (the connection is checked out).
+    const busy = async (): Promise<boolean> =>
+      (
+        await rows<{ n: number }>(
+          watcher,
+          "select count(*)::int as n from pg_stat_activity where application_name = 'pushtech-postgres-sink' and state <> 'idle'",
+        )
+      )[0]?.n === 1;
+    while (!(await busy())) await sleep(2);
+    process.kill(-first.process.pid, 'SIGKILL'); // every PostgreSQL process, as a container kill
+    await first.process.exited;
+    const failure = await writing;
+    await sleep(200); // an 'error' event would come with the failure, not later
+    assert.ok(failure instanceof Error, 'the write failed');
+    assert.equal(isPostgresOutage(failure.cause), true, `an outage: ${String(failure)}`);
+    assert.deepEqual(uncaught, [], 'no uncaught error');
+
+    const second = await startPostgresServer({ port, dir: path.join(dir, 'pg') });
+    t.after(() => second.stop());
+    const outcome = await store.write(events);
+    assert.equal(outcome.inserted + outcome.duplicates, events.length);
+    const c = await client(t, second.url);
+    assert.deepEqual(await rows(c, 'select count(*)::int as n, count(distinct id)::int as ids from events'), [
+      { n: events.length, ids: events.length },
+    ]);
   });
 
   it('negative control: the outage check sees a sink that would dead-letter instead of waiting', async (t) => {
