@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * npm run chaos [-- --scenario <name>[,<name>...]] [--rate N] [--duration S] [--kafka-outage S]
- *               [--redis-down S] [--consumer-outage S] [--kill-every S] [--settle S] [--seed N] [--no-control]
+ *               [--redis-down S] [--consumer-outage S] [--kill-every S] [--postgres-kills N]
+ *               [--postgres-down S] [--settle S] [--seed N] [--no-control]
  *
  * The full chaos suite: every scenario under load on real processes, with its own
  * infrastructure (a Kafka broker from the cached jars, a Redis per scenario). Prints a table,
@@ -39,7 +40,8 @@ import { describeError, kafkaClients, type KafkaClient } from '@pushtech/runtime
 const isKafkaClient = (name: string): name is KafkaClient => (kafkaClients as readonly string[]).includes(name);
 
 const usage = `usage: npm run chaos -- [--scenario <name>[,<name>...]] [--rate N] [--duration S]
-                        [--kafka-outage S] [--redis-down S] [--consumer-outage S] [--kill-every S] [--settle S]
+                        [--kafka-outage S] [--redis-down S] [--consumer-outage S] [--kill-every S]
+                        [--postgres-kills N] [--postgres-down S] [--settle S]
                         [--seed N] [--kafka-client kafkajs|platformatic] [--no-control]
   --scenario      ${scenarioNames.join(', ')} (default: all, in this order)
   --rate          events per second offered by the load generator (default 2000)
@@ -48,6 +50,8 @@ const usage = `usage: npm run chaos -- [--scenario <name>[,<name>...]] [--rate N
   --redis-down    seconds Redis stays down (default 3)
   --consumer-outage  seconds the consumers' Redis and the archive disk stay full (default 5)
   --kill-every    mean seconds between two kafkastore kills (default 4)
+  --postgres-kills   times the sink's PostgreSQL is SIGKILLed in postgres-kill (default 3)
+  --postgres-down    seconds PostgreSQL stays down after each kill (default 3)
   --settle        longest wait for acknowledged events to reach Kafka after the load (default 60)
   --seed          repeat a run's traffic and fault timing
   --kafka-client  kafkastore's producer library: kafkajs (default) or platformatic
@@ -80,6 +84,8 @@ function parse(): { names: ScenarioName[]; options: ScenarioOptions; control: bo
         'redis-down': { type: 'string' },
         'consumer-outage': { type: 'string' },
         'kill-every': { type: 'string' },
+        'postgres-kills': { type: 'string' },
+        'postgres-down': { type: 'string' },
         settle: { type: 'string' },
         seed: { type: 'string' },
         'kafka-client': { type: 'string' },
@@ -115,6 +121,8 @@ function parse(): { names: ScenarioName[]; options: ScenarioOptions; control: bo
       redisDownSeconds: number('redis-down', values['redis-down'], 3),
       consumerOutageSeconds: number('consumer-outage', values['consumer-outage'], 5),
       killEverySeconds: number('kill-every', values['kill-every'], 4),
+      postgresKills: Math.round(number('postgres-kills', values['postgres-kills'], 3)),
+      postgresDownSeconds: number('postgres-down', values['postgres-down'], 3),
       settleTimeoutMs: number('settle', values.settle, 60) * 1000,
       seed: Math.round(number('seed', values.seed, Date.now() % 1_000_000_007)),
       kafkaClient,
@@ -196,6 +204,8 @@ async function main(): Promise<number> {
       redisDownSeconds: options.redisDownSeconds ?? 3,
       consumerOutageSeconds: options.consumerOutageSeconds ?? 5,
       killEverySeconds: options.killEverySeconds ?? 4,
+      postgresKills: options.postgresKills ?? 3,
+      postgresDownSeconds: options.postgresDownSeconds ?? 3,
       seed: options.seed ?? 0,
       scenarios: names.join(','),
     },

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, mountSmallFilesystem, startRedisServer, type RedisServer } from '@pushtech/devstack';
 import { describeError, createAdmin, silentLogger, type KafkaAdmin } from '@pushtech/runtime';
+import { sampleOps, watchOps, type OpsSample, type OpsWatch } from './ops-sampler.js';
 import { redisCommand, type RedisReply } from './redis-command.js';
 import { sleep } from './sleep.js';
 import { trackProcess, type Scope } from './scope.js';
@@ -48,14 +49,6 @@ export interface UnexpectedExit {
   readonly role: ConsumerRole;
   readonly exit: ServiceExit;
   readonly output: string;
-}
-
-/** What the ops endpoints of a consumer process said at one moment. */
-export interface OpsSample {
-  /** /readyz answered 200; false for any other answer or none. */
-  readonly ready: boolean;
-  /** The largest `pushtech_consumer_outage` sample on /metrics; undefined when there is none. */
-  readonly outage: number | undefined;
 }
 
 /**
@@ -333,39 +326,13 @@ export class ConsumerStack {
   }
 
   /** Readiness and the outage metric of a role's process right now. */
-  async sampleOps(role: ConsumerRole): Promise<OpsSample> {
-    const base = `http://127.0.0.1:${this.ports[role]}`;
-    const get = (route: string): Promise<{ status: number; text: string }> =>
-      fetch(`${base}${route}`, { signal: AbortSignal.timeout(1_000) }).then(
-        async (r) => ({ status: r.status, text: await r.text() }),
-        () => ({ status: 0, text: '' }),
-      );
-    const [ready, metrics] = await Promise.all([get('/readyz'), get('/metrics')]);
-    return { ready: ready.status === 200, outage: metricMax(metrics.text, 'pushtech_consumer_outage') };
+  sampleOps(role: ConsumerRole): Promise<OpsSample> {
+    return sampleOps(this.ports[role]);
   }
 
-  /**
-   * Samples a role's ops endpoints every 100 ms until the returned function is first called; it
-   * resolves (every time) with what was seen: how often not ready, and the highest outage metric.
-   */
-  watchOps(role: ConsumerRole): () => Promise<{ samples: number; notReady: number; outageMax: number }> {
-    let watching = true;
-    const seen = { samples: 0, notReady: 0, outageMax: 0 };
-    const loop = (async () => {
-      while (watching) {
-        const sample = await this.sampleOps(role);
-        if (!watching) break;
-        seen.samples += 1;
-        if (!sample.ready) seen.notReady += 1;
-        seen.outageMax = Math.max(seen.outageMax, sample.outage ?? 0);
-        await sleep(100);
-      }
-    })();
-    return async () => {
-      watching = false;
-      await loop;
-      return { ...seen };
-    };
+  /** Samples a role's ops endpoints every 100 ms until the returned function is first called. */
+  watchOps(role: ConsumerRole): () => Promise<OpsWatch> {
+    return watchOps(() => this.sampleOps(role));
   }
 
   /** Stops the consumers (they finish and commit their batch), deletes their groups, then Redis. */
@@ -391,19 +358,6 @@ function infoField(info: string, field: string): number {
   const value = Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(info)?.[1]);
   if (!Number.isFinite(value)) throw new Error(`INFO has no ${field}: ${info.slice(0, 200)}`);
   return value;
-}
-
-/** The largest value among the samples of `name` in Prometheus text; undefined when it has none. */
-export function metricMax(text: string, name: string): number | undefined {
-  let max: number | undefined;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const sampleName = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(line)?.[0];
-    if (sampleName !== name) continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (Number.isFinite(value)) max = Math.max(max ?? value, value);
-  }
-  return max;
 }
 
 async function startRedis(dir: string, port: number): Promise<RedisServer> {

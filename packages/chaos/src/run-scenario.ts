@@ -22,6 +22,7 @@ import {
 import { sleep } from './sleep.js';
 import { scenarios } from './scenarios/index.js';
 import { Scope } from './scope.js';
+import { SinkStack } from './sink-stack.js';
 import { createAuditTopics, deleteAuditTopics } from './topics.js';
 
 export function resolveOptions(definition: ScenarioDefinition, options: ScenarioOptions): ResolvedOptions {
@@ -35,6 +36,8 @@ export function resolveOptions(definition: ScenarioDefinition, options: Scenario
     'kafkaOutageSeconds',
     'redisDownSeconds',
     'consumerOutageSeconds',
+    'postgresKills',
+    'postgresDownSeconds',
   ];
   for (const key of positive) {
     const value = resolved[key];
@@ -101,7 +104,7 @@ export async function runScenario(
       },
       scope,
     );
-    const [podStart, consumersStart, followersStart] = await Promise.allSettled([
+    const [podStart, consumersStart, followersStart, sinkStart] = await Promise.allSettled([
       podStarting,
       definition.consumers
         ? ConsumerStack.start(
@@ -118,10 +121,12 @@ export async function runScenario(
       definition.followers
         ? podStarting.then(() => Followers.start({ dir: path.join(dir, 'followers'), brokers, topics }, scope))
         : undefined,
+      definition.postgresSink ? SinkStack.start({ dir: path.join(dir, 'sink'), brokers, topics }, scope) : undefined,
     ]);
     if (podStart.status === 'rejected') throw podStart.reason;
     if (consumersStart.status === 'rejected') throw consumersStart.reason;
     if (followersStart.status === 'rejected') throw followersStart.reason;
+    if (sinkStart.status === 'rejected') throw sinkStart.reason;
     const pod = podStart.value;
     const consumers = consumersStart.value;
     env.log(`${name}: infrastructure and pod up in ${Date.now() - startedAt} ms`);
@@ -153,6 +158,7 @@ export async function runScenario(
       auditor,
       consumers,
       followers: followersStart.value,
+      sink: sinkStart.value,
       random: seededRandom(resolved.seed + 1),
       loadStartedAt,
       at: (seconds) => sleep(loadStartedAt + seconds * 1000 - Date.now()),
@@ -177,12 +183,17 @@ export async function runScenario(
     env.log(`${name}: settled in ${Date.now() - settleStarted} ms`);
     const seen = auditor.sightings;
     const summary = summarize(acks, seen);
-    const faults = faultRun.faults.map(({ recovers, ...fault }) => ({
+    const { evidence, checks, recoveries: measured } = await faultRun.evaluate({ acks, load: loadResult, seen });
+    const faults = faultRun.faults.map(({ recovers, ...fault }, i) => ({
       ...fault,
-      recoveryMs: recovers === false ? null : recoveryMs(fault.endedAt, acks, seen),
+      recoveryMs:
+        measured !== undefined
+          ? (measured[i] ?? null)
+          : recovers === false
+            ? null
+            : recoveryMs(fault.endedAt, acks, seen),
     }));
     const recoveries = faults.map((f) => f.recoveryMs).filter((ms): ms is number => ms !== null);
-    const { evidence, checks } = await faultRun.evaluate({ acks, load: loadResult, seen });
     const allChecks: Check[] = [
       {
         name: 'every acknowledged event is in Kafka',

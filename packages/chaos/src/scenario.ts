@@ -7,6 +7,7 @@ import type { Broker } from './broker.js';
 import type { ConsumerStack } from './consumer-stack.js';
 import type { Followers } from './followers.js';
 import type { Pod } from './pod.js';
+import type { SinkStack } from './sink-stack.js';
 
 export const scenarioNames = [
   'kafkastore-kill',
@@ -22,6 +23,7 @@ export const scenarioNames = [
   'kafka-controller-kill',
   'kafka-rolling-restart',
   'sdk-flaky-network',
+  'postgres-kill',
 ] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
@@ -66,6 +68,10 @@ export interface ScenarioOptions {
   readonly consumerOutageSeconds?: number;
   /** kafkastore's producer library (KAFKA_CLIENT). */
   readonly kafkaClient?: KafkaClient;
+  /** postgres-kill: how often the sink's PostgreSQL is SIGKILLed during the load. */
+  readonly postgresKills?: number;
+  /** postgres-kill: how long PostgreSQL stays down after each kill. */
+  readonly postgresDownSeconds?: number;
 }
 
 /** Every option filled in; the client stays as given (kafkastore's own default when left out). */
@@ -80,6 +86,8 @@ export const defaultOptions: Omit<ResolvedOptions, 'rate' | 'durationSeconds' | 
   redisAppendFsync: 'always',
   secondKafkastoreLease: true,
   consumerOutageSeconds: 5,
+  postgresKills: 3,
+  postgresDownSeconds: 3,
 };
 
 /** A check that the scenario did what it claims (the fault really happened, the pod behaved). */
@@ -102,6 +110,11 @@ export interface Fault {
 export interface Evaluation {
   evidence: Record<string, number>;
   checks: Check[];
+  /**
+   * Per fault, a time to recover measured by the scenario itself, for a fault of a reader of the
+   * topic rather than of the pod (null: not measurable); replaces the Kafka-append definition.
+   */
+  recoveries?: readonly (number | null)[];
 }
 
 /** What a scenario's fault injection reports; evaluated once the load ended and Kafka settled. */
@@ -127,6 +140,8 @@ export interface ScenarioContext {
   readonly consumers: ConsumerStack | undefined;
   /** The consumers service and kafidx reading the topic (scenarios with `followers`). */
   readonly followers: Followers | undefined;
+  /** The PostgreSQL sink and its own PostgreSQL (scenarios with `postgresSink`). */
+  readonly sink: SinkStack | undefined;
   /** Seeded, so a run can be repeated. */
   readonly random: () => number;
   readonly loadStartedAt: number;
@@ -146,6 +161,8 @@ export interface ScenarioDefinition {
   readonly kafkaNodes?: number;
   /** Runs the consumers service (event_counter) and kafidx on the topic beside the pod (`followers`). */
   readonly followers?: boolean;
+  /** Runs `postgres_sink` on the topic, writing to a PostgreSQL of the scenario's own (`sink`). */
+  readonly postgresSink?: boolean;
   /** Bytes of a filesystem of its own (tmpfs, root only) for the pod Redis's folder. */
   redisDiskBytes?(options: ResolvedOptions): number;
   /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { auditArchive, auditCounts, readArchiveDir } from '../src/consumer-audit.js';
-import { metricMax } from '../src/consumer-stack.js';
+import { metricMax } from '../src/ops-sampler.js';
 
 const map = (entries: Record<string, number>): Map<string, number> => new Map(Object.entries(entries));
 

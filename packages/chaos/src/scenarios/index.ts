@@ -6,6 +6,7 @@ import { kafkaOutage } from './kafka-outage.js';
 import { kafkastoreKill } from './kafkastore-kill.js';
 import { oversizedEvents } from './oversized-events.js';
 import { podScaleDown } from './pod-scale-down.js';
+import { postgresKill } from './postgres-kill.js';
 import { redisDiskPressure } from './redis-disk-pressure.js';
 import { redisRestart } from './redis-restart.js';
 import { sdkFlakyNetwork } from './sdk-flaky-network.js';
@@ -25,4 +26,5 @@ export const scenarios: Readonly<Record<ScenarioName, ScenarioDefinition>> = {
   'kafka-controller-kill': kafkaControllerKill,
   'kafka-rolling-restart': kafkaRollingRestart,
   'sdk-flaky-network': sdkFlakyNetwork,
+  'postgres-kill': postgresKill,
 };
