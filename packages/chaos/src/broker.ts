@@ -73,6 +73,11 @@ export class Broker {
     return broker;
   }
 
+  /** A cluster started (and stopped) by the caller, for a scenario that kills and restarts its nodes. */
+  static onCluster(cluster: KafkaCluster): Broker {
+    return new Broker({ libsDir: '', dir: '', port: 0, controllerPort: 0, heapMb: 0 }, cluster);
+  }
+
   /** Bootstrap addresses, comma-separated (every node of a cluster). */
   get brokers(): string {
     return this.cluster?.brokers ?? `127.0.0.1:${this.options.port}`;

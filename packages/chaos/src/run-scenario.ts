@@ -75,7 +75,12 @@ export async function runScenario(
   try {
     let broker: Broker | undefined;
     let brokers = env.sharedBrokers;
-    if (definition.ownBroker) {
+    const shared = env.sharedCluster;
+    if (definition.ownBroker && shared && definition.kafkaNodes === shared.nodeIds.length) {
+      env.log(`${name}: on the shared cluster of ${shared.nodeIds.length} nodes`);
+      broker = Broker.onCluster(shared);
+      brokers = shared.brokers;
+    } else if (definition.ownBroker) {
       env.log(`${name}: starting a Kafka broker of its own`);
       const own = await Broker.start({
         dir,
@@ -87,7 +92,7 @@ export async function runScenario(
       broker = own;
       brokers = own.brokers;
     }
-    const topics = await createAuditTopics(brokers, `chaos-${name}`);
+    const topics = await createAuditTopics(brokers, `chaos-${name}`, definition.topicPartitions);
     scope.defer('topics', () => deleteAuditTopics(brokers, topics));
     const auditor = await Auditor.start(brokers, topics, env.log);
     scope.defer('auditor', () => auditor.stop());

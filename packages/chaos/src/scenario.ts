@@ -1,4 +1,4 @@
-import type { AppendFsync } from '@pushtech/devstack';
+import type { AppendFsync, KafkaCluster } from '@pushtech/devstack';
 import type { LoadResult } from '@pushtech/loadgen';
 import type { KafkaClient } from '@pushtech/runtime';
 import type { Acknowledgements, AuditSummary } from './audit.js';
@@ -40,6 +40,12 @@ export interface ChaosEnvironment {
   /** Parent folder of every scenario's state (Redis AOF, broker data); removed per scenario. */
   readonly workDir: string;
   readonly log: (line: string) => void;
+  /**
+   * A running cluster the scenarios asking for one of that many nodes (`kafkaNodes`) use instead
+   * of starting their own; it is left running for the next. Each such scenario leaves every node
+   * running and in sync.
+   */
+  readonly sharedCluster?: KafkaCluster;
 }
 
 export interface ScenarioOptions {
@@ -159,6 +165,8 @@ export interface ScenarioDefinition {
   readonly ownBroker: boolean;
   /** Nodes of the scenario's own Kafka (ownBroker): 3 for a KRaft cluster (`broker.cluster`). */
   readonly kafkaNodes?: number;
+  /** Partitions of the scenario's fresh event topic (3 when not given). */
+  readonly topicPartitions?: number;
   /** Runs the consumers service (event_counter) and kafidx on the topic beside the pod (`followers`). */
   readonly followers?: boolean;
   /** Runs `postgres_sink` on the topic, writing to a PostgreSQL of the scenario's own (`sink`). */

@@ -11,7 +11,7 @@ export interface AuditTopics {
  * with the time it appended it (LogAppendTime), which is the moment an event "reached Kafka":
  * recovery times do not depend on how fast the auditor happens to read.
  */
-export async function createAuditTopics(brokers: string, prefix: string): Promise<AuditTopics> {
+export async function createAuditTopics(brokers: string, prefix: string, partitions = 3): Promise<AuditTopics> {
   const topic = `${prefix}-${randomBytes(4).toString('hex')}`;
   // On a cluster the topics get its replication factor (3) and min.insync.replicas (2) by default.
   const admin = createAdmin({ brokers: brokers.split(','), clientId: `${prefix}-admin` }, silentLogger());
@@ -19,7 +19,7 @@ export async function createAuditTopics(brokers: string, prefix: string): Promis
   try {
     const config = { 'message.timestamp.type': 'LogAppendTime' };
     await admin.ensureTopics([
-      { topic, partitions: 3, config },
+      { topic, partitions, config },
       { topic: `${topic}.dlq`, partitions: 1, config },
     ]);
   } finally {
