@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort, startRedisServer, type RedisServer } from '@pushtech/devstack';
+import { KafidxViewer } from './kafidx-viewer.js';
 import { redisCommand } from './redis-command.js';
 import { trackProcess, type Scope } from './scope.js';
 import { startService, type ServiceProcess } from './service-process.js';
@@ -10,23 +11,29 @@ import type { AuditTopics } from './topics.js';
 const READY_TIMEOUT_MS = 90_000;
 const KEY_PREFIX = 'chaos-followers';
 
-/** How far the readers of the topic got: event_counter's total, and kafidx's events read. */
+/** How far the readers of the topic got: event_counter's total, and the live events kafidx's viewer received. */
 export interface FollowerProgress {
   readonly counted: number;
-  readonly kafidxIn: number;
+  readonly kafidxViewed: number;
 }
 
 /**
  * The topic's readers as deployed, for the leader-failover scenarios: the consumers service
  * (event_counter, its state in a Redis of its own) and kafidx, each a process of its own with
  * every node in KAFKA_BROKERS. They must follow the new leaders without being restarted.
+ *
+ * kafidx reads Kafka only while a browser watches (its consumer is paused otherwise), so two
+ * dashboard viewers are connected to it over its WebSocket: `viewer` watches throughout, and
+ * `pausedViewer` presses pause once the warm-up is over; it is the control that receives
+ * nothing from then on, so "kafidx followed" is a check that can fail.
  */
 export class Followers {
   private constructor(
     private readonly redis: RedisServer,
     readonly consumers: ServiceProcess,
     readonly kafidx: ServiceProcess,
-    private readonly kafidxOpsPort: number,
+    readonly viewer: KafidxViewer,
+    readonly pausedViewer: KafidxViewer,
   ) {}
 
   /** Started beside the pod; stopped when the scenario's scope closes, also after a failure. */
@@ -48,6 +55,7 @@ export class Followers {
       KAFKA_DLQ_TOPIC: options.topics.deadLetterTopic,
     };
     const [consumersPort, kafidxPort, kafidxOpsPort] = [await freePort(), await freePort(), await freePort()];
+    const kafidxToken = randomBytes(16).toString('hex');
     const consumers = startService({
       name: 'consumers',
       opsPort: consumersPort,
@@ -72,13 +80,20 @@ export class Followers {
         KAFIDX_HOST: '127.0.0.1',
         KAFIDX_PORT: String(kafidxPort),
         KAFIDX_OPS_PORT: String(kafidxOpsPort),
-        KAFIDX_TOKEN: randomBytes(16).toString('hex'),
+        KAFIDX_TOKEN: kafidxToken,
       },
     });
-    const followers = new Followers(redis, consumers, kafidx, kafidxOpsPort);
-    scope.defer('followers', () => followers.stop());
+    scope.defer('followers', async () => {
+      await Promise.allSettled([consumers.stop(15_000), kafidx.stop(15_000)]);
+      await redis.stop();
+    });
     await Promise.all([consumers.waitReady(READY_TIMEOUT_MS), kafidx.waitReady(READY_TIMEOUT_MS)]);
-    return followers;
+    const kafidxBase = `http://127.0.0.1:${kafidxPort}`;
+    const viewer = await KafidxViewer.connect(kafidxBase, kafidxToken, READY_TIMEOUT_MS);
+    scope.defer('kafidx viewer', () => viewer.close());
+    const pausedViewer = await KafidxViewer.connect(kafidxBase, kafidxToken, READY_TIMEOUT_MS);
+    scope.defer('kafidx paused viewer', () => pausedViewer.close());
+    return new Followers(redis, consumers, kafidx, viewer, pausedViewer);
   }
 
   /** -1 for a figure that could not be read right now. */
@@ -87,25 +102,6 @@ export class Followers {
       (reply) => (Array.isArray(reply) ? reply.reduce<number>((sum, v) => sum + Number(v), 0) : 0),
       () => -1,
     );
-    const kafidxIn = await fetch(`http://127.0.0.1:${this.kafidxOpsPort}/metrics`, {
-      signal: AbortSignal.timeout(2_000),
-    })
-      .then((r) => r.text())
-      .then((text) => {
-        const line = text.split('\n').find((l) => l.startsWith('pushtech_kafidx_events_in_total'));
-        return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-      })
-      .catch(() => -1);
-    return { counted, kafidxIn };
-  }
-
-  /** Both still the processes started first (nothing restarted them). */
-  get bothAlive(): boolean {
-    return this.consumers.alive && this.kafidx.alive;
-  }
-
-  async stop(): Promise<void> {
-    await Promise.allSettled([this.consumers.stop(15_000), this.kafidx.stop(15_000)]);
-    await this.redis.stop();
+    return { counted, kafidxViewed: this.viewer.received };
   }
 }

@@ -1,55 +1,150 @@
 /**
- * The audit on a three-node KRaft cluster (replication 3, min.insync.replicas 2): acknowledged
- * events deleted from Redis are reported lost there too. The failover scenarios themselves
- * (`kafka-leader-kill`, `kafka-controller-kill`, `kafka-rolling-restart`) run in `npm run chaos`
- * only for now: in CI's parallel load a short leader kill lost nothing but kafidx did not read
- * again within 30 s of the election (event_counter did after 1.9 s), which is still open.
+ * The short failover runs inside `npm test` (the full ones: `npm run chaos -- --scenario
+ * kafka-leader-kill,...`), all on one three-node KRaft cluster (replication 3,
+ * min.insync.replicas 2) that each scenario leaves running and in sync for the next: a pod under
+ * load, the consumers service and kafidx reading, a node SIGKILLed or each node restarted. A run
+ * passes only when no acknowledged event is missing in Kafka and the fault demonstrably happened
+ * (the node exited by SIGKILL, its partitions got new leaders, the readers followed them without
+ * a restart). The Kafka client alternates between the runs. Controls: acknowledged events deleted
+ * from Redis are reported lost on this cluster, and a kafidx viewer that paused before a kill
+ * gets nothing the new leaders appended (so "kafidx followed" can fail). kafidx following is a
+ * todo for now (KAFIDX_TODO).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cacheDir } from '@pushtech/devstack';
+import { cacheDir, type KafkaCluster } from '@pushtech/devstack';
 import { startTestCluster } from '@pushtech/devstack/testing';
 import { runLossControl } from '../src/loss-control.js';
-import type { ChaosEnvironment } from '../src/scenario.js';
+import { formatDetails, formatTable } from '../src/report.js';
+import { runScenario } from '../src/run-scenario.js';
+import type { ChaosEnvironment, ScenarioResult } from '../src/scenario.js';
 
 const RATE = 300;
 // A cluster took up to 3 min to answer with the shared machine at a load average of 50.
 const TIMEOUT = { timeout: 900_000 };
+const KAFIDX_FOLLOWED = /: kafidx followed the new leaders/;
+/**
+ * kafidx follows the new leaders, but late and not always within the scenario's 60 s: its
+ * watching viewer got the moved partitions' events 2.4, 11.1 and 16.7 s after the election in
+ * three short leader kills, and nothing within 60 s in a fourth (the consumers service and the
+ * auditor: 0.1-23 s). Reported as a todo so the rest of each run still gates npm test.
+ */
+const KAFIDX_TODO = { todo: 'issue 23: kafidx follows the new leaders late, once not within 60 s' };
 
-describe('Kafka failover: the loss control on a three-node cluster', () => {
+describe('Kafka failover on a three-node cluster (short runs)', () => {
   let env: ChaosEnvironment;
   let workDir = '';
+  const runs = new Map<string, ScenarioResult>();
+  const cleanups: (() => Promise<void> | void)[] = [];
 
-  before(() => {
+  before(async () => {
     workDir = mkdtempSync(path.join(tmpdir(), 'pushtech-chaos-failover-'));
+    const cluster: KafkaCluster = await startTestCluster({ after: (fn) => cleanups.push(fn) });
     env = {
-      // The control runs on a cluster of its own; nothing uses a shared broker.
-      sharedBrokers: '',
+      sharedBrokers: cluster.brokers,
+      sharedCluster: cluster,
       cacheRoot: cacheDir(process.env),
       workDir,
       log: (line) => {
         if (process.env['CHAOS_VERBOSE']) console.log(`  ${line}`);
       },
     };
+  }, TIMEOUT);
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    rmSync(workDir, { recursive: true, force: true });
   });
-  after(() => rmSync(workDir, { recursive: true, force: true }));
+
+  /** Every check but kafidx following the new leaders (see the todo tests below). */
+  function assertPassed(result: ScenarioResult): void {
+    console.log(`${formatTable([result])}\n${formatDetails([result])}`);
+    assert.equal(
+      result.audit.lost,
+      0,
+      `${result.audit.lost} acknowledged events missing in Kafka, e.g. ${result.audit.lostSample.join(', ')}`,
+    );
+    assert.ok(result.audit.acknowledged > 0, 'the load was acknowledged at all');
+    assert.deepEqual(
+      result.checks.filter((c) => !c.ok && !KAFIDX_FOLLOWED.test(c.name)).map((c) => `${c.name}: ${c.detail}`),
+      [],
+    );
+  }
+
+  /** What the kill scenarios prove beyond their checks: the fault happened, the controls held. */
+  function assertKilled(result: ScenarioResult): void {
+    assert.ok((result.evidence['electionMs'] ?? 0) > 0, 'the partitions moved to new leaders');
+    assert.ok((result.evidence['readByConsumerWhileDown'] ?? 0) > 0, 'the auditor kept reading');
+    assert.equal(result.evidence['kafidxPausedViewerAfterElection'], 0, 'the paused viewer got none');
+    assert.ok(result.recovery !== null, 'a time to recover was measured');
+  }
+
+  /** kafidx's own check, reported apart while it is a todo. */
+  function assertKafidxFollowed(result: ScenarioResult | undefined): void {
+    assert.ok(result, 'the scenario ran');
+    const check = result.checks.find((c) => KAFIDX_FOLLOWED.test(c.name));
+    assert.ok(check, 'the scenario checked kafidx');
+    assert.ok(check.ok, `${check.name}: ${check.detail}`);
+  }
 
   it(
     'control: on a three-node cluster the audit reports acknowledged events deleted from Redis as lost',
     TIMEOUT,
-    async (t) => {
-      const cluster = await startTestCluster(t);
-      const control = await runLossControl(
-        { ...env, sharedBrokers: cluster.brokers },
-        { rate: RATE, seconds: 1.5, remove: 20 },
-      );
+    async () => {
+      const control = await runLossControl(env, { rate: RATE, seconds: 1.5, remove: 20 });
       assert.equal(control.removed.length, 20);
       assert.equal(control.audit.lost, 20, 'exactly the deleted events are missing');
       assert.deepEqual(new Set(control.audit.lostSample), new Set(control.removed));
       assert.equal(control.detected, true);
+    },
+  );
+
+  it(
+    'the node leading most partitions SIGKILLed, kafkastore on kafkajs: none lost, the readers follow',
+    TIMEOUT,
+    async () => {
+      const result = await runScenario('kafka-leader-kill', env, {
+        rate: RATE,
+        durationSeconds: 48,
+        kafkaClient: 'kafkajs',
+      });
+      runs.set('leader', result);
+      assertPassed(result);
+      assertKilled(result);
+    },
+  );
+
+  it('leader kill: kafidx followed the new leaders', KAFIDX_TODO, () => assertKafidxFollowed(runs.get('leader')));
+
+  it(
+    'the active controller SIGKILLed, kafkastore on platformatic: another node takes the quorum',
+    TIMEOUT,
+    async () => {
+      const result = await runScenario('kafka-controller-kill', env, {
+        rate: RATE,
+        durationSeconds: 48,
+        kafkaClient: 'platformatic',
+      });
+      runs.set('controller', result);
+      assertPassed(result);
+      assertKilled(result);
+      assert.notEqual(result.evidence['newController'], result.evidence['killedNode']);
+    },
+  );
+
+  it('controller kill: kafidx followed the new leaders', KAFIDX_TODO, () =>
+    assertKafidxFollowed(runs.get('controller')),
+  );
+
+  it(
+    "a rolling restart of all three nodes, kafkastore's default client: none lost, each back in sync",
+    TIMEOUT,
+    async () => {
+      const result = await runScenario('kafka-rolling-restart', env, { rate: RATE, durationSeconds: 60 });
+      assertPassed(result);
+      assert.equal(result.faults.length, 3, 'three restarts');
     },
   );
 });

@@ -6,13 +6,15 @@ import {
   type PartitionPlacement,
 } from '@pushtech/devstack';
 import type { Sighting } from '../auditor.js';
-import type { Followers, FollowerProgress } from '../followers.js';
+import type { Followers } from '../followers.js';
 import type { Check, Fault, ScenarioContext, ScenarioDefinition } from '../scenario.js';
 import { warmupSeconds } from '../scenario.js';
 import { sleep } from '../sleep.js';
 
 /** Three combined broker+controller nodes: replication factor 3, min.insync.replicas 2. */
 const NODES = 3;
+/** The pipeline's topic as the devstack makes it (KAFKA_TOPIC_PARTITIONS' default): two led per node. */
+const PARTITIONS = 6;
 /** A SIGKILLed broker is fenced after broker.session.timeout.ms (9 s), then leaders move. */
 const ELECTION_TIMEOUT_MS = 60_000;
 /** A restarted node catching up: the time its replicas take to be back in sync. */
@@ -94,6 +96,11 @@ async function killAndRestart(
   const { nodeId, why } = await pick(cluster);
   const node = cluster.node(nodeId);
   if (!node) throw new Error(`${label}: node ${nodeId} is not running`);
+  // The partitions whose leader dies: a reader follows the new leaders when it gets what they
+  // appended after the election (every partition when the node led none, as a controller may).
+  const led = (await partitionPlacements(cluster.brokers, topic)).filter((p) => p.leader === nodeId);
+  const moved = led.length > 0 ? new Set(led.map((p) => p.partition)) : undefined;
+  const movedText = moved ? `partition(s) ${[...moved].join(', ')}` : 'any partition (it led none)';
   const inFlightBefore = (await ctx.pod.inFlight()) ?? 0;
   const readBefore = readSoFar(ctx);
   const killedAt = Date.now();
@@ -115,22 +122,23 @@ async function killAndRestart(
   const resumedBy = Date.now() + CONSUMER_TIMEOUT_MS;
   while (readSoFar(ctx) === readAtElection && Date.now() < resumedBy) await sleep(100);
   const consumerResumedMs = readSoFar(ctx) > readAtElection ? Date.now() - elected.at : -1;
-  // The same for the consumers service and kafidx: their figures rise again, nothing restarted.
-  const atElection = await followers.progress();
-  const rose = (now: FollowerProgress): { counted: boolean; kafidx: boolean } => ({
-    counted: now.counted > atElection.counted,
-    kafidx: now.kafidxIn > atElection.kafidxIn,
-  });
-  let followed = { counted: false, kafidx: false };
+  // The same for the consumers service (its count rises again) and kafidx (its watching viewer
+  // gets events the new leaders appended after the election), nothing restarted.
+  const countedAtElection = (await followers.progress()).counted;
+  const kafidxViewed = (): number => followers.viewer.receivedSince(elected.at, moved);
   let consumersResumedMs = -1;
   let kafidxResumedMs = -1;
-  while (!(followed.counted && followed.kafidx) && Date.now() < resumedBy + CONSUMER_TIMEOUT_MS) {
-    followed = rose(await followers.progress());
-    if (followed.counted && consumersResumedMs < 0) consumersResumedMs = Date.now() - elected.at;
-    if (followed.kafidx && kafidxResumedMs < 0) kafidxResumedMs = Date.now() - elected.at;
-    if (!(followed.counted && followed.kafidx)) await sleep(200);
+  while ((consumersResumedMs < 0 || kafidxResumedMs < 0) && Date.now() < resumedBy + CONSUMER_TIMEOUT_MS) {
+    if (consumersResumedMs < 0 && (await followers.progress()).counted > countedAtElection) {
+      consumersResumedMs = Date.now() - elected.at;
+    }
+    if (kafidxResumedMs < 0 && kafidxViewed() > 0) kafidxResumedMs = Date.now() - elected.at;
+    if (consumersResumedMs < 0 || kafidxResumedMs < 0) await sleep(200);
   }
-  const followersAlive = followers.bothAlive;
+  // The control: the viewer that paused before the fault got none of them, so the same count is
+  // 0 for a viewer kafidx sends nothing to, and the check above reports that.
+  const pausedViewed = followers.pausedViewer.receivedSince(elected.at, moved);
+  const viewedAfterElection = kafidxViewed();
   const readWhileDown = readSoFar(ctx) - readBefore;
   await sleep(killedAt + DOWN_SECONDS * 1000 - Date.now());
   const restartedAt = Date.now();
@@ -154,6 +162,8 @@ async function killAndRestart(
       consumerResumedMs,
       consumersServiceResumedMs: consumersResumedMs,
       kafidxResumedMs,
+      kafidxViewedAfterElection: viewedAfterElection,
+      kafidxPausedViewerAfterElection: pausedViewed,
     },
     checks: [
       {
@@ -175,11 +185,24 @@ async function killAndRestart(
             : `nothing read within ${CONSUMER_TIMEOUT_MS} ms after the election`,
       },
       {
-        name: `${label}: the consumers service and kafidx followed the new leaders, not restarted`,
-        ok: consumersResumedMs >= 0 && kafidxResumedMs >= 0 && followersAlive,
+        name: `${label}: the consumers service followed the new leaders, not restarted`,
+        ok: consumersResumedMs >= 0 && followers.consumers.alive,
         detail:
-          `event_counter counting again ${consumersResumedMs} ms and kafidx reading again ${kafidxResumedMs} ms ` +
-          `after the election (-1: not within ${CONSUMER_TIMEOUT_MS} ms); ${followersAlive ? 'both the first processes' : 'a process exited'}`,
+          `event_counter counting again ${consumersResumedMs} ms after the election (-1: not within ` +
+          `${2 * CONSUMER_TIMEOUT_MS} ms); ${followers.consumers.alive ? 'the first process' : 'the process exited'}`,
+      },
+      {
+        name: `${label}: kafidx followed the new leaders, not restarted`,
+        ok: kafidxResumedMs >= 0 && followers.kafidx.alive,
+        detail:
+          `its watching viewer got the first event the new leaders of ${movedText} appended after the election ` +
+          `${kafidxResumedMs} ms after it (-1: not within ${2 * CONSUMER_TIMEOUT_MS} ms; ${viewedAfterElection} ` +
+          `such events by then); ${followers.kafidx.alive ? 'the first process' : 'the process exited'}`,
+      },
+      {
+        name: `${label}: control: a kafidx viewer paused before the kill got none of them`,
+        ok: pausedViewed === 0 && viewedAfterElection > 0,
+        detail: `the paused viewer got ${pausedViewed} events appended after the election on ${movedText}, the watching one ${viewedAfterElection}`,
       },
       {
         name: `${label}: the node came back and its replicas are in sync again`,
@@ -199,12 +222,16 @@ async function withFollowers<T>(ctx: ScenarioContext, body: (followers: Follower
   if (!followers) throw new Error('the scenario needs the consumers service and kafidx (followers: true)');
   await ctx.at(warmupSeconds(ctx.options));
   const readingBy = Date.now() + CONSUMER_TIMEOUT_MS;
-  let progress = await followers.progress();
-  while ((progress.counted <= 0 || progress.kafidxIn <= 0) && Date.now() < readingBy) {
-    await sleep(200);
-    progress = await followers.progress();
-  }
-  ctx.log(`followers: consumers counted ${progress.counted}, kafidx read ${progress.kafidxIn} before the fault`);
+  const reading = async (): Promise<boolean> =>
+    (await followers.progress()).counted > 0 && followers.viewer.received > 0 && followers.pausedViewer.received > 0;
+  while (!(await reading()) && Date.now() < readingBy) await sleep(200);
+  // Both viewers got events; the control one pauses now (kafidx goes on reading for the other).
+  await followers.pausedViewer.pause(CONSUMER_TIMEOUT_MS);
+  const progress = await followers.progress();
+  ctx.log(
+    `followers: consumers counted ${progress.counted}, kafidx's viewers got ${followers.viewer.received} and ` +
+      `${followers.pausedViewer.received} (then paused) before the fault`,
+  );
   return body(followers);
 }
 
@@ -218,8 +245,9 @@ function commonChecks(
   let duplicated = 0;
   for (const sighting of view.seen.values()) duplicated += Math.max(0, sighting.count - 1);
   // A batch whose acknowledgement died with its leader is sent again whole: at most one batch
-  // per partition the dead leader held, per fault.
-  const bound = faults.length * KAFKASTORE_BATCH * 3;
+  // per partition the dead leader held (PARTITIONS / NODES), plus one in flight, per fault.
+  const batchesPerFault = PARTITIONS / NODES + 1;
+  const bound = faults.length * KAFKASTORE_BATCH * batchesPerFault;
   const kafkastore = ctx.pod.kafkastore;
   return {
     evidence: { ackedDuringFaults: ackedDuring, duplicatedCopies: duplicated, duplicateBound: bound },
@@ -232,7 +260,7 @@ function commonChecks(
       {
         name: 'duplicates only from batches re-sent after a lost acknowledgement',
         ok: duplicated <= bound,
-        detail: `${duplicated} extra copies; at most ${bound} (${KAFKASTORE_BATCH} per batch, 3 partitions, ${faults.length} fault(s))`,
+        detail: `${duplicated} extra copies; at most ${bound} (${batchesPerFault} batches of ${KAFKASTORE_BATCH} per fault, ${faults.length} fault(s))`,
       },
       {
         name: 'the same kafkastore process recovered by itself',
@@ -253,6 +281,7 @@ export const kafkaLeaderKill: ScenarioDefinition = {
   recoveryDefinition: recovery,
   ownBroker: true,
   kafkaNodes: NODES,
+  topicPartitions: PARTITIONS,
   followers: true,
   minDurationSeconds: (o) => warmupSeconds(o) + DOWN_SECONDS + RESTART_AND_TAIL_SECONDS,
   async inject(ctx) {
@@ -287,6 +316,7 @@ export const kafkaControllerKill: ScenarioDefinition = {
   recoveryDefinition: recovery,
   ownBroker: true,
   kafkaNodes: NODES,
+  topicPartitions: PARTITIONS,
   followers: true,
   minDurationSeconds: (o) => warmupSeconds(o) + DOWN_SECONDS + RESTART_AND_TAIL_SECONDS,
   async inject(ctx) {
@@ -330,6 +360,7 @@ export const kafkaRollingRestart: ScenarioDefinition = {
   recoveryDefinition: 'from the restarted node answering until the first event acknowledged after that was appended',
   ownBroker: true,
   kafkaNodes: NODES,
+  topicPartitions: PARTITIONS,
   minDurationSeconds: (o) => warmupSeconds(o) + NODES * ROLL_SECONDS,
   async inject(ctx) {
     await ctx.at(warmupSeconds(ctx.options));
