@@ -31,6 +31,11 @@ describe('npm run chaos: bad input stops it before anything starts', () => {
       args: ['--scenario', 'consumer-outages', '--duration', '30', '--consumer-outage', '10'],
       message: /consumer-outages: a load of 30 s is too short .* at least 53 s/,
     },
+    { args: ['--postgres-kills', '0'], message: /--postgres-kills must be a positive number, got "0"/ },
+    {
+      args: ['--scenario', 'postgres-kill', '--duration', '20'],
+      message: /postgres-kill: a load of 20 s is too short .* at least 25 s/,
+    },
   ];
   for (const c of cases) {
     it(c.args.join(' '), () => {
@@ -89,6 +94,8 @@ describe('scenario options', () => {
         redisAppendFsync: 'always',
         secondKafkastoreLease: true,
         consumerOutageSeconds: 5,
+        postgresKills: 3,
+        postgresDownSeconds: 3,
       },
     );
   });
