@@ -78,7 +78,8 @@ describe('fuzzing the tracker', () => {
       'tracker ready',
       async () =>
         (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
-      30_000,
+      // A tsx start-up took over 30 s with the shared 2-core machine at a load average of 22.
+      120_000,
     );
 
     const cases = fuzzCases(Number(process.env['FUZZ_SEED'] ?? 1234));
