@@ -362,6 +362,76 @@ describe('postgres_sink (issue 24)', () => {
     ]);
   });
 
+  it('device_time is the device-created time of the meta (ct), NULL without one', async (t) => {
+    // It was read from a meta key the decoder never leaves (`ct` is decoded as createdAt).
+    const url = await testDatabase(t, 'sink_device_time');
+    const store = new SinkStore({
+      url,
+      retentionDays: 30,
+      partitionsAheadDays: 1,
+      poolSize: 1,
+      logger: silentLogger(),
+    });
+    t.after(() => store.close());
+    const created = hourA - 90_000;
+    const withTime = asConsumed(sampleEvent({ meta: { ts: hourA, createdAt: created } }));
+    const without = asConsumed(sampleEvent({ meta: { ts: hourA + 1 } }));
+    await store.write([withTime, without]);
+    const c = await client(t, url);
+    assert.deepEqual(await rows(c, 'select id, device_time from events order by received_at'), [
+      { id: withTime.id, device_time: new Date(created) },
+      { id: without.id, device_time: null },
+    ]);
+  });
+
+  it('two sinks writing the same id at once: the second COPY conflicts, is written again, counts once', async (t) => {
+    const url = await testDatabase(t, 'sink_race');
+    const store = new SinkStore({
+      url,
+      retentionDays: 30,
+      partitionsAheadDays: 1,
+      poolSize: 1,
+      logger: silentLogger(),
+    });
+    t.after(() => store.close());
+    const batch = Array.from({ length: 5 }, (_, i) =>
+      asConsumed(sampleEvent({ meta: { ts: hourA + i }, params: [['deviceid', `race${i}`]] })),
+    );
+    await store.prepare();
+    await store.write([asConsumed(sampleEvent({ meta: { ts: hourA } }))]); // the hour's partition
+    // The other sink: the first event's row inserted, its transaction still open.
+    const other = await client(t, url);
+    await other.query('begin');
+    await other.query(`insert into events (id, received_at, type, params) values ($1, $2, $3, '{}')`, [
+      batch[0]!.id,
+      new Date(batch[0]!.receivedAt),
+      batch[0]!.type,
+    ]);
+    const writing = store.write(batch);
+    // The sink's lookup cannot see the uncommitted row: its COPY waits on that key.
+    const watcher = await client(t, url);
+    const waiting = async (): Promise<boolean> =>
+      (
+        await rows<{ n: number }>(
+          watcher,
+          "select count(*)::int as n from pg_stat_activity where application_name = 'pushtech-postgres-sink' and wait_event_type = 'Lock'",
+        )
+      )[0]?.n === 1;
+    while (!(await waiting())) await new Promise((resolve) => setTimeout(resolve, 5));
+    await other.query('commit');
+    assert.deepEqual(await writing, { inserted: 4, duplicates: 1 });
+    const c = await client(t, url);
+    assert.deepEqual(await rows(c, 'select count(*)::int as n, count(distinct id)::int as ids from events'), [
+      { n: 6, ids: 6 },
+    ]);
+    assert.deepEqual(
+      await rows(c, 'select sum(events)::int as n from events_hourly'),
+      [{ n: 5 }],
+      "the other row is not the sink's",
+    );
+    assert.deepEqual(await devicesPerHour(c), [[hourA, '5']]);
+  });
+
   it('negative control: the outage check sees a sink that would dead-letter instead of waiting', async (t) => {
     // The same outage, the errors not marked as outages: the kit must dead-letter, so the
     // positive test's "nothing dead-lettered" can fail.

@@ -4,7 +4,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { transient, type ConsumedEvent } from '@pushtech/consumer-kit';
 import type { Logger } from '@pushtech/runtime';
-import { copyColumns, copyRow } from './postgres-sink-rows.js';
+import { BatchRollup, SeenDevices } from './postgres-sink-rollups.js';
+import { copyColumns, encodeRows, isoTime, keptRows, type CopyRows } from './postgres-sink-rows.js';
 import { createDayPartitions, dayOf, daysAhead, dropExpiredPartitions, migrate } from './postgres-sink-schema.js';
 
 export interface SinkStoreOptions {
@@ -53,48 +54,45 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-const STAGING = 'pushtech_sink_staging';
+/**
+ * Which of a batch's ids are in `events` already (replays, and clients' retries received up
+ * to a day apart): one primary-key probe per row, pruned to the day partitions of its own
+ * window. As NOT EXISTS or `id = any(...)` the planner scans a whole partition instead (a
+ * hash join, a filter), and that grows with the table.
+ */
+const KNOWN_IDS = `
+  select k.i from unnest($1::text[], $2::timestamptz[]) with ordinality as k(id, received_at, i)
+   cross join lateral (
+     select from events e
+      where e.id = k.id
+        and e.received_at between k.received_at - interval '1 day' and k.received_at + interval '1 day'
+      limit 1
+   ) known`;
 
 /**
- * One statement, after the batch is in the staging table: the rows whose id is not in `events`
- * yet (within a day of their receive time, so a client's retry received later counts once),
- * each id once, inserted; the hourly rollups grow by exactly what was inserted. The lookup is
- * a LATERAL ... LIMIT 1, one primary-key probe per row: as NOT EXISTS the planner made it a
- * hash anti join over all of `events`, which grew with the table (426 ms a batch at 20,000 rows).
+ * The hourly rollups grow by the rows the batch inserted, counted in the sink (it knows them:
+ * the rows it COPYed): one statement for all three, rows in key order so that two sinks
+ * lock in the same order. A device is counted in an hour once its (hour, device) is new to
+ * the set.
  */
-const INSERT_AND_ROLL_UP = `
-  with fresh as (
-    select distinct on (s.id) s.* from ${STAGING} s
-      left join lateral (
-        select true as known from events e
-         where e.id = s.id
-           and e.received_at between s.received_at - interval '1 day' and s.received_at + interval '1 day'
-         limit 1
-      ) k on true
-     where k.known is null
-     order by s.id, s.received_at
-  ), inserted as (
-    insert into events (${copyColumns.join(', ')})
-    select ${copyColumns.join(', ')} from fresh
-    on conflict do nothing
-    returning received_at, type, country, device_type, device_id
-  ), by_hour as (
+const ROLL_UP = `
+  with by_hour as (
     insert into events_hourly (hour, type, country, device_type, events)
-    select date_trunc('hour', received_at, 'UTC'), type, coalesce(country, ''), coalesce(device_type, ''), count(*)
-      from inserted group by 1, 2, 3, 4 order by 1, 2, 3, 4
+    select * from unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::bigint[]) order by 1, 2, 3, 4
     on conflict (hour, type, country, device_type) do update set events = events_hourly.events + excluded.events
   ), new_devices as (
     insert into events_hourly_device_set (hour, device_id)
-    select distinct date_trunc('hour', received_at, 'UTC'), device_id from inserted
-     where device_id is not null order by 1, 2
+    select * from unnest($6::timestamptz[], $7::text[]) order by 1, 2
     on conflict do nothing
     returning hour
-  ), device_counts as (
-    insert into events_hourly_devices (hour, devices)
-    select hour, count(*) from new_devices group by hour order by hour
-    on conflict (hour) do update set devices = events_hourly_devices.devices + excluded.devices
   )
-  select count(*)::int as inserted from inserted`;
+  insert into events_hourly_devices (hour, devices)
+  select hour, count(*) from new_devices group by hour order by hour
+  on conflict (hour) do update set devices = events_hourly_devices.devices + excluded.devices`;
+
+/** unique_violation: another sink committed one of the batch's rows while this one wrote it. */
+const UNIQUE_VIOLATION = '23505';
+const WRITE_ATTEMPTS = 3;
 
 /**
  * The sink's connection to PostgreSQL: a small pool, the schema migrated once per process,
@@ -105,7 +103,7 @@ export class SinkStore {
   private prepared: Promise<void> | undefined;
   private readonly days = new Set<number>();
   private lastMaintenance = 0;
-  private readonly staged = new WeakSet<pg.PoolClient>();
+  private readonly seenDevices = new SeenDevices();
 
   constructor(private readonly options: SinkStoreOptions) {
     this.pool = new pg.Pool({
@@ -158,15 +156,17 @@ export class SinkStore {
     );
   }
 
-  /** Writes a batch in one transaction: COPY into staging, one insert, the rollups. */
+  /**
+   * Writes a batch in one transaction: the ids already in `events` looked up, the other rows
+   * COPYed straight into `events`, the rollups grown by those rows. A row another sink
+   * committed meanwhile fails the COPY on the primary key: the batch is written again, and the
+   * lookup then finds it.
+   */
   async write(events: readonly ConsumedEvent[]): Promise<BatchOutcome> {
     if (events.length === 0) return { inserted: 0, duplicates: 0 };
-    let text = '';
-    const days = new Set<number>();
-    for (const e of events) {
-      text += copyRow(e);
-      days.add(dayOf(e.receivedAt));
-    }
+    const unique = firstOfEachId(events);
+    const rows = encodeRows(unique);
+    const days = new Set(unique.map((e) => dayOf(e.receivedAt)));
     await this.prepare();
     const missing = [...days].filter((d) => !this.days.has(d));
     return this.withClient(async (client) => {
@@ -174,27 +174,39 @@ export class SinkStore {
         await createDayPartitions(client, missing);
         for (const d of missing) this.days.add(d);
       }
-      if (!this.staged.has(client)) {
-        await client.query(
-          `create temp table if not exists ${STAGING} (like events including defaults) on commit delete rows`,
-        );
-        this.staged.add(client);
-      }
-      await client.query('begin');
-      try {
-        await pipeline(
-          Readable.from([text]),
-          client.query(copyFrom(`copy ${STAGING} (${copyColumns.join(', ')}) from stdin`)),
-        );
-        const { rows } = await client.query<{ inserted: number }>(INSERT_AND_ROLL_UP);
-        await client.query('commit');
-        const inserted = rows[0]?.inserted ?? 0;
-        return { inserted, duplicates: events.length - inserted };
-      } catch (error: unknown) {
-        await client.query('rollback').catch(() => undefined);
-        throw error;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const inserted = await this.writeOnce(client, unique, rows);
+          return { inserted, duplicates: events.length - inserted };
+        } catch (error: unknown) {
+          if (attempt >= WRITE_ATTEMPTS || (error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+        }
       }
     });
+  }
+
+  /** One transaction; returns the rows inserted. */
+  private async writeOnce(client: pg.PoolClient, events: readonly ConsumedEvent[], rows: CopyRows): Promise<number> {
+    await client.query('begin');
+    try {
+      const known = await knownRows(client, events);
+      const rollup = new BatchRollup();
+      for (let i = 0; i < events.length; i++) if (!known.has(i)) rollup.add(events[i] as ConsumedEvent);
+      if (rollup.events > 0) {
+        const data = known.size === 0 ? rows.bytes : keptRows(rows, (i) => !known.has(i));
+        await pipeline(
+          Readable.from([data]),
+          client.query(copyFrom(`copy events (${copyColumns.join(', ')}) from stdin`)),
+        );
+        await client.query(ROLL_UP, rollup.parameters(this.seenDevices));
+      }
+      await client.query('commit');
+      this.seenDevices.addAll(rollup.devices);
+      return rollup.events;
+    } catch (error: unknown) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
@@ -226,4 +238,31 @@ export class SinkStore {
       client.release(broken === undefined ? undefined : true);
     }
   }
+}
+
+/** Each id once, at its earliest receive time (a client's retry in the same batch counts once). */
+function firstOfEachId(events: readonly ConsumedEvent[]): readonly ConsumedEvent[] {
+  const byId = new Map<string, ConsumedEvent>();
+  for (const e of events) {
+    const seen = byId.get(e.id);
+    if (seen === undefined || e.receivedAt < seen.receivedAt) byId.set(e.id, e);
+  }
+  return byId.size === events.length ? events : [...byId.values()];
+}
+
+/** Values an array literal takes as they are (ULIDs, ISO times): no quoting, no escaping. */
+const PLAIN_ELEMENT = /^[0-9A-Za-z:.-]+$/;
+
+/** A text[] parameter: the literal written here when no element needs quoting (the usual case). */
+function textArray(values: readonly string[]): string | readonly string[] {
+  return values.every((v) => PLAIN_ELEMENT.test(v) && v.toUpperCase() !== 'NULL') ? `{${values.join(',')}}` : values;
+}
+
+/** The indexes of the events whose id is in `events` already, received within a day of them. */
+async function knownRows(client: pg.PoolClient, events: readonly ConsumedEvent[]): Promise<Set<number>> {
+  const { rows } = await client.query<{ i: string }>(KNOWN_IDS, [
+    textArray(events.map((e) => e.id)),
+    textArray(events.map((e) => isoTime(e.receivedAt))),
+  ]);
+  return new Set(rows.map((r) => Number(r.i) - 1));
 }
