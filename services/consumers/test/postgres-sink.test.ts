@@ -56,7 +56,9 @@ function knownEvents(): { unique: TrackingEvent[]; produced: TrackingEvent[] } {
     at(hourB + 4_000, 'screen_view', 'd2', { country: 'FR', type: 'Tablet' }),
     at(hourB + 5_000, 'screen_view', 'd2', { country: 'FR', type: 'Tablet' }),
   ];
-  // kafkastore replays (the same message again) and a client's retry (same id, received later).
+  // kafkastore replays (the same message again) and a client's retry (same id, minted on the
+  // device, received later).
+  unique[5]!.meta.idSource = 'client';
   const retry = { ...unique[5], meta: { ...unique[5]!.meta, ts: hourB + 60_000 } } as TrackingEvent;
   return { unique, produced: [...unique, unique[0]!, unique[4]!, unique[8]!, retry] };
 }

@@ -158,9 +158,13 @@ export class SinkStore {
 
   /**
    * Writes a batch in one transaction: the ids already in `events` looked up, the other rows
-   * COPYed straight into `events`, the rollups grown by those rows. A row another sink
-   * committed meanwhile fails the COPY on the primary key: the batch is written again, and the
-   * lookup then finds it.
+   * COPYed straight into `events`, the rollups grown by those rows.
+   *
+   * Only ids a device minted (`id_src=client`) can come back with another receive time (the
+   * client's retry, received later), so only those are looked up at first. An id the tracker
+   * minted comes back only as a replay of the same message, with the same receive time: the
+   * COPY then fails on the primary key `(id, received_at)`, and the batch is written again
+   * with every id looked up. So is a batch whose row another sink committed meanwhile.
    */
   async write(events: readonly ConsumedEvent[]): Promise<BatchOutcome> {
     if (events.length === 0) return { inserted: 0, duplicates: 0 };
@@ -176,7 +180,8 @@ export class SinkStore {
       }
       for (let attempt = 1; ; attempt++) {
         try {
-          const inserted = await this.writeOnce(client, unique, rows);
+          // The first time only the ids a device minted are looked up; after a conflict, all.
+          const inserted = await this.writeOnce(client, unique, rows, attempt > 1);
           return { inserted, duplicates: events.length - inserted };
         } catch (error: unknown) {
           if (attempt >= WRITE_ATTEMPTS || (error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
@@ -186,10 +191,15 @@ export class SinkStore {
   }
 
   /** One transaction; returns the rows inserted. */
-  private async writeOnce(client: pg.PoolClient, events: readonly ConsumedEvent[], rows: CopyRows): Promise<number> {
+  private async writeOnce(
+    client: pg.PoolClient,
+    events: readonly ConsumedEvent[],
+    rows: CopyRows,
+    lookUpAll: boolean,
+  ): Promise<number> {
     await client.query('begin');
     try {
-      const known = await knownRows(client, events);
+      const known = await knownRows(client, events, lookUpAll);
       const rollup = new BatchRollup();
       for (let i = 0; i < events.length; i++) if (!known.has(i)) rollup.add(events[i] as ConsumedEvent);
       if (rollup.events > 0) {
@@ -258,11 +268,19 @@ function textArray(values: readonly string[]): string | readonly string[] {
   return values.every((v) => PLAIN_ELEMENT.test(v) && v.toUpperCase() !== 'NULL') ? `{${values.join(',')}}` : values;
 }
 
-/** The indexes of the events whose id is in `events` already, received within a day of them. */
-async function knownRows(client: pg.PoolClient, events: readonly ConsumedEvent[]): Promise<Set<number>> {
+/**
+ * The indexes of the events whose id is in `events` already, received within a day of them:
+ * every event's, or (`all` false) those whose id a device minted.
+ */
+async function knownRows(client: pg.PoolClient, events: readonly ConsumedEvent[], all: boolean): Promise<Set<number>> {
+  const indexes: number[] = [];
+  events.forEach((e, i) => {
+    if (all || e.meta.idSource === 'client') indexes.push(i);
+  });
+  if (indexes.length === 0) return new Set();
   const { rows } = await client.query<{ i: string }>(KNOWN_IDS, [
-    textArray(events.map((e) => e.id)),
-    textArray(events.map((e) => isoTime(e.receivedAt))),
+    textArray(indexes.map((i) => (events[i] as ConsumedEvent).id)),
+    textArray(indexes.map((i) => isoTime((events[i] as ConsumedEvent).receivedAt))),
   ]);
-  return new Set(rows.map((r) => Number(r.i) - 1));
+  return new Set(rows.map((r) => indexes[Number(r.i) - 1] as number));
 }
