@@ -23,6 +23,7 @@ export interface PrivateUpPorts {
   readonly kafidx: number;
   readonly kafidxOps: number;
   readonly prometheus: number;
+  readonly postgres: number;
 }
 
 export interface PrivateUp {
@@ -55,6 +56,7 @@ export async function startPrivateUp(env: Readonly<Record<string, string | undef
     kafidx: await freePort(),
     kafidxOps: await freePort(),
     prometheus: await freePort(),
+    postgres: await freePort(),
   };
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -74,6 +76,8 @@ export async function startPrivateUp(env: Readonly<Record<string, string | undef
       .map((name) => `${name}=http://127.0.0.1:${ports[name as 'tracker']}/metrics`)
       .join(','),
     ARCHIVE_DIR: path.join(root, 'archive'),
+    // The devstack's PostgreSQL (as .env's, user and database pushtech) on a port of its own.
+    POSTGRES_URL: `postgres://pushtech@127.0.0.1:${ports.postgres}/pushtech`,
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
     // The services' default, not the caller's shell.

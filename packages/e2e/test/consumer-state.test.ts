@@ -2,8 +2,12 @@
  * Issue 20, done when: after `npm start` and 100,000 events, the tracker's Redis holds no consumer
  * state, and the consumers' Redis holds a bounded number of keys. The stack is started as
  * `npm start` starts it (devstack up, every service with `npm start`), on ports of its own.
+ * Issue 24, done when: `npm start` runs the PostgreSQL sink against its own PostgreSQL, and the
+ * events can be asked for with `psql` as the README shows: every counted event is a row, once.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { dedupKeyBound } from '@pushtech/consumer-kit';
@@ -28,6 +32,12 @@ async function allKeys(redis: Redis): Promise<string[]> {
   const keys: string[] = [];
   for await (const batch of redis.scanStream({ count: 1000 }) as AsyncIterable<string[]>) keys.push(...batch);
   return keys.sort();
+}
+
+/** What `psql -At -c <sql>` prints, as a user of the README would run it. */
+async function psql(url: string, sql: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('psql', [url, '-X', '-At', '-F', ' ', '-c', sql], { timeout: 60_000 });
+  return stdout.trim();
 }
 
 async function ready(port: number): Promise<true | undefined> {
@@ -119,6 +129,23 @@ describe('npm start: consumer state is bounded and off the ingest buffer (issue 
       `event_counter counted ${total}: between ${stored.atLeast} and ${stored.atMost}`,
     );
     assert.deepEqual(others, [total, total], 'each event counted once by each consumer');
+
+    // The PostgreSQL sink wrote the same events, each once, and its rollups add up to them.
+    const postgresUrl = `postgres://pushtech@127.0.0.1:${ports.postgres}/pushtech`;
+    const rows = async (): Promise<string> =>
+      psql(
+        postgresUrl,
+        'select count(*), count(distinct id), (select coalesce(sum(events), 0) from events_hourly) from events',
+      ).catch((error: unknown) => `psql failed: ${(error as Error).message}`);
+    await eventually(
+      'the PostgreSQL sink caught up',
+      async () => ((await rows()) === `${total} ${total} ${total}` ? true : undefined),
+      300_000,
+    ).catch(async (error: unknown) => {
+      throw new Error(
+        `${(error as Error).message}: rows, distinct ids, rollup sum: ${await rows()}; counted ${total}\n${tail()}`,
+      );
+    });
 
     // The buffer: only the tracker's list and kafkastore's lists and leases, nothing of a consumer.
     const bufferKeys = await allKeys(buffer);
