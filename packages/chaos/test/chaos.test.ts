@@ -6,37 +6,19 @@
  * cannot pass by doing nothing; the loss control shows the audit fails when events do go missing.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { cacheDir, DiskPressureUnavailableError } from '@pushtech/devstack';
-import { testInfra } from '@pushtech/devstack/testing';
+import { describe, it, type TestContext } from 'node:test';
+import { DiskPressureUnavailableError } from '@pushtech/devstack';
 import { runLossControl } from '../src/loss-control.js';
 import { formatDetails, formatTable } from '../src/report.js';
 import { runScenario } from '../src/run-scenario.js';
-import type { ChaosEnvironment, ScenarioName, ScenarioOptions, ScenarioResult } from '../src/scenario.js';
+import type { ScenarioName, ScenarioOptions, ScenarioResult } from '../src/scenario.js';
+import { useChaosEnvironment } from './environment.js';
 
 const RATE = 300;
 const TIMEOUT = { timeout: 240_000 };
 
 describe('chaos (short run)', () => {
-  let env: ChaosEnvironment;
-  let workDir = '';
-
-  before(async () => {
-    const infra = await testInfra();
-    workDir = mkdtempSync(path.join(tmpdir(), 'pushtech-chaos-test-'));
-    env = {
-      sharedBrokers: infra.kafkaBrokers,
-      cacheRoot: cacheDir(process.env),
-      workDir,
-      log: (line) => {
-        if (process.env['CHAOS_VERBOSE']) console.log(`  ${line}`);
-      },
-    };
-  });
-  after(() => rmSync(workDir, { recursive: true, force: true }));
+  const env = useChaosEnvironment('pushtech-chaos-test-');
 
   /** No loss, and every check of the scenario (the fault really happened) held. */
   function assertPassed(result: ScenarioResult): void {

@@ -6,33 +6,13 @@
  * control (rows deleted and stored twice behind the sink's back) is reported by the same audit.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cacheDir } from '@pushtech/devstack';
-import { testInfra } from '@pushtech/devstack/testing';
+import { describe, it } from 'node:test';
 import { formatDetails, formatTable } from '../src/report.js';
 import { runScenario } from '../src/run-scenario.js';
-import type { ChaosEnvironment } from '../src/scenario.js';
+import { useChaosEnvironment } from './environment.js';
 
 describe('chaos (short run): the PostgreSQL sink', () => {
-  let env: ChaosEnvironment;
-  let workDir = '';
-
-  before(async () => {
-    const infra = await testInfra();
-    workDir = mkdtempSync(path.join(tmpdir(), 'pushtech-postgres-chaos-test-'));
-    env = {
-      sharedBrokers: infra.kafkaBrokers,
-      cacheRoot: cacheDir(process.env),
-      workDir,
-      log: (line) => {
-        if (process.env['CHAOS_VERBOSE']) console.log(`  ${line}`);
-      },
-    };
-  });
-  after(() => rmSync(workDir, { recursive: true, force: true }));
+  const env = useChaosEnvironment('pushtech-postgres-chaos-test-');
 
   it(
     'PostgreSQL SIGKILLed twice under load: each acknowledged event in events exactly once',

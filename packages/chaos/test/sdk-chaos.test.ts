@@ -7,15 +7,10 @@
  * twice without dedup) show that the checks can fail.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cacheDir } from '@pushtech/devstack';
-import { testInfra } from '@pushtech/devstack/testing';
+import { describe, it } from 'node:test';
 import { formatDetails, formatTable } from '../src/report.js';
 import { runScenario } from '../src/run-scenario.js';
-import type { ChaosEnvironment } from '../src/scenario.js';
+import { useChaosEnvironment } from './environment.js';
 
 // Node 20 sometimes spins forever in its exit-time handle cleanup (FreeEnvironment →
 // CleanupHandles, seen with gdb at ~50 % of a core) after this scenario's proxy resets many
@@ -24,22 +19,7 @@ import type { ChaosEnvironment } from '../src/scenario.js';
 process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
 
 describe('chaos (short run): SDK clients over a flaky network', () => {
-  let env: ChaosEnvironment;
-  let workDir = '';
-
-  before(async () => {
-    const infra = await testInfra();
-    workDir = mkdtempSync(path.join(tmpdir(), 'pushtech-sdk-chaos-test-'));
-    env = {
-      sharedBrokers: infra.kafkaBrokers,
-      cacheRoot: cacheDir(process.env),
-      workDir,
-      log: (line) => {
-        if (process.env['CHAOS_VERBOSE']) console.log(`  ${line}`);
-      },
-    };
-  });
-  after(() => rmSync(workDir, { recursive: true, force: true }));
+  const env = useChaosEnvironment('pushtech-sdk-chaos-test-');
 
   it('every device id reaches Kafka and is counted once after dedup', { timeout: 300_000 }, async () => {
     const result = await runScenario('sdk-flaky-network', env, { rate: 300, durationSeconds: 14, killEverySeconds: 2 });
