@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { KafkaConnection } from './types.js';
 // Before any kafkajs connection exists: its request queues no longer spin while idle.
 import './kafkajs-idle-fix.js';
+import './kafkajs-leader-failover.js';
 
 /** kafkajs logs go through the service's pino logger, at the same levels. */
 function pinoLogCreator(logger: Logger): logCreator {

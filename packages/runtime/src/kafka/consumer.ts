@@ -310,7 +310,9 @@ export function createConsumer(connection: KafkaConnection, logger: Logger, opti
     minBytes: options.minBytes ?? 1,
     allowAutoTopicCreation: false,
     // Broker and network errors: retried, then the consumer restarts itself (an outage heals).
-    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+    // At most 2 s apart, so a consumer reads a moved partition within ~2 s of its new leader's
+    // election (kafkajs-leader-failover.ts); 20 retries span about the 40 s that 8 up to 10 s did.
+    retry: { retries: 20, initialRetryTime: 300, maxRetryTime: 2_000 },
   });
   return new KafkajsConsumer(
     consumer,
