@@ -333,19 +333,23 @@ describe('postgres_sink (issue 24)', () => {
 
     const events = Array.from({ length: 20_000 }, (_, i) => asConsumed(sampleEvent({ type: `k${i % 3}` })));
     const watcher = await client(t, first.url);
+    // The batch cannot finish before the kill: its rollup insert waits for this lock, so the kill
+    // comes while the sink's session holds the connection in the middle of its transaction.
+    const blocker = await client(t, first.url);
+    await blocker.query('begin');
+    await blocker.query('lock table events_hourly in share mode');
     const writing = store.write(events).then(
       () => undefined,
       (error: unknown) => error,
     );
-    // The kill comes while the sink's session works on the batch (the connection is checked out).
-    const busy = async (): Promise<boolean> =>
+    const waiting = async (): Promise<boolean> =>
       (
         await rows<{ n: number }>(
           watcher,
-          "select count(*)::int as n from pg_stat_activity where application_name = 'pushtech-postgres-sink' and state <> 'idle'",
+          "select count(*)::int as n from pg_stat_activity where application_name = 'pushtech-postgres-sink' and wait_event_type = 'Lock'",
         )
       )[0]?.n === 1;
-    while (!(await busy())) await sleep(2);
+    while (!(await waiting())) await sleep(5);
     process.kill(-first.process.pid, 'SIGKILL'); // every PostgreSQL process, as a container kill
     await first.process.exited;
     const failure = await writing;
