@@ -135,6 +135,41 @@ describe('run-tests', () => {
     assert.equal(summarizeCoverage(results), undefined);
   });
 
+  it('passes a run whose tests all passed when a killed child left a coverage file cut short', async (t) => {
+    // As a service a test SIGKILLs while it writes its coverage on exit: Node then cannot read
+    // the coverage folder and exits 1, though no test failed.
+    const cutShort = (passes: boolean): string =>
+      [
+        "import assert from 'node:assert/strict';",
+        "import { writeFileSync } from 'node:fs';",
+        "import path from 'node:path';",
+        "import { it } from 'node:test';",
+        '',
+        "it('leaves a truncated coverage file', () => {",
+        "  const dir = process.env['NODE_V8_COVERAGE'] ?? '';",
+        '  const name = `coverage-${process.pid}-${Date.now()}-9.json`; // the name V8 gives it',
+        '  writeFileSync(path.join(dir, name), \'{"result":[{"url":"file:///x\');',
+        `  assert.ok(${String(passes)});`,
+        '});',
+        '',
+      ].join('\n');
+    const { dir, results } = makeWorkspace(t);
+    writeFileSync(path.join(dir, 'test', 'killed-child.test.ts'), cutShort(true));
+    const passed = await run(dir, { PUSHTECH_TEST_RESULTS: results });
+    assert.match(passed.stdout, /Could not report code coverage/, 'Node did fail the coverage report');
+    assert.equal(passed.code, 0, passed.stdout);
+    assert.match(passed.stdout, /^ℹ pass 2$/m);
+    assert.match(passed.stdout, /^run-tests: every test passed; no coverage figures for this workspace \(/m);
+    assert.equal(summarizeCoverage(results), undefined, 'no figures made up');
+
+    // Control: a failed test still fails the run, coverage report or not.
+    writeFileSync(path.join(dir, 'test', 'killed-child.test.ts'), cutShort(false));
+    const failed = await run(dir, { PUSHTECH_TEST_RESULTS: results });
+    assert.equal(failed.code, 1, failed.stdout);
+    assert.match(failed.stdout, /^ℹ fail 1$/m);
+    assert.doesNotMatch(failed.stdout, /every test passed/);
+  });
+
   it('refuses a test file left in src/, which it would not run', async (t) => {
     const { dir, results } = makeWorkspace(t);
     writeFileSync(path.join(dir, 'src', 'shapes.test.ts'), "import { it } from 'node:test';\nit('x', () => {});\n");
