@@ -58,14 +58,10 @@ if (resultsDir) {
 // happens when a test SIGKILLs a service it spawned (which inherits NODE_V8_COVERAGE) while the
 // service writes its coverage file on exit: the truncated JSON fails the whole report (seen in
 // CI: kafkastore, 159 of 159 passed, "Unterminated string in JSON at position 2097142"). The
-// outcome reporter tells that apart from a failed test; such a run passes, says why, and has no
-// coverage figures.
+// spec reporter writes the outcome (PUSHTECH_TEST_OUTCOME), which tells that apart from a failed
+// test; such a run passes, says why, and has no coverage figures.
 const outcomeDir = coverage ? mkdtempSync(path.join(tmpdir(), 'pushtech-test-outcome-')) : undefined;
 const outcomeFile = outcomeDir && path.join(outcomeDir, 'outcome.json');
-if (outcomeFile) {
-  const outcome = pathToFileURL(path.join(scriptsDir, 'test-reporters', 'outcome.mjs')).href;
-  reporters.push(`--test-reporter=${outcome}`, `--test-reporter-destination=${outcomeFile}`);
-}
 
 /** @param {number} code @returns {number} */
 function exitCode(code) {
@@ -90,7 +86,11 @@ const args = [
   ...process.argv.slice(2),
   ...files,
 ];
-const child = spawn(process.execPath, args, { stdio: 'inherit' });
+// Only this run's reporter writes the outcome: not one a test of it runs in turn.
+const env = { ...process.env };
+delete env.PUSHTECH_TEST_OUTCOME;
+if (outcomeFile) env.PUSHTECH_TEST_OUTCOME = outcomeFile;
+const child = spawn(process.execPath, args, { stdio: 'inherit', env });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => {
   const result = code === null ? (signal ? 1 : 0) : exitCode(code);

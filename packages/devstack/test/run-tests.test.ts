@@ -71,7 +71,9 @@ function makeWorkspace(t: TestContext): { dir: string; results: string } {
 
 function run(cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // A run of its own: not a subtest of this file's run, nor writing into its coverage folder,
-  // nor told by the root run (npm test sets these for every workspace) what to measure.
+  // nor told by the root run (npm test sets these for every workspace) what to measure. Node
+  // passes NODE_V8_COVERAGE on to a child whose env leaves it out, and a test runner started
+  // with it copies its coverage files there at the end: here, a folder beside the fixture's.
   const {
     NODE_TEST_CONTEXT: _context,
     NODE_V8_COVERAGE: _coverage,
@@ -81,7 +83,7 @@ function run(cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null
   } = process.env;
   const child = spawn(process.execPath, [runTests], {
     cwd,
-    env: { ...rest, ...env },
+    env: { ...rest, NODE_V8_COVERAGE: path.join(cwd, '..', 'v8-coverage'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
