@@ -6,6 +6,7 @@ export { classifyProduceError, isRetriableProduceError } from './produce-errors.
 export { RECORD_BATCH_OVERHEAD, recordBytes } from './record-size.js';
 export { createAdmin } from './admin.js';
 export { createConsumer } from './consumer.js';
+export { useKafkajsFailoverPatches } from './kafkajs-leader-failover.js';
 export { kafkaSettings, kafkaSecuritySettings, kafkaConnectionFrom, deadLetterTopic } from './settings.js';
 export { explainConnectError } from './connect-errors.js';
 export type { KafkaSecurityConfig } from './security.js';
