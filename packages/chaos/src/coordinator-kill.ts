@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { partitionPlacements, type KafkaCluster, type PartitionPlacement } from '@pushtech/devstack';
+import {
+  createAdmin,
+  createConsumer,
+  createProducer,
+  silentLogger,
+  useKafkajsFailoverPatches,
+  type EventConsumer,
+} from '@pushtech/runtime';
+import { sleep } from './sleep.js';
+
+/** Kafka's own topic of group metadata and committed offsets. */
+const OFFSETS_TOPIC = '__consumer_offsets';
+const ELECTION_TIMEOUT_MS = 60_000;
+const REJOIN_TIMEOUT_MS = 120_000;
+const READ_TIMEOUT_MS = 60_000;
+
+/** What one coordinator kill showed. */
+export interface CoordinatorKill {
+  readonly groupId: string;
+  readonly killedNode: number;
+  /** From the SIGKILL until the group's partition of `__consumer_offsets` had a living leader. */
+  readonly electionMs: number;
+  /** From that election until an offset commit succeeded again, the node still down; -1: none in the window. */
+  readonly commitResumedMs: number;
+  /** How long the window was. */
+  readonly windowMs: number;
+  /** Messages produced after the election that the group read in the window. */
+  readonly readAfterElection: number;
+  readonly producedAfterElection: number;
+  /** Whether the group's committed offsets equal the topic's end once the window closed. */
+  readonly committedToEnd: boolean;
+  /** Times the consumer gave up and kafkajs restarted it (a rejoin). */
+  readonly crashes: number;
+}
+
+/**
+ * The partition of `__consumer_offsets` that holds a group, hence whose leader coordinates it:
+ * Kafka's `Utils.abs(groupId.hashCode()) % partitions`, with Java's String.hashCode.
+ */
+export function offsetsPartitionOf(groupId: string, partitions: number): number {
+  let hash = 0;
+  for (let i = 0; i < groupId.length; i++) hash = (Math.imul(31, hash) + groupId.charCodeAt(i)) | 0;
+  return (hash & 0x7fffffff) % partitions;
+}
+
+async function placementsUntil(
+  brokers: string,
+  topic: string,
+  done: (ps: readonly PartitionPlacement[]) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<PartitionPlacement[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PartitionPlacement[] = [];
+  while (Date.now() < deadline) {
+    last = await partitionPlacements(brokers, topic).catch(() => []);
+    if (last.length > 0 && done(last)) return last;
+    await sleep(200);
+  }
+  throw new Error(`${what}: not after ${timeoutMs} ms; last placements ${JSON.stringify(last)}`);
+}
+
+/**
+ * A consumer group of the runtime's consumer (kafkajs) reads a replicated topic and commits
+ * after every batch; the node that coordinates the group is SIGKILLed and kept down for
+ * `windowMs` after the election while messages keep coming; then it is started again and
+ * waited for until every replica is in sync. `patched: false` runs kafkajs as published (the
+ * control). Leaves the cluster as it found it.
+ */
+export async function killGroupCoordinator(
+  cluster: KafkaCluster,
+  options: { patched: boolean; windowMs: number; log?: (line: string) => void },
+): Promise<CoordinatorKill> {
+  const log = options.log ?? (() => undefined);
+  const brokers = cluster.brokers;
+  const connection = { brokers: brokers.split(','), clientId: 'chaos-coordinator-kill' };
+  const suffix = randomBytes(4).toString('hex');
+  const topic = `chaos-coordinator-${suffix}`;
+  const groupId = `chaos-coordinator-group-${suffix}`;
+  const admin = createAdmin(connection, silentLogger());
+  const producer = createProducer(connection, silentLogger());
+  let consumer: EventConsumer | undefined;
+  useKafkajsFailoverPatches(options.patched);
+  try {
+    await admin.connect();
+    await admin.ensureTopics([{ topic, partitions: 3, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }]);
+    await producer.connect();
+    const read = new Set<string>();
+    let commits = 0;
+    let crashes = 0;
+    consumer = createConsumer(connection, silentLogger(), {
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      maxWaitMs: 100,
+      commitIntervalMs: 0,
+      onCommit: () => (commits += 1),
+    });
+    consumer.onCrash(() => (crashes += 1));
+    await consumer.start((batch) => {
+      for (const m of batch.messages) read.add(m.value?.toString('utf8') ?? '');
+      return Promise.resolve();
+    });
+    const send = async (from: number, count: number): Promise<void> => {
+      const values = Array.from({ length: count }, (_, i) => ({ value: `m${from + i}` }));
+      // Retried: while the dead node's partitions have no leader yet a send can be refused.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await producer.send(topic, values);
+          return;
+        } catch (error: unknown) {
+          if (attempt >= 20) throw error;
+          await sleep(500);
+        }
+      }
+    };
+    const readAll = async (count: number, timeoutMs: number): Promise<boolean> => {
+      const deadline = Date.now() + timeoutMs;
+      while (read.size < count && Date.now() < deadline) await sleep(100);
+      return read.size >= count;
+    };
+    await send(0, 50);
+    if (!(await readAll(50, READ_TIMEOUT_MS)) || commits === 0) {
+      throw new Error(`the group read ${read.size} of 50 messages and committed ${commits} times before the kill`);
+    }
+    const offsetsPartitions = (await partitionPlacements(brokers, OFFSETS_TOPIC)).length;
+    const held = offsetsPartitionOf(groupId, offsetsPartitions);
+    const killedNode = (await partitionPlacements(brokers, OFFSETS_TOPIC))[held]?.leader ?? -1;
+    const node = cluster.node(killedNode);
+    if (!node) throw new Error(`node ${killedNode}, the coordinator of ${groupId}, is not running`);
+    const killedAt = Date.now();
+    await cluster.kill(killedNode);
+    log(`coordinator kill: node ${killedNode} (coordinator of ${groupId}) SIGKILLed`);
+    await placementsUntil(
+      brokers,
+      OFFSETS_TOPIC,
+      (ps) => ps.every((p) => p.leader >= 0 && p.leader !== killedNode),
+      ELECTION_TIMEOUT_MS,
+      `every partition of ${OFFSETS_TOPIC} led by a living node`,
+    );
+    const electedAt = Date.now();
+    const commitsAtElection = commits;
+    await send(50, 50);
+    let commitResumedMs = -1;
+    while (Date.now() < electedAt + options.windowMs) {
+      if (commitResumedMs < 0 && commits > commitsAtElection) commitResumedMs = Date.now() - electedAt;
+      if (commitResumedMs >= 0 && read.size >= 100) break;
+      await sleep(100);
+    }
+    const ends = await admin.topicOffsets(topic);
+    const committed = await admin.groupOffsets(groupId, topic);
+    const committedToEnd = ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.high);
+    const readAfterElection = Math.max(0, read.size - 50);
+    log(
+      `coordinator kill: election ${electedAt - killedAt} ms; commit again after ${commitResumedMs} ms; ` +
+        `${readAfterElection} of 50 read; ${crashes} consumer restart(s)`,
+    );
+    await consumer.stop().catch(() => undefined);
+    consumer = undefined;
+    await cluster.startNode(killedNode);
+    for (const t of [OFFSETS_TOPIC, topic]) {
+      await placementsUntil(
+        brokers,
+        t,
+        (ps) => ps.every((p) => p.isr.length === p.replicas.length),
+        REJOIN_TIMEOUT_MS,
+        `node ${killedNode} back in sync on ${t}`,
+      );
+    }
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.deleteTopics([topic]).catch(() => undefined);
+    return {
+      groupId,
+      killedNode,
+      electionMs: electedAt - killedAt,
+      commitResumedMs,
+      windowMs: options.windowMs,
+      readAfterElection,
+      producedAfterElection: 50,
+      committedToEnd,
+      crashes,
+    };
+  } finally {
+    useKafkajsFailoverPatches(true);
+    await consumer?.stop().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+}
