@@ -293,7 +293,12 @@ async function run(command: readonly string[]): Promise<number> {
       process.stdout.write(`\n${coverage.text}\n(also in .test-results/coverage.txt)\n`);
     }
     const summary = summarizeTapResults(resultsDir);
-    if (summary) process.stdout.write(`\n${summary.line}\n`);
+    if (summary) {
+      // Last, so the tail of a long run's log names what failed.
+      const failures = summary.failures.slice(0, 20).map((f) => `  failed: ${f}\n`);
+      if (summary.failures.length > 20) failures.push(`  and ${summary.failures.length - 20} more\n`);
+      process.stdout.write(`\n${summary.line}\n${failures.join('')}`);
+    }
     if (summary && summary.failed > 0 && code === 0) code = 1;
   } finally {
     await postgres?.stop();

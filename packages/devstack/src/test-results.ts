@@ -7,21 +7,50 @@ import path from 'node:path';
  */
 export function summarizeTapResults(
   dir: string,
-): { passed: number; failed: number; skipped: number; line: string } | undefined {
+): { passed: number; failed: number; skipped: number; line: string; failures: string[] } | undefined {
   if (!existsSync(dir)) return undefined;
   const files = readdirSync(dir).filter((f) => f.endsWith('.tap'));
   if (files.length === 0) return undefined;
   let passed = 0;
   let failed = 0;
   let skipped = 0;
-  for (const file of files) {
+  const failures: string[] = [];
+  for (const file of files.sort()) {
     const text = readFileSync(path.join(dir, file), 'utf8');
+    failures.push(...failedTests(text).map((f) => `${path.basename(file, '.tap')}: ${f}`));
     passed += count(text, 'pass');
     failed += count(text, 'fail') + count(text, 'cancelled');
     skipped += count(text, 'skipped') + count(text, 'todo');
   }
   const line = `tests: ${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`;
-  return { passed, failed, skipped, line };
+  return { passed, failed, skipped, line, failures };
+}
+
+/**
+ * One line per test that failed, timed out or was cancelled (not the suites around it): its
+ * name, where it is and the first line of its error, so the end of a long run says which.
+ */
+export function failedTests(tap: string): string[] {
+  const lines = tap.split('\n');
+  const failures: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const head = /^(\s*)not ok \d+ - (.*)$/.exec(lines[i] ?? '');
+    if (!head) continue;
+    const indent = `${head[1] ?? ''}  `;
+    const fields = new Map<string, string>();
+    for (let j = i + 1; j < lines.length && lines[j] !== `${indent}...`; j++) {
+      const field = new RegExp(`^${indent}(\\w+): (.*)$`).exec(lines[j] ?? '');
+      if (!field) continue;
+      const [, key = '', value = ''] = field;
+      // A block scalar (|- or >-): its first line is the next one.
+      fields.set(key, /^[|>]-?$/.test(value) ? (lines[j + 1] ?? '').trim() : value.replace(/^'(.*)'$/, '$1'));
+    }
+    if (fields.get('failureType') === 'subtestsFailed') continue;
+    const location = (fields.get('location') ?? '').replace(/^.*?\/((?:services|packages)\/)/, '$1');
+    const error = fields.get('error') ?? fields.get('failureType') ?? '';
+    failures.push(`${head[2] ?? ''}${location ? ` (${location})` : ''}${error ? `: ${error.slice(0, 300)}` : ''}`);
+  }
+  return failures;
 }
 
 function count(tap: string, key: string): number {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { summarizeTapResults } from '../src/test-results.js';
+import { failedTests, summarizeTapResults } from '../src/test-results.js';
 
 describe('summarizeTapResults', () => {
   it('adds up the TAP summaries of every workspace into one closing line', (t) => {
@@ -19,6 +19,7 @@ describe('summarizeTapResults', () => {
       failed: 2,
       skipped: 0,
       line: 'tests: 5 passed, 2 failed',
+      failures: [],
     });
   });
 
@@ -27,5 +28,51 @@ describe('summarizeTapResults', () => {
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     assert.equal(summarizeTapResults(dir), undefined);
     assert.equal(summarizeTapResults(path.join(dir, 'missing')), undefined);
+  });
+
+  it('names each failed test, where it is and its error, not the suites around it', (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tap-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const tap = [
+      'TAP version 13',
+      '# Subtest: suite a',
+      '    # Subtest: passes',
+      '    ok 1 - passes',
+      '    # Subtest: fails here',
+      '    not ok 2 - fails here',
+      '      ---',
+      "      location: '/check/work/main/services/tracker/test/shutdown.test.ts:5:3'",
+      "      failureType: 'testCodeFailure'",
+      '      error: |-',
+      '        one is not two',
+      '        ',
+      '        1 !== 2',
+      "      code: 'ERR_ASSERTION'",
+      '      ...',
+      '    1..2',
+      'not ok 1 - suite a',
+      '  ---',
+      "  failureType: 'subtestsFailed'",
+      "  error: '1 subtest failed'",
+      '  ...',
+      'not ok 2 - waits too long',
+      '  ---',
+      "  location: '/x/packages/chaos/test/a.test.ts:7:1'",
+      "  failureType: 'testTimeoutFailure'",
+      "  error: 'test timed out after 900000ms'",
+      '  ...',
+      '# tests 3',
+      '# pass 1',
+      '# fail 2',
+    ].join('\n');
+    assert.deepEqual(failedTests(tap), [
+      'fails here (services/tracker/test/shutdown.test.ts:5:3): one is not two',
+      'waits too long (packages/chaos/test/a.test.ts:7:1): test timed out after 900000ms',
+    ]);
+    writeFileSync(path.join(dir, 'tracker.tap'), tap);
+    assert.deepEqual(summarizeTapResults(dir)?.failures, [
+      'tracker: fails here (services/tracker/test/shutdown.test.ts:5:3): one is not two',
+      'tracker: waits too long (packages/chaos/test/a.test.ts:7:1): test timed out after 900000ms',
+    ]);
   });
 });
