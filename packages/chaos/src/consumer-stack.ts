@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, mountSmallFilesystem, startRedisServer, type RedisServer } from '@pushtech/devstack';
-import { describeError, createAdmin, silentLogger, type KafkaAdmin } from '@pushtech/runtime';
+import { describeError } from '@pushtech/runtime';
+import { GroupAdmin } from './group-admin.js';
 import { sampleOps, watchOps, type OpsSample, type OpsWatch } from './ops-sampler.js';
 import { redisCommand, type RedisReply } from './redis-command.js';
 import { sleep } from './sleep.js';
@@ -69,7 +70,6 @@ export class ConsumerStack {
   /** Every consumer group the processes joined, deleted at the end. */
   private readonly groupsUsed = new Set<string>();
   private stopping = false;
-  private admin: KafkaAdmin | undefined;
 
   private constructor(
     private readonly options: ConsumerStackOptions,
@@ -83,7 +83,10 @@ export class ConsumerStack {
     private readonly cwd: string,
   ) {
     this.redis = redis;
+    this.groups = new GroupAdmin(options.brokers, 'chaos-consumers-admin');
   }
+
+  private readonly groups: GroupAdmin;
 
   static async start(options: ConsumerStackOptions, scope: Scope): Promise<ConsumerStack> {
     const redisDir = path.join(options.dir, 'redis');
@@ -304,25 +307,12 @@ export class ConsumerStack {
     return consumerNames[role].map((name) => `${this.clientIdOf(role)}-${name}`);
   }
 
-  private async kafkaAdmin(): Promise<KafkaAdmin> {
-    if (!this.admin) {
-      const admin = createAdmin({ brokers: [this.options.brokers], clientId: 'chaos-consumers-admin' }, silentLogger());
-      await admin.connect();
-      this.admin = admin;
-    }
-    return this.admin;
-  }
-
   /** Whether every consumer group of the running processes has committed up to the topic's end. */
-  async caughtUp(): Promise<boolean> {
-    const admin = await this.kafkaAdmin();
-    const topic = this.options.topics.topic;
-    const ends = await admin.topicOffsets(topic);
-    for (const group of roles.flatMap((role) => this.groupIds(role))) {
-      const committed = new Map((await admin.groupOffsets(group, topic)).map((o) => [o.partition, BigInt(o.offset)]));
-      if (ends.some((end) => (committed.get(end.partition) ?? -1n) < BigInt(end.high))) return false;
-    }
-    return true;
+  caughtUp(): Promise<boolean> {
+    return this.groups.caughtUp(
+      this.options.topics.topic,
+      roles.flatMap((role) => this.groupIds(role)),
+    );
   }
 
   /** Readiness and the outage metric of a role's process right now. */
@@ -339,17 +329,7 @@ export class ConsumerStack {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.allSettled(this.runs.map((run) => run.stop(30_000)));
-    await Promise.allSettled([
-      (async () => {
-        const admin = await this.kafkaAdmin();
-        try {
-          await admin.deleteGroups([...this.groupsUsed]);
-        } finally {
-          await admin.disconnect();
-        }
-      })(),
-      this.redis.stop(),
-    ]);
+    await Promise.allSettled([this.groups.deleteGroupsAndClose([...this.groupsUsed]), this.redis.stop()]);
   }
 }
 

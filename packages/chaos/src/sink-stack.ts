@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, postgresBinDir, startPostgresServer, type PostgresServer } from '@pushtech/devstack';
-import { createAdmin, silentLogger, type KafkaAdmin } from '@pushtech/runtime';
+import { GroupAdmin } from './group-admin.js';
 import { sampleOps, watchOps, type OpsSample, type OpsWatch } from './ops-sampler.js';
 import { trackProcess, type Scope } from './scope.js';
 import { startService, type ServiceExit, type ServiceProcess } from './service-process.js';
@@ -30,7 +30,6 @@ export interface SinkStackOptions {
  * a row was written.
  */
 export class SinkStack {
-  private admin: KafkaAdmin | undefined;
   private stopped = false;
 
   private constructor(
@@ -42,7 +41,10 @@ export class SinkStack {
     readonly groupId: string,
   ) {
     this.postgres = postgres;
+    this.groups = new GroupAdmin(options.brokers, 'chaos-sink-admin');
   }
+
+  private readonly groups: GroupAdmin;
 
   postgres: PostgresServer;
 
@@ -118,24 +120,9 @@ export class SinkStack {
     return Promise.race([this.sink.exited, Promise.resolve(undefined)]);
   }
 
-  private async kafkaAdmin(): Promise<KafkaAdmin> {
-    if (!this.admin) {
-      const admin = createAdmin({ brokers: [this.options.brokers], clientId: 'chaos-sink-admin' }, silentLogger());
-      await admin.connect();
-      this.admin = admin;
-    }
-    return this.admin;
-  }
-
   /** Whether the sink's group has committed up to the topic's end. */
-  async caughtUp(): Promise<boolean> {
-    const admin = await this.kafkaAdmin();
-    const topic = this.options.topics.topic;
-    const ends = await admin.topicOffsets(topic);
-    const committed = new Map(
-      (await admin.groupOffsets(this.groupId, topic)).map((o) => [o.partition, BigInt(o.offset)]),
-    );
-    return ends.every((end) => (committed.get(end.partition) ?? -1n) >= BigInt(end.high));
+  caughtUp(): Promise<boolean> {
+    return this.groups.caughtUp(this.options.topics.topic, [this.groupId]);
   }
 
   /**
@@ -151,12 +138,7 @@ export class SinkStack {
     if (this.stopped) return;
     this.stopped = true;
     await this.sink.stop(30_000);
-    const admin = await this.kafkaAdmin();
-    try {
-      await admin.deleteGroups([this.groupId]);
-    } finally {
-      await admin.disconnect();
-    }
+    await this.groups.deleteGroupsAndClose([this.groupId]);
   }
 }
 
