@@ -13,6 +13,7 @@ import { metadataDimensions, type ConsumerStack } from '../consumer-stack.js';
 import type { Check, ResolvedOptions, ScenarioDefinition } from '../scenario.js';
 import { warmupSeconds } from '../scenario.js';
 import { sleep } from '../sleep.js';
+import { nothingDeadLettered } from '../auditor.js';
 
 /** Seconds of load after the last fault, for the restarted consumers to take up the traffic. */
 const TAIL_SECONDS = 4;
@@ -251,14 +252,7 @@ export const consumerOutages: ScenarioDefinition = {
               (leftByFailure.length === 0 ? 'none' : `${leftByFailure.length}, e.g. ${leftByFailure[0]}`) +
               `; ${leftByKill.length} left by the SIGKILLed archiver (pid ${killedArchiverPid})`,
           },
-          {
-            name: 'nothing dead-lettered (an outage is not a poison message)',
-            ok: auditor.deadLetters === 0,
-            detail:
-              auditor.deadLetters === 0
-                ? 'the dead-letter topic is empty'
-                : `${auditor.deadLetters} dead letters, e.g. ${auditor.deadLetterSample[0] ?? ''}`,
-          },
+          nothingDeadLettered(auditor),
           {
             name: 'control: counters replayed without their state count every event again, and the audit sees it',
             ok:

@@ -4,6 +4,7 @@ import { warmupSeconds } from '../scenario.js';
 import { describeSinkAudit, exactlyOnce, parseSinkAudit, sinkAuditScript, type SinkAudit } from '../sink-audit.js';
 import type { SinkStack } from '../sink-stack.js';
 import { sleep } from '../sleep.js';
+import { nothingDeadLettered } from '../auditor.js';
 
 /** Seconds of load after the last kill, for the sink to write what arrives after it. */
 const TAIL_SECONDS = 4;
@@ -243,14 +244,7 @@ export const postgresKill: ScenarioDefinition = {
               ok: exactlyOnce(audit),
               detail: describeSinkAudit(audit),
             },
-            {
-              name: 'nothing dead-lettered (an outage is not a poison message)',
-              ok: auditor.deadLetters === 0,
-              detail:
-                auditor.deadLetters === 0
-                  ? 'the dead-letter topic is empty'
-                  : `${auditor.deadLetters} dead letters, e.g. ${auditor.deadLetterSample[0] ?? ''}`,
-            },
+            nothingDeadLettered(auditor),
             {
               name: 'control: rows deleted and rows stored twice, and the audit sees both',
               ok: control.detected,
