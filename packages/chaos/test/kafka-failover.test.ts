@@ -11,45 +11,24 @@
  * "kafidx followed" can fail), and kafkajs as published does not commit to a new coordinator.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cacheDir, type KafkaCluster } from '@pushtech/devstack';
-import { startTestCluster } from '@pushtech/devstack/testing';
+import { describe, it } from 'node:test';
+import type { KafkaCluster } from '@pushtech/devstack';
 import { killGroupCoordinator, type CoordinatorKill } from '../src/coordinator-kill.js';
 import { runLossControl } from '../src/loss-control.js';
 import { formatDetails, formatTable } from '../src/report.js';
 import { runScenario } from '../src/run-scenario.js';
-import type { ChaosEnvironment, ScenarioResult } from '../src/scenario.js';
+import type { ScenarioResult } from '../src/scenario.js';
+import { useChaosEnvironment } from './environment.js';
 
 const RATE = 300;
-// A cluster took up to 3 min to answer with the shared machine at a load average of 50.
 const TIMEOUT = { timeout: 900_000 };
 
 describe('Kafka failover on a three-node cluster (short runs)', () => {
-  let env: ChaosEnvironment;
-  let cluster: KafkaCluster;
-  let workDir = '';
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  before(async () => {
-    workDir = mkdtempSync(path.join(tmpdir(), 'pushtech-chaos-failover-'));
-    cluster = await startTestCluster({ after: (fn) => cleanups.push(fn) });
-    env = {
-      sharedBrokers: cluster.brokers,
-      sharedCluster: cluster,
-      cacheRoot: cacheDir(process.env),
-      workDir,
-      log: (line) => {
-        if (process.env['CHAOS_VERBOSE']) console.log(`  ${line}`);
-      },
-    };
-  }, TIMEOUT);
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    rmSync(workDir, { recursive: true, force: true });
-  });
+  const env = useChaosEnvironment('pushtech-chaos-failover-', { cluster: true });
+  const cluster = (): KafkaCluster => {
+    if (!env.sharedCluster) throw new Error('the cluster did not start');
+    return env.sharedCluster;
+  };
 
   /** No loss, and every check of the scenario held: the readers, kafidx's viewer included, followed. */
   function assertPassed(result: ScenarioResult): void {
@@ -99,7 +78,7 @@ describe('Kafka failover on a three-node cluster (short runs)', () => {
             `(-1: not within ${k.windowMs} ms), ${k.readAfterElection} of ${k.producedAfterElection} read, ` +
             `committed to the end: ${k.committedToEnd}`,
         );
-      const fixed = await killGroupCoordinator(cluster, { patched: true, windowMs: 30_000, log: env.log });
+      const fixed = await killGroupCoordinator(cluster(), { patched: true, windowMs: 30_000, log: env.log });
       show('runtime consumer', fixed);
       assert.ok(fixed.commitResumedMs >= 0, 'a commit succeeded again while the old coordinator was down');
       assert.equal(fixed.readAfterElection, fixed.producedAfterElection, 'it read everything sent after the election');
@@ -107,7 +86,7 @@ describe('Kafka failover on a three-node cluster (short runs)', () => {
       assert.equal(fixed.crashes, 0);
       // kafkajs 2.2.4 as published keeps sending heartbeats and commits to the dead node until
       // its retries run out (~36 s) and it rejoins: none succeeds in a 10 s window.
-      const control = await killGroupCoordinator(cluster, { patched: false, windowMs: 10_000, log: env.log });
+      const control = await killGroupCoordinator(cluster(), { patched: false, windowMs: 10_000, log: env.log });
       show('control, kafkajs as published', control);
       assert.equal(control.commitResumedMs, -1, 'the control committed: the check cannot tell a stuck group');
       assert.equal(control.committedToEnd, false);
