@@ -31,7 +31,7 @@ export interface CoordinatorKill {
   readonly producedAfterElection: number;
   /** Whether the group's committed offsets equal the topic's end once the window closed. */
   readonly committedToEnd: boolean;
-  /** Times the consumer gave up and kafkajs restarted it (a rejoin). */
+  /** Times the consumer ended for good (kafkajs gave up restarting it): it must not. */
   readonly crashes: number;
 }
 
@@ -125,11 +125,11 @@ export async function killGroupCoordinator(
     if (!(await readAll(50, READ_TIMEOUT_MS)) || commits === 0) {
       throw new Error(`the group read ${read.size} of 50 messages and committed ${commits} times before the kill`);
     }
-    const offsetsPartitions = (await partitionPlacements(brokers, OFFSETS_TOPIC)).length;
-    const held = offsetsPartitionOf(groupId, offsetsPartitions);
-    const killedNode = (await partitionPlacements(brokers, OFFSETS_TOPIC))[held]?.leader ?? -1;
-    const node = cluster.node(killedNode);
-    if (!node) throw new Error(`node ${killedNode}, the coordinator of ${groupId}, is not running`);
+    // If this were the wrong node, the control would commit: it checks the arithmetic too.
+    const offsets = await partitionPlacements(brokers, OFFSETS_TOPIC);
+    const held = offsetsPartitionOf(groupId, offsets.length);
+    const killedNode = offsets.find((p) => p.partition === held)?.leader ?? -1;
+    if (!cluster.node(killedNode)) throw new Error(`node ${killedNode}, the coordinator of ${groupId}, is not running`);
     const killedAt = Date.now();
     await cluster.kill(killedNode);
     log(`coordinator kill: node ${killedNode} (coordinator of ${groupId}) SIGKILLed`);
@@ -143,19 +143,27 @@ export async function killGroupCoordinator(
     const electedAt = Date.now();
     const commitsAtElection = commits;
     await send(50, 50);
+    const committedUpToEnd = async (): Promise<boolean> => {
+      const ends = await admin.topicOffsets(topic);
+      const committed = await admin.groupOffsets(groupId, topic);
+      return ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.high);
+    };
     let commitResumedMs = -1;
+    let committedToEnd = false;
     while (Date.now() < electedAt + options.windowMs) {
       if (commitResumedMs < 0 && commits > commitsAtElection) commitResumedMs = Date.now() - electedAt;
-      if (commitResumedMs >= 0 && read.size >= 100) break;
+      // The last batch's commit may still be on its way when the batch was read.
+      if (commitResumedMs >= 0 && read.size >= 100 && (await committedUpToEnd().catch(() => false))) {
+        committedToEnd = true;
+        break;
+      }
       await sleep(100);
     }
-    const ends = await admin.topicOffsets(topic);
-    const committed = await admin.groupOffsets(groupId, topic);
-    const committedToEnd = ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.high);
+    if (!committedToEnd) committedToEnd = await committedUpToEnd();
     const readAfterElection = Math.max(0, read.size - 50);
     log(
       `coordinator kill: election ${electedAt - killedAt} ms; commit again after ${commitResumedMs} ms; ` +
-        `${readAfterElection} of 50 read; ${crashes} consumer restart(s)`,
+        `${readAfterElection} of 50 read; the consumer ended ${crashes} time(s)`,
     );
     await consumer.stop().catch(() => undefined);
     consumer = undefined;
