@@ -8,7 +8,6 @@ import {
   type IncomingBatch,
   type KafkaAdmin,
 } from '@pushtech/runtime';
-import type { Check } from './scenario.js';
 import type { AuditTopics } from './topics.js';
 
 /** One distinct event (by its id, meta `id`) found in the event topic. */
@@ -210,16 +209,4 @@ export class Auditor {
     this.stopped = true;
     await Promise.allSettled([this.consumer?.stop(), this.admin?.disconnect()]);
   }
-}
-
-/** The check of the consumer scenarios: an outage of a consumer's store is not a poison message. */
-export function nothingDeadLettered(auditor: Pick<Auditor, 'deadLetters' | 'deadLetterSample'>): Check {
-  return {
-    name: 'nothing dead-lettered (an outage is not a poison message)',
-    ok: auditor.deadLetters === 0,
-    detail:
-      auditor.deadLetters === 0
-        ? 'the dead-letter topic is empty'
-        : `${auditor.deadLetters} dead letters, e.g. ${auditor.deadLetterSample[0] ?? ''}`,
-  };
 }

@@ -13,7 +13,7 @@ import { metadataDimensions, type ConsumerStack } from '../consumer-stack.js';
 import type { Check, ResolvedOptions, ScenarioDefinition } from '../scenario.js';
 import { warmupSeconds } from '../scenario.js';
 import { sleep } from '../sleep.js';
-import { nothingDeadLettered } from '../auditor.js';
+import { nothingDeadLettered } from '../checks.js';
 
 /** Seconds of load after the last fault, for the restarted consumers to take up the traffic. */
 const TAIL_SECONDS = 4;

@@ -4,7 +4,7 @@ import { warmupSeconds } from '../scenario.js';
 import { describeSinkAudit, exactlyOnce, parseSinkAudit, sinkAuditScript, type SinkAudit } from '../sink-audit.js';
 import type { SinkStack } from '../sink-stack.js';
 import { sleep } from '../sleep.js';
-import { nothingDeadLettered } from '../auditor.js';
+import { nothingDeadLettered } from '../checks.js';
 
 /** Seconds of load after the last kill, for the sink to write what arrives after it. */
 const TAIL_SECONDS = 4;
