@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { partitionPlacements, type KafkaCluster, type PartitionPlacement } from '@pushtech/devstack';
+import { partitionPlacements, type KafkaCluster } from '@pushtech/devstack';
 import {
   createAdmin,
   createConsumer,
@@ -8,6 +8,7 @@ import {
   useKafkajsFailoverPatches,
   type EventConsumer,
 } from '@pushtech/runtime';
+import { allInSync, ledByLiving, placementsOnce } from './placements.js';
 import { sleep } from './sleep.js';
 
 /** Kafka's own topic of group metadata and committed offsets. */
@@ -43,23 +44,6 @@ export function offsetsPartitionOf(groupId: string, partitions: number): number 
   let hash = 0;
   for (let i = 0; i < groupId.length; i++) hash = (Math.imul(31, hash) + groupId.charCodeAt(i)) | 0;
   return (hash & 0x7fffffff) % partitions;
-}
-
-async function placementsUntil(
-  brokers: string,
-  topic: string,
-  done: (ps: readonly PartitionPlacement[]) => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<PartitionPlacement[]> {
-  const deadline = Date.now() + timeoutMs;
-  let last: PartitionPlacement[] = [];
-  while (Date.now() < deadline) {
-    last = await partitionPlacements(brokers, topic).catch(() => []);
-    if (last.length > 0 && done(last)) return last;
-    await sleep(200);
-  }
-  throw new Error(`${what}: not after ${timeoutMs} ms; last placements ${JSON.stringify(last)}`);
 }
 
 /**
@@ -133,10 +117,10 @@ export async function killGroupCoordinator(
     const killedAt = Date.now();
     await cluster.kill(killedNode);
     log(`coordinator kill: node ${killedNode} (coordinator of ${groupId}) SIGKILLed`);
-    await placementsUntil(
+    await placementsOnce(
       brokers,
       OFFSETS_TOPIC,
-      (ps) => ps.every((p) => p.leader >= 0 && p.leader !== killedNode),
+      ledByLiving(killedNode),
       ELECTION_TIMEOUT_MS,
       `every partition of ${OFFSETS_TOPIC} led by a living node`,
     );
@@ -169,13 +153,7 @@ export async function killGroupCoordinator(
     consumer = undefined;
     await cluster.startNode(killedNode);
     for (const t of [OFFSETS_TOPIC, topic]) {
-      await placementsUntil(
-        brokers,
-        t,
-        (ps) => ps.every((p) => p.isr.length === p.replicas.length),
-        REJOIN_TIMEOUT_MS,
-        `node ${killedNode} back in sync on ${t}`,
-      );
+      await placementsOnce(brokers, t, allInSync, REJOIN_TIMEOUT_MS, `node ${killedNode} back in sync on ${t}`);
     }
     await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.deleteTopics([topic]).catch(() => undefined);

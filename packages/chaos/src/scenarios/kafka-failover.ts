@@ -1,14 +1,9 @@
-import {
-  activeController,
-  busiestLeader,
-  partitionPlacements,
-  type KafkaCluster,
-  type PartitionPlacement,
-} from '@pushtech/devstack';
+import { activeController, busiestLeader, partitionPlacements, type KafkaCluster } from '@pushtech/devstack';
 import type { Sighting } from '../auditor.js';
 import type { Followers } from '../followers.js';
 import type { Check, Fault, ScenarioContext, ScenarioDefinition } from '../scenario.js';
 import { warmupSeconds } from '../scenario.js';
+import { allInSync, ledByLiving, placementsOnce } from '../placements.js';
 import { sleep } from '../sleep.js';
 
 /** Three combined broker+controller nodes: replication factor 3, min.insync.replicas 2. */
@@ -42,35 +37,6 @@ function clusterOf(ctx: ScenarioContext): KafkaCluster {
   if (!cluster) throw new Error('the scenario needs a Kafka cluster of its own (kafkaNodes: 3)');
   return cluster;
 }
-
-/** Polls the topic's placements until `done` holds; returns them and when it held. */
-async function placementsOnce(
-  brokers: string,
-  topic: string,
-  done: (placements: readonly PartitionPlacement[]) => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<{ placements: PartitionPlacement[]; at: number }> {
-  const deadline = Date.now() + timeoutMs;
-  let last: PartitionPlacement[] = [];
-  let lastError = '';
-  while (Date.now() < deadline) {
-    try {
-      last = await partitionPlacements(brokers, topic);
-      if (last.length > 0 && done(last)) return { placements: last, at: Date.now() };
-    } catch (error: unknown) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    await sleep(200);
-  }
-  throw new Error(
-    `${what}: not after ${timeoutMs} ms; last placements ${JSON.stringify(last)}${lastError ? `, ${lastError}` : ''}`,
-  );
-}
-
-const ledByLiving = (dead: number) => (ps: readonly PartitionPlacement[]) =>
-  ps.every((p) => p.leader >= 0 && p.leader !== dead);
-const allInSync = (ps: readonly PartitionPlacement[]) => ps.every((p) => p.isr.length === p.replicas.length);
 
 /** What the auditor (a consumer group member like the consumers and kafidx) read so far. */
 function readSoFar(ctx: ScenarioContext): number {

@@ -77,7 +77,7 @@ const notCoordinator = (e: KafkaError): boolean =>
   e.type === 'NOT_COORDINATOR_FOR_GROUP' || e.type === 'GROUP_COORDINATOR_NOT_AVAILABLE';
 
 /** The coordinator is dead or no longer coordinates this group: it must be looked up again. */
-export function coordinatorLost(error: unknown): boolean {
+function coordinatorLost(error: unknown): boolean {
   return causes(error).some((e) => unreachable(e) || notCoordinator(e));
 }
 
