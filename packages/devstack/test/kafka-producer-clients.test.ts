@@ -148,6 +148,9 @@ function sample(n: number, prefix: string): OutgoingMessage[] {
   return Array.from({ length: n }, (_, i) => ({ key: `device-${i % 5}`, value: `${prefix} ${i}` }));
 }
 
+/** Produce requests for one take of six partitions on one broker. */
+const requestsPerTake = { kafkajs: 6, platformatic: 1 } as const;
+
 for (const client of kafkaClients) {
   describe(`EventProducer on ${client} against a real broker`, () => {
     const connectionFor = async (): Promise<KafkaConnection> => ({ ...(await testKafka()), client });
@@ -248,6 +251,31 @@ for (const client of kafkaClients) {
       await producer.sendMany([{ topic, messages: sample(5, 'b') }]);
       assert.ok(acks.length >= 2, `produce requests seen: ${acks.length}`);
       assert.deepEqual([...new Set(acks)], [-1], 'acks of each produce request');
+    });
+
+    it(`sends a take of six partitions in ${requestsPerTake[client]} produce request(s)`, HANG_GUARD, async (t) => {
+      // The broker's cost follows its requests: @platformatic/kafka sends one per leader and
+      // reads the answer per partition; kafkajs one per partition (its answer keeps only the
+      // first partition error, so a request of several could not say what was acknowledged).
+      const connection = await connectionFor();
+      const topic = await freshTopic(t, { partitions: 6 });
+      const producer = createProducer(connection, logger);
+      await producer.connect();
+      t.after(() => producer.disconnect());
+      const acks = watchProduceAcks(t, Number(connection.brokers[0]?.split(':')[1]));
+      const outcomes = await producer.produce(
+        Array.from({ length: 6 }, (_, partition) => ({ topic, partition, messages: sample(partition + 1, 'take') })),
+      );
+      assert.deepEqual(
+        outcomes.map((o) => `${o.partition}: ${o.kind === 'acked' ? `acked at ${o.baseOffset}` : 'failed'}`),
+        [0, 1, 2, 3, 4, 5].map((p) => `${p}: acked at 0`),
+      );
+      assert.equal(acks.length, requestsPerTake[client], 'produce requests for the take');
+      const admin = await testAdmin(t);
+      assert.deepEqual(
+        (await admin.topicOffsets(topic)).map((o) => o.high),
+        ['1', '2', '3', '4', '5', '6'],
+      );
     });
 
     it('sends batches for two topics in one call and skips empty ones', HANG_GUARD, async (t) => {

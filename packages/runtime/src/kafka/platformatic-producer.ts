@@ -1,6 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Producer,
   ProduceAcks,
+  ProtocolError,
+  kGetApi,
+  kGetConnection,
+  kMetadata,
+  type Broker,
+  type Callback,
+  type ClusterMetadata,
+  type Connection,
   type MessageToProduce,
   type ConnectionOptions,
   type ProduceResult,
@@ -17,6 +26,7 @@ import type {
   OutgoingMessage,
   PartitionBatch,
   PartitionOutcome,
+  ProduceFailure,
   ProduceReceipt,
   ProducerOptions,
 } from './types.js';
@@ -39,6 +49,46 @@ function javaCompatiblePartitioner(): (message: OutgoingRecord, key: Buffer | un
     next.set(message.topic, (n + 1) % 0x7fffffff);
     return n;
   };
+}
+
+/** A Produce answer, as the client's Produce API parses it (the fields read here). */
+interface ProduceAnswer {
+  readonly responses: readonly {
+    readonly name: string;
+    readonly partitionResponses: readonly {
+      readonly index: number;
+      readonly errorCode: number;
+      readonly baseOffset: bigint;
+      readonly errorMessage?: string | null;
+    }[];
+  }[];
+}
+
+/** The client's Produce API (the version the broker supports): one request on one connection. */
+type ProduceApi = (
+  connection: Connection,
+  acks: number,
+  timeout: number,
+  records: OutgoingRecord[],
+  options: { compression: 'gzip' | 'none' },
+  done: Callback<ProduceAnswer | boolean>,
+) => void;
+
+/** A callback-style call of the client as a promise. */
+function callback<T>(call: (done: Callback<T>) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((error, value) => (error ? reject(error) : resolve(value as T))));
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function failure({ topic, partition }: PartitionBatch, error: ProduceFailure): PartitionOutcome {
+  return { kind: 'failed', topic, partition, error };
+}
+
+function notConnected(message: string): ProduceFailure {
+  return { code: 'NOT_CONNECTED', retriable: true, message };
 }
 
 /** kafkajs's schedule: 100 ms doubling up to 5 s, with ±20 % jitter so clients do not retry in step. */
@@ -123,6 +173,8 @@ class PlatformaticProducer implements EventProducer {
    * healthy producer unready.
    */
   private reachable = false;
+  /** Aborted by disconnect(): ends produce()'s wait between tries. */
+  private closing = new AbortController();
 
   constructor(
     private readonly connection: KafkaConnection,
@@ -213,22 +265,155 @@ class PlatformaticProducer implements EventProducer {
   }
 
   /**
-   * One send per partition, all at once. The client groups a send by leader and, on a
-   * retriable error of one partition, repeats the whole request to that leader, partitions
-   * the broker acknowledged included; with one partition per send, a retry only ever
-   * concerns the records the broker refused.
+   * One Produce request per leader for the whole take, its answer read per partition: what the
+   * broker acknowledged is never sent again, and only the partitions it refused for a reason a
+   * retry can change (a leader moving, replicas missing, the network) are sent again, with
+   * kafkajs's backoff, up to the connection's `retries`. The client's own send cannot do this:
+   * on one partition's retriable error it repeats the whole request, acknowledged partitions
+   * included. An idempotent producer keeps the client's send, one partition per request, since
+   * the client keeps its sequence numbers.
    */
-  produce(batches: readonly PartitionBatch[]): Promise<PartitionOutcome[]> {
-    return Promise.all(batches.map((batch) => this.producePartition(batch)));
+  async produce(batches: readonly PartitionBatch[]): Promise<PartitionOutcome[]> {
+    const outcomes: PartitionOutcome[] = batches.map(({ topic, partition }) => ({
+      kind: 'acked',
+      topic,
+      partition,
+      baseOffset: '-1',
+    }));
+    let pending = batches.flatMap((batch, i) => (batch.messages.length > 0 ? [i] : []));
+    if (pending.length === 0) return outcomes;
+    if (this.options.idempotent === true) {
+      const sent = await Promise.all(pending.map((i) => this.producePartition(batches[i] as PartitionBatch)));
+      for (const [n, i] of pending.entries()) outcomes[i] = sent[n] as PartitionOutcome;
+      return outcomes;
+    }
+    const retries = this.connection.retries ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      const client = this.client;
+      if (client === undefined || client.closed) {
+        const message = 'the producer is not connected (call connect() first)';
+        for (const i of pending) outcomes[i] = failure(batches[i] as PartitionBatch, notConnected(message));
+        return outcomes;
+      }
+      const answers = await this.produceOnce(
+        client,
+        pending.map((i) => batches[i] as PartitionBatch),
+      );
+      for (const [n, i] of pending.entries()) outcomes[i] = answers[n] as PartitionOutcome;
+      pending = pending.filter((i) => {
+        const outcome = outcomes[i] as PartitionOutcome;
+        return outcome.kind === 'failed' && outcome.error.retriable;
+      });
+      if (pending.length === 0 || attempt > retries) return outcomes;
+      // A leader that moved or a broker that died: ask the cluster again before the next try.
+      client.clearMetadata();
+      try {
+        await sleep(retryDelay(client, 'produce', attempt, retries, new Error('produce')), undefined, {
+          signal: this.closing.signal,
+        });
+      } catch {
+        return outcomes; // disconnect() during the wait: report the last answers at once
+      }
+    }
   }
 
+  /** One try: the partitions grouped by leader, one Produce request each, all at once. */
+  private async produceOnce(client: Producer, batches: readonly PartitionBatch[]): Promise<PartitionOutcome[]> {
+    let metadata: ClusterMetadata;
+    try {
+      const topics = [...new Set(batches.map((b) => b.topic))];
+      metadata = await callback<ClusterMetadata>((done) =>
+        client[kMetadata]({ topics, autocreateTopics: false }, done),
+      );
+    } catch (error: unknown) {
+      const reason = classifyProduceError(error, describeClientError(error));
+      return batches.map((batch) => failure(batch, reason));
+    }
+    const outcomes: PartitionOutcome[] = new Array<PartitionOutcome>(batches.length);
+    const byLeader = new Map<number, number[]>();
+    for (const [i, { topic, partition }] of batches.entries()) {
+      const leader = metadata.topics.get(topic)?.partitions[partition]?.leader ?? -1;
+      const broker = metadata.brokers.get(leader);
+      if (broker === undefined) {
+        outcomes[i] = failure(batches[i] as PartitionBatch, {
+          code: 'LEADER_NOT_AVAILABLE',
+          retriable: true,
+          message: `no live leader known for ${topic}/${partition}`,
+        });
+        continue;
+      }
+      const group = byLeader.get(leader);
+      if (group === undefined) byLeader.set(leader, [i]);
+      else group.push(i);
+    }
+    await Promise.all(
+      [...byLeader].map(async ([leader, indexes]) => {
+        const group = indexes.map((i) => batches[i] as PartitionBatch);
+        const answers = await this.produceToLeader(client, metadata.brokers.get(leader) as Broker, group);
+        for (const [n, i] of indexes.entries()) outcomes[i] = answers[n] as PartitionOutcome;
+      }),
+    );
+    return outcomes;
+  }
+
+  /** One Produce request (acks=all) to one leader; the outcome of each of its partitions. */
+  private async produceToLeader(
+    client: Producer,
+    broker: Broker,
+    batches: readonly PartitionBatch[],
+  ): Promise<PartitionOutcome[]> {
+    const records: OutgoingRecord[] = [];
+    for (const { topic, partition, messages } of batches) {
+      for (const m of messages) {
+        const record = toRecord(topic, m);
+        record.partition = partition;
+        records.push(record);
+      }
+    }
+    let response: ProduceAnswer | undefined;
+    try {
+      const connection = await callback<Connection>((done) => client[kGetConnection](broker, done));
+      const api = await callback<ProduceApi>((done) => client[kGetApi]('Produce', done));
+      const timeout = this.options.ackTimeoutMs ?? 30_000;
+      const compression = this.options.compression === 'gzip' ? 'gzip' : 'none';
+      response = (await callback<ProduceAnswer | boolean>((done) =>
+        api(connection, ProduceAcks.ALL, timeout, records, { compression }, done),
+      )) as ProduceAnswer;
+    } catch (error: unknown) {
+      // A response with partition errors still carries every partition's answer.
+      const answered = field(error, 'response') as ProduceAnswer | undefined;
+      if (answered?.responses === undefined) {
+        const reason = classifyProduceError(error, describeClientError(error));
+        return batches.map((batch) => failure(batch, reason));
+      }
+      response = answered;
+    }
+    this.reachable = true;
+    const answers = new Map<string, ProduceAnswer['responses'][number]['partitionResponses'][number]>();
+    for (const { name, partitionResponses } of response.responses) {
+      for (const p of partitionResponses) answers.set(`${name}/${p.index}`, p);
+    }
+    return batches.map((batch) => {
+      const answer = answers.get(`${batch.topic}/${batch.partition}`);
+      if (answer === undefined) {
+        const message = `the broker's answer did not mention ${batch.topic}/${batch.partition}`;
+        return failure(batch, { code: 'UNKNOWN', retriable: true, message });
+      }
+      if (answer.errorCode === 0) {
+        const { topic, partition } = batch;
+        return { kind: 'acked', topic, partition, baseOffset: answer.baseOffset.toString() };
+      }
+      const error = new ProtocolError(answer.errorCode, answer.errorMessage ?? null);
+      return failure(batch, classifyProduceError(error, describeClientError(error)));
+    });
+  }
+
+  /** The client's own send for one partition (the idempotent producer's path). */
   private async producePartition(batch: PartitionBatch): Promise<PartitionOutcome> {
     const { topic, partition } = batch;
-    if (batch.messages.length === 0) return { kind: 'acked', topic, partition, baseOffset: '-1' };
     const client = this.client;
     if (client === undefined || client.closed) {
-      const message = 'the producer is not connected (call connect() first)';
-      return { kind: 'failed', topic, partition, error: { code: 'NOT_CONNECTED', retriable: true, message } };
+      return failure(batch, notConnected('the producer is not connected (call connect() first)'));
     }
     const records = batch.messages.map((m) => {
       const record = toRecord(topic, m);
@@ -241,13 +426,15 @@ class PlatformaticProducer implements EventProducer {
       const offset = result.offsets?.find((o) => o.topic === topic && o.partition === partition)?.offset;
       return { kind: 'acked', topic, partition, baseOffset: offset?.toString() ?? '-1' };
     } catch (error: unknown) {
-      return { kind: 'failed', topic, partition, error: classifyProduceError(error, describeClientError(error)) };
+      return failure(batch, classifyProduceError(error, describeClientError(error)));
     }
   }
 
   async disconnect(): Promise<void> {
     const client = this.client;
     this.reachable = false;
+    this.closing.abort();
+    this.closing = new AbortController();
     if (client === undefined || client.closed) return;
     // A send waiting between retries (a stop during an outage) fails at once instead of blocking it.
     await client.close();
