@@ -42,6 +42,12 @@ export interface ConsumerDefinition<Config> {
    */
   readonly commitEachBatch?: boolean;
   /**
+   * This consumer's fetch linger in ms, in place of CONSUMER_FETCH_LINGER_MS: for a consumer
+   * whose effect nobody waits for by the second (the archiver's hourly files), a longer linger
+   * means fewer, larger batches, so fewer files, fetches and commits. A backlog never waits.
+   */
+  fetchLingerMs?(config: Config): number;
+  /**
    * Throws when something the handler needs cannot be used now. Make it a probe that really
    * writes (a small file written, fsynced and removed; a row inserted): a dependency that still
    * answers reads may refuse every write. For `redis: true` the kit already probes Redis with a
@@ -77,6 +83,7 @@ export function defineConsumer<S extends ConfigSchema = Record<never, never>>(de
   readonly settings?: S;
   readonly redis?: boolean;
   readonly commitEachBatch?: boolean;
+  fetchLingerMs?(config: ConfigOf<S>): number;
   checkDependencies?(ctx: ConsumerContext<ConfigOf<S>>): Promise<void>;
   handleBatch(events: readonly ConsumedEvent[], ctx: ConsumerContext<ConfigOf<S>>): Promise<void>;
 }): ConsumerDefinition<ConfigOf<S>> {

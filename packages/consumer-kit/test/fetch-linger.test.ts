@@ -14,9 +14,10 @@ async function fetches(harness: ConsumerHarness): Promise<number> {
   return metricValue((await harness.registries[0]?.metrics()) ?? '', 'pushtech_consumer_fetches_total');
 }
 
-function recorder(seen: ConsumedEvent[][]) {
+function recorder(seen: ConsumedEvent[][], ownLingerMs?: number) {
   return defineConsumer({
     name: 'recorder',
+    ...(ownLingerMs === undefined ? {} : { fetchLingerMs: () => ownLingerMs }),
     handleBatch(events) {
       seen.push([...events]);
       return Promise.resolve();
@@ -30,9 +31,10 @@ async function batchesFor(
   lingerMs: number,
   count: number,
   gapMs: number,
+  ownLingerMs?: number,
 ): Promise<number> {
   const batches: ConsumedEvent[][] = [];
-  const harness = await startConsumerHarness(t, recorder(batches), {
+  const harness = await startConsumerHarness(t, recorder(batches, ownLingerMs), {
     partitions: 1,
     env: { CONSUMER_FETCH_LINGER_MS: String(lingerMs), CONSUMER_FETCH_MIN_BYTES: '1' },
   });
@@ -54,6 +56,15 @@ describe('fetch linger', () => {
     assert.ok(lingering <= 8, `${lingering} batches with the linger`);
     // The negative control: the same trickle without a linger is fetched nearly event by event.
     assert.ok(eager > lingering * 2, `${eager} batches without the linger, ${lingering} with it`);
+  });
+
+  it("takes a consumer's own linger over CONSUMER_FETCH_LINGER_MS", async (t) => {
+    // As the archiver does (ARCHIVE_FETCH_LINGER_MS): its own 1 s against the service's 0.
+    const own = await batchesFor(t, 0, 30, 50, 1_000);
+    assert.ok(own <= 8, `${own} batches with the consumer's own linger`);
+    // The control: its own 0 against the service's 1 s fetches nearly event by event.
+    const ownNone = await batchesFor(t, 1_000, 30, 50, 0);
+    assert.ok(ownNone > own * 2, `${ownNone} batches with its own linger 0, ${own} with 1 s`);
   });
 
   it('hands a lone event after an idle spell to the waiting long poll, not to a timer', async (t) => {

@@ -160,7 +160,8 @@ describe('built-in consumers after a known set of events', () => {
         source: { topic: 'events', partition: 3, offset: String(100 + i) },
       };
     });
-    const ctx = { config: { ARCHIVE_DIR: dir } } as unknown as ConsumerContext<{ ARCHIVE_DIR: string }>;
+    const config = { ARCHIVE_DIR: dir, ARCHIVE_FETCH_LINGER_MS: 0 };
+    const ctx = { config } as unknown as ConsumerContext<typeof config>;
     const handle = (from: number, to: number): Promise<void> =>
       archiver.handleBatch(consumed.slice(from - 100, to - 100 + 1), ctx);
     // Written, then the process died before the commit: read again from offset 100, in batches
