@@ -1,5 +1,5 @@
 export type * from './types.js';
-export { kafkaClients, kafkaSaslMechanisms } from './types.js';
+export { defaultKafkaClient, kafkaClients, kafkaSaslMechanisms } from './types.js';
 export { createProducer } from './producer.js';
 export { javaKeyPartition, murmur2 } from './murmur2.js';
 export { classifyProduceError, isRetriableProduceError } from './produce-errors.js';

@@ -5,14 +5,15 @@ import { createKafkaClient } from './client.js';
 import { withConnectHint } from './connect-errors.js';
 import { createPlatformaticProducer } from './platformatic-producer.js';
 import { classifyProduceError } from './produce-errors.js';
-import type {
-  EventProducer,
-  KafkaConnection,
-  OutgoingMessage,
-  PartitionBatch,
-  PartitionOutcome,
-  ProduceReceipt,
-  ProducerOptions,
+import {
+  defaultKafkaClient,
+  type EventProducer,
+  type KafkaConnection,
+  type OutgoingMessage,
+  type PartitionBatch,
+  type PartitionOutcome,
+  type ProduceReceipt,
+  type ProducerOptions,
 } from './types.js';
 
 function toMessage(message: OutgoingMessage): Message {
@@ -121,14 +122,16 @@ class KafkajsProducer implements EventProducer {
 
 /**
  * A producer that waits for acks=all on every batch and never creates topics by accident, on the
- * client library `connection.client` names (KAFKA_CLIENT; kafkajs unless set).
+ * client library `connection.client` names (KAFKA_CLIENT; `defaultKafkaClient` unless set).
  */
 export function createProducer(
   connection: KafkaConnection,
   logger: Logger,
   options: ProducerOptions = {},
 ): EventProducer {
-  if (connection.client === 'platformatic') return createPlatformaticProducer(connection, logger, options);
+  if ((connection.client ?? defaultKafkaClient) === 'platformatic') {
+    return createPlatformaticProducer(connection, logger, options);
+  }
   const kafka = createKafkaClient(connection, logger);
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,

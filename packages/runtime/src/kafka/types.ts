@@ -10,11 +10,16 @@
  */
 export const kafkaClients = ['kafkajs', 'platformatic'] as const;
 export type KafkaClient = (typeof kafkaClients)[number];
+/**
+ * The producer's library when none is named: a third of kafkajs's CPU per record and one
+ * produce request per leader for a take (docs/kafka-client.md, docs/BENCHMARKS.md).
+ */
+export const defaultKafkaClient: KafkaClient = 'platformatic';
 
 export interface KafkaConnection {
   readonly brokers: readonly string[];
   readonly clientId: string;
-  /** The library the producer uses (default kafkajs). */
+  /** The library the producer uses (default `defaultKafkaClient`). */
   readonly client?: KafkaClient;
   /** Time allowed to open a TCP connection to a broker. */
   readonly connectionTimeoutMs?: number;
