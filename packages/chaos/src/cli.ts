@@ -35,7 +35,7 @@ import {
 } from './scenario.js';
 import { scenarios } from './scenarios/index.js';
 import { killTrackedProcesses } from './scope.js';
-import { describeError, kafkaClients, type KafkaClient } from '@pushtech/runtime';
+import { defaultKafkaClient, describeError, kafkaClients, type KafkaClient } from '@pushtech/runtime';
 
 const isKafkaClient = (name: string): name is KafkaClient => (kafkaClients as readonly string[]).includes(name);
 
@@ -54,7 +54,7 @@ const usage = `usage: npm run chaos -- [--scenario <name>[,<name>...]] [--rate N
   --postgres-down    seconds PostgreSQL stays down after each kill (default 3)
   --settle        longest wait for acknowledged events to reach Kafka after the load (default 60)
   --seed          repeat a run's traffic and fault timing
-  --kafka-client  kafkastore's producer library: kafkajs (default) or platformatic
+  --kafka-client  kafkastore's producer library: platformatic (default) or kafkajs
   --no-control    skip the loss control (events deleted from Redis must be reported lost)`;
 
 const say = (line: string): void => void process.stderr.write(`chaos: ${line}\n`);
@@ -108,7 +108,7 @@ function parse(): { names: ScenarioName[]; options: ScenarioOptions; control: bo
   const unknown = names.filter((n) => !isScenarioName(n));
   if (unknown.length > 0 || names.length === 0)
     fail(`unknown scenario ${JSON.stringify(unknown.join(',') || values.scenario)}`);
-  const kafkaClient = values['kafka-client'] ?? 'kafkajs';
+  const kafkaClient = values['kafka-client'] ?? defaultKafkaClient;
   if (!isKafkaClient(kafkaClient))
     fail(`--kafka-client must be one of ${kafkaClients.join(', ')}, got ${JSON.stringify(kafkaClient)}`);
   return {

@@ -7,7 +7,7 @@ import {
   type AppendFsync,
   type RedisServer,
 } from '@pushtech/devstack';
-import type { KafkaClient } from '@pushtech/runtime';
+import { defaultKafkaClient, type KafkaClient } from '@pushtech/runtime';
 import { entriesIn } from './redis-command.js';
 import { sleep } from './sleep.js';
 import { trackProcess, type Scope } from './scope.js';
@@ -181,7 +181,7 @@ export class Pod {
         KAFKASTORE_DRAIN_ON_EXIT: 'true',
         KAFKA_PARTITION_KEY: 'deviceid',
         GEOIP_DB: '',
-        KAFKA_CLIENT: this.options.kafkaClient ?? 'kafkajs',
+        KAFKA_CLIENT: this.options.kafkaClient ?? defaultKafkaClient,
         ...second?.env,
       },
     });

@@ -17,7 +17,7 @@ const { prototype } = require('kafkajs/src/network/requestQueue/index.js') as {
 
 describe('an idle Kafka producer (kafkajs)', () => {
   it('checks its empty request queue only when a request comes or goes, not on a timer', async (t) => {
-    const producer = createProducer(await testKafka(), silentLogger());
+    const producer = createProducer({ ...(await testKafka()), client: 'kafkajs' }, silentLogger());
     await producer.connect();
     t.after(() => producer.disconnect());
     const check = t.mock.method(prototype, 'checkPendingRequests');

@@ -1,12 +1,6 @@
 import { setting } from '../config.js';
 import { kafkaSecurityFrom, type KafkaSecurityConfig } from './security.js';
-import {
-  defaultKafkaClient,
-  kafkaClients,
-  kafkaSaslMechanisms,
-  type KafkaClient,
-  type KafkaConnection,
-} from './types.js';
+import { kafkaClients, kafkaSaslMechanisms, type KafkaClient, type KafkaConnection } from './types.js';
 
 /**
  * TLS and SASL to the brokers, the same for every Kafka client a service opens (producer,
@@ -52,7 +46,7 @@ export const kafkaSettings = {
   /** Prefix of every Kafka client id (`<id>-<service>`) and of the consumers' default group ids. */
   KAFKA_CLIENT_ID: setting.string({ default: 'pushtech' }),
   /** The producer's client library; admin and consumers stay on kafkajs. */
-  KAFKA_CLIENT: setting.oneOf(kafkaClients, { default: defaultKafkaClient }),
+  KAFKA_CLIENT: setting.oneOf(kafkaClients, { default: 'platformatic' }),
   ...kafkaSecuritySettings,
 } as const;
 

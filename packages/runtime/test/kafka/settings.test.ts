@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../../src/config.js';
 import { kafkaConnectionFrom, kafkaSettings } from '../../src/kafka/settings.js';
+import { defaultKafkaClient } from '../../src/kafka/types.js';
 
 const base = { KAFKA_BROKERS: 'k:9092', KAFKA_TOPIC: 'events' };
 
 describe('KAFKA_CLIENT', () => {
   for (const [value, expected] of [
-    [undefined, 'kafkajs'],
-    ['', 'kafkajs'],
+    [undefined, 'platformatic'],
+    ['', 'platformatic'],
     ['kafkajs', 'kafkajs'],
     ['platformatic', 'platformatic'],
   ] as const) {
@@ -18,6 +19,10 @@ describe('KAFKA_CLIENT', () => {
       assert.equal(kafkaConnectionFrom(config, 'store').client, expected);
     });
   }
+
+  it('defaults to the client a connection without one gets (defaultKafkaClient)', () => {
+    assert.equal(parseConfig('svc', kafkaSettings, base).KAFKA_CLIENT, defaultKafkaClient);
+  });
 
   it('refuses an unknown client, naming the accepted ones', () => {
     assert.throws(
