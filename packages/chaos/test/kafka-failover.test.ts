@@ -74,22 +74,25 @@ describe('Kafka failover on a three-node cluster (short runs)', () => {
     async () => {
       const show = (what: string, k: CoordinatorKill): void =>
         console.log(
-          `${what}: node ${k.killedNode} killed, election ${k.electionMs} ms, commit again after ${k.commitResumedMs} ms ` +
-            `(-1: not within ${k.windowMs} ms), ${k.readAfterElection} of ${k.producedAfterElection} read, ` +
-            `committed to the end: ${k.committedToEnd}`,
+          `${what}: node ${k.killedNode} killed, election ${k.electionMs} ms, commit again without a rejoin after ` +
+            `${k.commitResumedMs} ms (-1: not within ${k.windowMs} ms), ${k.rejoinsAfterKill} rejoin(s), ` +
+            `${k.readAfterElection} of ${k.producedAfterElection} read, committed to the end: ${k.committedToEnd}`,
         );
       const fixed = await killGroupCoordinator(cluster(), { patched: true, windowMs: 30_000, log: env.log });
       show('runtime consumer', fixed);
-      assert.ok(fixed.commitResumedMs >= 0, 'a commit succeeded again while the old coordinator was down');
+      assert.ok(
+        fixed.commitResumedMs >= 0,
+        'a commit succeeded again, without a rejoin, while the old coordinator was down',
+      );
       assert.equal(fixed.readAfterElection, fixed.producedAfterElection, 'it read everything sent after the election');
       assert.equal(fixed.committedToEnd, true, "the new coordinator holds the group's offsets up to the end");
       assert.equal(fixed.crashes, 0);
       // kafkajs 2.2.4 as published keeps sending heartbeats and commits to the dead node until
-      // its retries run out (~36 s) and it rejoins: none succeeds in a 10 s window.
+      // its retries run out and it restarts and rejoins (seconds to ~36 s, timing-dependent: a
+      // refused connection crashes it sooner): no commit succeeds without that rejoin.
       const control = await killGroupCoordinator(cluster(), { patched: false, windowMs: 10_000, log: env.log });
       show('control, kafkajs as published', control);
-      assert.equal(control.commitResumedMs, -1, 'the control committed: the check cannot tell a stuck group');
-      assert.equal(control.committedToEnd, false);
+      assert.equal(control.commitResumedMs, -1, 'the control committed without a rejoin: the check cannot tell');
     },
   );
 

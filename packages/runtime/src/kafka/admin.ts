@@ -1,8 +1,10 @@
+import { Admin as PlatformaticAdmin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
 import kafkajs, { type Admin } from 'kafkajs';
 import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
 import { withConnectHint } from './connect-errors.js';
+import { platformaticSecurity } from './platformatic-producer.js';
 
 // kafkajs is CommonJS and spreads these into its exports, where Node cannot see them as named ones.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
@@ -164,6 +166,25 @@ class KafkajsAdmin implements KafkaAdmin {
     return (result?.partitions ?? [])
       .map((p) => ({ partition: p.partition, offset: p.offset }))
       .sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
+   * The node that coordinates a group now, as the cluster answers FindCoordinator (kafkajs's
+   * admin does not expose it; @platformatic/kafka's does, with the same connection settings).
+   */
+  async groupCoordinator(groupId: string): Promise<number> {
+    const admin = new PlatformaticAdmin({
+      clientId: this.connection.clientId,
+      bootstrapBrokers: [...this.connection.brokers],
+      ...platformaticSecurity(this.connection),
+    });
+    try {
+      const [found] = await admin.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys: [groupId] });
+      if (found === undefined) throw new Error(`the cluster named no coordinator for group ${groupId}`);
+      return found.nodeId;
+    } finally {
+      await admin.close();
+    }
   }
 
   async listGroups(): Promise<string[]> {

@@ -90,6 +90,7 @@ class KafkajsConsumer implements EventConsumer {
   ) {
     this.unregisterLinger = registerFetchLinger(options.groupId, options.fetchLingerMs ?? 0);
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      options.onJoin?.();
       this.assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({
         topic,
         partitions: [...partitions].sort((a, b) => a - b),

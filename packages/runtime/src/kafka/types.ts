@@ -161,6 +161,8 @@ export interface KafkaAdmin {
   alterTopicConfig(topic: string, config: Readonly<Record<string, string>>): Promise<void>;
   /** Committed offsets of a consumer group on a topic ('-1' where nothing is committed). */
   groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
+  /** The node id of the broker that coordinates the group now. */
+  groupCoordinator(groupId: string): Promise<number>;
   /** The ids of the consumer groups the cluster knows. */
   listGroups(): Promise<string[]>;
   /** Deletes consumer groups that have no member left, with their committed offsets. */
@@ -224,6 +226,8 @@ export interface ConsumerOptions {
   /** Told of each fetch the consumer makes and each offset commit it sends (for metrics). */
   readonly onFetch?: () => void;
   readonly onCommit?: () => void;
+  /** Told each time the member (re)joins its group. */
+  readonly onJoin?: () => void;
 }
 
 export type BatchHandler = (batch: IncomingBatch, ctx: BatchContext) => Promise<void>;
