@@ -4,6 +4,7 @@ import type { KafkaConnection } from './types.js';
 // Before any kafkajs connection exists: its request queues no longer spin while idle.
 import './kafkajs-idle-fix.js';
 import './kafkajs-leader-failover.js';
+import './kafkajs-stale-socket.js';
 
 /** kafkajs logs go through the service's pino logger, at the same levels. */
 function pinoLogCreator(logger: Logger): logCreator {

@@ -7,6 +7,7 @@ export { RECORD_BATCH_OVERHEAD, recordBytes } from './record-size.js';
 export { createAdmin } from './admin.js';
 export { createConsumer } from './consumer.js';
 export { useKafkajsFailoverPatches } from './kafkajs-leader-failover.js';
+export { useKafkajsStaleSocketFix } from './kafkajs-stale-socket.js';
 export { kafkaSettings, kafkaSecuritySettings, kafkaConnectionFrom, deadLetterTopic } from './settings.js';
 export { explainConnectError } from './connect-errors.js';
 export type { KafkaSecurityConfig } from './security.js';
