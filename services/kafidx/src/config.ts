@@ -54,10 +54,13 @@ export const kafidxSettings = {
     accepts: 'a comma-separated list of CIDRs (10.0.0.0/8, fd00::/8)',
   }),
   /**
-   * Longest time the live consumer's fetch waits for KAFIDX_FETCH_MIN_BYTES: what an event can
-   * gain in latency on its way to the browsers. With no browser watching it fetches nothing.
+   * How long the broker holds a fetch that found less than KAFIDX_FETCH_MIN_BYTES (a long poll),
+   * for the live consumer and the dead-letter reader: how often an idle kafidx asks. With
+   * KAFIDX_FETCH_MIN_BYTES 1 an event is answered at once, so this bounds latency only with a
+   * larger minimum. With no browser watching, the live consumer fetches nothing and checks this
+   * often whether one started to: a browser's first live events come at most this much later.
    */
-  KAFIDX_FETCH_MAX_WAIT_MS: setting.integer({ min: 1, max: 10_000, default: 100 }),
+  KAFIDX_FETCH_MAX_WAIT_MS: setting.integer({ min: 1, max: 10_000, default: 1_000 }),
   /**
    * Bytes the live consumer's fetch waits for (up to KAFIDX_FETCH_MAX_WAIT_MS): fewer, larger
    * batches, but each a larger message to every browser, which a browser whose buffer is over

@@ -98,6 +98,8 @@ export interface DeadLetterFeedOptions {
   readonly logger: Logger;
   /** Pause before reading again after the topic could not be read (missing, Kafka down). */
   readonly retryMs?: number;
+  /** How long the broker holds a fetch of the idle topic (KAFIDX_FETCH_MAX_WAIT_MS); 1,000 unless set. */
+  readonly maxWaitMs?: number;
 }
 
 /**
@@ -195,6 +197,8 @@ export class DeadLetterFeed {
           from: (offsets) =>
             new Map(offsets.map((o) => [o.partition, String(maxBigInt(BigInt(o.low), BigInt(o.high) - BigInt(keep)))])),
           onBatch: (messages) => this.receive(messages),
+          // Dead letters are rare: an idle topic asked once a second, not five times.
+          maxWaitMs: this.options.maxWaitMs ?? 1_000,
         });
         this.setState('reading');
         logger.info({ topic, keep }, 'reading the dead-letter topic');
@@ -231,6 +235,7 @@ export function createDeadLetterFeed(
     KAFKA_DLQ_TOPIC: string;
     KAFIDX_DEAD_LETTERS: number;
     KAFIDX_MAX_BUFFERED_BYTES: number;
+    KAFIDX_FETCH_MAX_WAIT_MS: number;
   },
   connection: KafkaConnection,
   logger: Logger,
@@ -240,6 +245,7 @@ export function createDeadLetterFeed(
     topic: deadLetterTopic(config),
     keep: config.KAFIDX_DEAD_LETTERS,
     maxBufferedBytes: config.KAFIDX_MAX_BUFFERED_BYTES,
+    maxWaitMs: config.KAFIDX_FETCH_MAX_WAIT_MS,
     logger,
   });
 }

@@ -48,7 +48,7 @@ export class Hub {
     private readonly topic: string,
     private readonly logger: Logger,
     private readonly metrics: KafidxMetrics,
-    fetch: HubFetch = { maxWaitMs: 100, minBytes: 1 },
+    fetch: HubFetch = { maxWaitMs: 1_000, minBytes: 1 },
   ) {
     this.consumer = createConsumer(connection, logger, {
       groupId: this.groupId,

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { eventually } from '@pushtech/devstack/testing';
+import { createRequire } from 'node:module';
+import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually, freshTopic } from '@pushtech/devstack/testing';
 import { startTestKafidx, type Message, type TestKafidx } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+/** kafkajs's consumer group: every fetch of a consumer, or a paused consumer's check, is a call of it. */
+const consumerGroup = (
+  require('kafkajs/src/consumer/consumerGroup.js') as { prototype: { fetch: (...args: unknown[]) => unknown } }
+).prototype;
 
 const typesOf = (events: Message[]): string[] => events.map((e) => String(e['type']));
 
@@ -30,6 +38,19 @@ describe('nobody watching', () => {
     );
   });
 
+  it('asks Kafka about once a second per consumer while idle', async (t) => {
+    // The broker's long poll answers an event at once, so this costs no latency while watched.
+    const idle = await idleAsks(t, {}, 4);
+    t.diagnostic(`asks per second: ${JSON.stringify(idle)}`);
+    assert.ok(idle.live <= 2 && idle.letters <= 2, `asks per second: ${JSON.stringify(idle)}`);
+  });
+
+  it('control: with KAFIDX_FETCH_MAX_WAIT_MS 100 the same count sees about ten asks a second', async (t) => {
+    const control = await idleAsks(t, { KAFIDX_FETCH_MAX_WAIT_MS: '100' }, 4);
+    t.diagnostic(`asks per second: ${JSON.stringify(control)}`);
+    assert.ok(control.live >= 5 && control.letters >= 5, `asks per second: ${JSON.stringify(control)}`);
+  });
+
   it('reads nothing while every browser is paused; resume brings live events back', async (t) => {
     const k = await startTestKafidx(t);
     const a = await k.connect();
@@ -49,3 +70,35 @@ describe('nobody watching', () => {
     assert.equal(await metric(k, 'pushtech_kafidx_events_in_total'), 1);
   });
 });
+
+/**
+ * How often each Kafka consumer of an idle kafidx (no browser, a dead-letter topic with nothing
+ * new) fetches or checks, per second over `seconds`: the live consumer's group and the
+ * dead-letter reader's.
+ */
+async function idleAsks(
+  t: TestContext,
+  env: Record<string, string>,
+  seconds: number,
+): Promise<{ live: number; letters: number }> {
+  const calls = new Map<string, number>();
+  const original = consumerGroup.fetch;
+  t.mock.method(consumerGroup, 'fetch', function (this: { groupId: string }, ...args: unknown[]): unknown {
+    calls.set(this.groupId, (calls.get(this.groupId) ?? 0) + 1);
+    return Reflect.apply(original, this, args);
+  });
+  // A dead-letter topic of its own (the reader waits while the topic is missing).
+  await startTestKafidx(t, { KAFKA_DLQ_TOPIC: await freshTopic(t, { partitions: 2 }), ...env });
+  // Both consumers in their groups and asking (a group join takes a few seconds).
+  await eventually(
+    'the live consumer and the dead-letter reader fetch',
+    () => (calls.size >= 2 ? true : undefined),
+    30_000,
+  );
+  await sleep(1_000);
+  calls.clear();
+  await sleep(seconds * 1000);
+  const per = (reader: boolean): number =>
+    [...calls].filter(([group]) => group.includes('-reader-') === reader).reduce((sum, [, n]) => sum + n, 0) / seconds;
+  return { live: per(false), letters: per(true) };
+}

@@ -17,6 +17,12 @@ export interface TopicReadOptions {
   readonly until: 'end' | 'follow';
   /** One partition's messages, in offset order; the next batch waits for it. */
   readonly onBatch: (messages: readonly IncomingMessage[]) => Promise<void> | void;
+  /**
+   * How long the broker holds a fetch that found nothing new (a long poll; a message that
+   * arrives meanwhile is answered at once): how often a reader that follows an idle topic asks,
+   * and the longest stop() waits for the fetch in flight. 200 ms unless set.
+   */
+  readonly maxWaitMs?: number;
 }
 
 export interface TopicReader {
@@ -76,7 +82,7 @@ export async function readTopicByOffsets(
   const groupId = `${connection.clientId}-reader-${randomBytes(6).toString('hex')}`;
   const consumer = kafka.consumer({
     groupId,
-    maxWaitTimeInMs: 200,
+    maxWaitTimeInMs: options.maxWaitMs ?? 200,
     allowAutoTopicCreation: false,
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
