@@ -1,5 +1,6 @@
 import {
   commonSettings,
+  describeSetting,
   kafkaSecuritySettings,
   kafkaSettings,
   parseConfig,
@@ -100,6 +101,9 @@ export const kafidxSettings = {
   /** How often the health strip scrapes its targets (rates and klag p99 are over this interval). */
   KAFIDX_HEALTH_INTERVAL_MS: setting.integer({ min: 500, max: 300_000, default: 5000 }),
 } as const;
+
+/** KAFIDX_FETCH_MAX_WAIT_MS's default, also the Hub's and the dead-letter feed's when none is given. */
+export const DEFAULT_FETCH_MAX_WAIT_MS = Number(describeSetting(kafidxSettings.KAFIDX_FETCH_MAX_WAIT_MS)?.default);
 
 export type KafidxConfig = ConfigOf<typeof kafidxSettings>;
 

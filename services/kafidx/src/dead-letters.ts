@@ -9,6 +9,7 @@ import {
   type TopicReader,
 } from '@pushtech/runtime';
 import type { WebSocket } from 'ws';
+import { DEFAULT_FETCH_MAX_WAIT_MS } from './config.js';
 
 /** Longest value text sent to a browser; a longer entry is cut for display (and says so). */
 const VALUE_DISPLAY_CHARS = 64 * 1024;
@@ -98,7 +99,7 @@ export interface DeadLetterFeedOptions {
   readonly logger: Logger;
   /** Pause before reading again after the topic could not be read (missing, Kafka down). */
   readonly retryMs?: number;
-  /** How long the broker holds a fetch of the idle topic (KAFIDX_FETCH_MAX_WAIT_MS); 1,000 unless set. */
+  /** How long the broker holds a fetch of the idle topic (KAFIDX_FETCH_MAX_WAIT_MS; its default unless set). */
   readonly maxWaitMs?: number;
 }
 
@@ -198,7 +199,7 @@ export class DeadLetterFeed {
             new Map(offsets.map((o) => [o.partition, String(maxBigInt(BigInt(o.low), BigInt(o.high) - BigInt(keep)))])),
           onBatch: (messages) => this.receive(messages),
           // Dead letters are rare: an idle topic asked once a second, not five times.
-          maxWaitMs: this.options.maxWaitMs ?? 1_000,
+          maxWaitMs: this.options.maxWaitMs ?? DEFAULT_FETCH_MAX_WAIT_MS,
         });
         this.setState('reading');
         logger.info({ topic, keep }, 'reading the dead-letter topic');

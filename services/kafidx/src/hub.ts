@@ -8,6 +8,7 @@ import {
   type KafkaConnection,
   type Logger,
 } from '@pushtech/runtime';
+import { DEFAULT_FETCH_MAX_WAIT_MS } from './config.js';
 import { deleteOwnGroup } from './consumer-group.js';
 import { LiveBatch, prepareEvent } from './event-view.js';
 import type { KafidxMetrics } from './metrics.js';
@@ -48,7 +49,7 @@ export class Hub {
     private readonly topic: string,
     private readonly logger: Logger,
     private readonly metrics: KafidxMetrics,
-    fetch: HubFetch = { maxWaitMs: 1_000, minBytes: 1 },
+    fetch: HubFetch = { maxWaitMs: DEFAULT_FETCH_MAX_WAIT_MS, minBytes: 1 },
   ) {
     this.consumer = createConsumer(connection, logger, {
       groupId: this.groupId,

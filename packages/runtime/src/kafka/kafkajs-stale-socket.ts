@@ -10,23 +10,16 @@ import type { Socket } from 'node:net';
  * 'data' would go to the new connection's decoder. A Produce request the broker had already
  * written is rejected, and the producer's retrier sends it again: a duplicate. A producer
  * disconnected and connected again stored its next send twice in about 1 try in 15 (the
- * producer contract test, on one broker). Here disconnect() detaches the socket from the
- * connection before it ends it; the rest is kafkajs's disconnect() as published.
+ * producer contract test, on one broker). Here the socket a disconnect() ended is detached from
+ * the connection.
  */
 interface Connection {
   socket: Socket | null | undefined;
-  authenticatedAt: number | null;
-  connectionStatus: string;
-  requestQueue: { waitForPendingRequests(): Promise<void>; destroy(): void };
-  logDebug(message: string): void;
   disconnect: (this: Connection) => Promise<boolean>;
 }
 
 const require = createRequire(import.meta.url);
 const connection = (require('kafkajs/src/network/connection.js') as { prototype: Connection }).prototype;
-const { CONNECTION_STATUS } = require('kafkajs/src/network/connectionStatus.js') as {
-  CONNECTION_STATUS: { DISCONNECTING: string; DISCONNECTED: string };
-};
 
 /** The events kafkajs's socket factory listens to (besides the one-time 'connect'). */
 const HANDLED_EVENTS = ['data', 'end', 'error', 'timeout'] as const;
@@ -40,21 +33,17 @@ function detach(socket: Socket): void {
 
 const original = { disconnect: connection.disconnect };
 
+/**
+ * kafkajs's disconnect(), then the socket it ended is detached. Its 'end' and late 'data' are I/O
+ * events, so none can come between the end() and the detach (a microtask later); and connect()
+ * makes no new socket while the connection is disconnecting, so the socket taken first is the
+ * one ended.
+ */
 async function disconnectDetached(this: Connection): Promise<boolean> {
-  this.authenticatedAt = null;
-  this.connectionStatus = CONNECTION_STATUS.DISCONNECTING;
-  this.logDebug('disconnecting...');
-  await this.requestQueue.waitForPendingRequests();
-  this.requestQueue.destroy();
   const socket = this.socket;
-  if (socket) {
-    detach(socket);
-    socket.end();
-    socket.unref();
-  }
-  this.connectionStatus = CONNECTION_STATUS.DISCONNECTED;
-  this.logDebug('disconnected');
-  return true;
+  const result = await original.disconnect.call(this);
+  if (socket) detach(socket);
+  return result;
 }
 
 /** Turns the fix on (as importing this module does) or off: off is kafkajs as published. */
