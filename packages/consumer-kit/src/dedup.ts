@@ -99,8 +99,9 @@ export function dedupKeyBound(windowSeconds: number, eventsPerSecond: number): n
 }
 
 // ARGV: mark prefix, now ms, window ms, bucket ms, min shards, max shards, target fill,
-//   JSON [[partition field, offset, fingerprint, shard hash, [[op, key, a, b], ...], since ms], ...],
-//   JSON [[key, seconds], ...], grow-at fill
+//   JSON [[partition field, offset, fingerprint, shard hash, [target, value, target, value, ...], since ms], ...],
+//   JSON [[key, seconds], ...], grow-at fill, JSON [[op, key, field or member], ...] (the targets,
+//   each written once per call: an item names them by their 1-based position)
 // Keys: <m>offsets (hash partition -> last applied offset); <m>buckets (sorted set of the live
 // buckets' start ms); <m>ids:<bucket start ms> (hash: gens, shards:<gen>, count in the newest
 // gen, total, opened:<gen> ms for each gen after the first); <m>ids:<bucket start ms>:<gen>:<shard>
@@ -110,7 +111,12 @@ export function dedupKeyBound(windowSeconds: number, eventsPerSecond: number): n
 // the bucket before; when its sets fill up (a burst, a start without a bucket before), a new
 // generation with 4x the sets takes the next ids, so that every set stays an intset.
 // An item's id is looked up only in buckets that end after its `since` (see
-// DEDUP_ID_TIME_MARGIN_MS; 0 means every bucket). Returns the 1-based positions of the items applied.
+// DEDUP_ID_TIME_MARGIN_MS; 0 means every bucket).
+// Three phases: which items are new (reads only), their effects (increments summed per target,
+// so a batch writes each counter once, not once per event), and only then their marks and the
+// partitions' offsets. An error between (a write refused) leaves no mark for an effect that may
+// not have happened: a retry may count again, never lose a count. Returns the 1-based positions
+// of the items applied.
 const APPLY_ONCE = `
 local m = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -118,6 +124,7 @@ local window = tonumber(ARGV[3])
 local bucket = tonumber(ARGV[4])
 local maxShards = tonumber(ARGV[6])
 local items = cjson.decode(ARGV[8])
+local targets = cjson.decode(ARGV[11])
 local offsetsKey = m .. 'offsets'
 local current = now - now % bucket
 local ttl = current + bucket + window - now
@@ -162,7 +169,7 @@ end
 local shards = tonumber(redis.call('HGET', currentMeta, 'shards:' .. gens))
 local target = currentMeta .. ':' .. gens .. ':'
 -- Where an id may already be, newest first: the current bucket's older generations, then the
--- earlier buckets of the window. The newest generation is checked by SADD itself.
+-- earlier buckets of the window. The newest generation is asked per set below.
 local earlier = {}
 for b = current, oldest, -bucket do
   local meta = m .. 'ids:' .. b
@@ -175,9 +182,12 @@ for b = current, oldest, -bucket do
     earlier[#earlier + 1] = { meta .. ':' .. k .. ':', tonumber(redis.call('HGET', meta, 'shards:' .. k)), ended }
   end
 end
+-- 1. The items past their partition's offset and not in an earlier set, grouped by the set of
+-- the newest generation that takes them.
 local last = {}
 local advanced = {}
-local applied = {}
+local candidates = {}
+local shardOf = {}
 for i, item in ipairs(items) do
   local field, offset = item[1], tonumber(item[2])
   if last[field] == nil then last[field] = tonumber(redis.call('HGET', offsetsKey, field)) or -1 end
@@ -191,16 +201,60 @@ for i, item in ipairs(items) do
       if e[3] <= since then break end
       if redis.call('SISMEMBER', e[1] .. (spread % e[2]), fingerprint) == 1 then seen = true break end
     end
-    if not seen and redis.call('SADD', target .. (spread % shards), fingerprint) == 1 then
-      applied[#applied + 1] = i
-      for _, op in ipairs(item[5]) do
-        if op[1] == 'h' then redis.call('HINCRBY', op[2], op[3], op[4])
-        elseif op[1] == 'i' then redis.call('INCRBY', op[2], op[3])
-        elseif op[1] == 'z' then redis.call('ZADD', op[2], op[3], op[4])
-        end
-      end
+    if not seen then
+      local s = spread % shards
+      local list = shardOf[s]
+      if list == nil then list = {} shardOf[s] = list end
+      list[#list + 1] = i
+      candidates[#candidates + 1] = i
     end
   end
+end
+-- 2. Which of them are new: one SMISMEMBER per set; an id twice in the call counts once.
+local isNew = {}
+local pending = {}
+for s, list in pairs(shardOf) do
+  local members = {}
+  for j, i in ipairs(list) do members[j] = items[i][3] end
+  local found = redis.call('SMISMEMBER', target .. s, unpack(members))
+  for j, i in ipairs(list) do
+    local fingerprint = members[j]
+    if found[j] == 0 and not pending[fingerprint] then
+      pending[fingerprint] = true
+      isNew[i] = true
+    end
+  end
+end
+-- 3. The effects of the new items, in offset order, each target written once.
+local applied = {}
+local sums = {}
+local scores = {}
+local order = {}
+for _, i in ipairs(candidates) do
+  if isNew[i] then
+    applied[#applied + 1] = i
+    local ops = items[i][5]
+    for k = 1, #ops, 2 do
+      local t = ops[k]
+      if sums[t] == nil and scores[t] == nil then order[#order + 1] = t end
+      if targets[t][1] == 'z' then scores[t] = ops[k + 1] else sums[t] = (sums[t] or 0) + ops[k + 1] end
+    end
+  end
+end
+for _, t in ipairs(order) do
+  local op = targets[t]
+  if op[1] == 'h' then redis.call('HINCRBY', op[2], op[3], string.format('%.0f', sums[t]))
+  elseif op[1] == 'i' then redis.call('INCRBY', op[2], string.format('%.0f', sums[t]))
+  else redis.call('ZADD', op[2], scores[t], op[3])
+  end
+end
+-- 4. The marks, one SADD per set, and the offsets.
+for s, list in pairs(shardOf) do
+  local members = {}
+  for _, i in ipairs(list) do
+    if isNew[i] then members[#members + 1] = items[i][3] end
+  end
+  if #members > 0 then redis.call('SADD', target .. s, unpack(members)) end
 end
 for field, offset in pairs(advanced) do redis.call('HSET', offsetsKey, field, offset) end
 if #applied > 0 then
@@ -216,15 +270,50 @@ end
 return applied
 `;
 
-function encodeOp(op: CounterOp): string[] {
-  switch (op.kind) {
-    case 'hincrby':
-      return ['h', op.key, op.field, String(op.by)];
-    case 'incrby':
-      return ['i', op.key, String(op.by), ''];
-    case 'zadd':
-      return ['z', op.key, String(op.score), op.member];
+/**
+ * A call's targets (a counter or a sorted set member), each sent once: items name them by their
+ * 1-based position, so a batch of events incrementing the same few counters sends each key once.
+ */
+class Targets {
+  readonly list: string[][] = [];
+  private readonly positions = new Map<string, number>();
+
+  /**
+   * The op as [target, value]: the increment, or the sorted set score (a string, as Redis takes
+   * it). Increments are summed per target in the script, so each must be a safe integer there.
+   */
+  encode(op: CounterOp): [number, number | string] {
+    switch (op.kind) {
+      case 'hincrby':
+        return [this.position('h', op.key, op.field), integer(op, op.by)];
+      case 'incrby':
+        return [this.position('i', op.key, ''), integer(op, op.by)];
+      case 'zadd':
+        if (!Number.isFinite(op.score)) throw badOp(op, `score ${op.score} is not a finite number`);
+        return [this.position('z', op.key, op.member), String(op.score)];
+    }
   }
+
+  private position(kind: string, key: string, field: string): number {
+    const id = `${kind}\u0000${key}\u0000${field}`;
+    let at = this.positions.get(id);
+    if (at === undefined) {
+      this.list.push([kind, key, field]);
+      at = this.list.length;
+      this.positions.set(id, at);
+    }
+    return at;
+  }
+}
+
+function badOp(op: CounterOp, why: string): ConsumerKitError {
+  return new ConsumerKitError('PT_ERR_CONSUMER_DEFINITION', `dedup: ${op.kind} on ${op.key}: ${why}`);
+}
+
+/** Summed in the script as doubles: exact only for safe integers. */
+function integer(op: CounterOp, by: number): number {
+  if (!Number.isSafeInteger(by)) throw badOp(op, `increment ${by} is not a safe integer`);
+  return by;
 }
 
 const MASK_63 = (1n << 63n) - 1n;
@@ -274,11 +363,18 @@ export function seenSince(id: string, now: number, clientMinted = false): number
   return Math.max(0, Math.min(eventIdTime(id), now) - DEDUP_ID_TIME_MARGIN_MS);
 }
 
-function toItem<E extends DedupEvent>(event: E, writes: (event: E) => readonly CounterOp[], now: number): unknown[] {
+function toItem<E extends DedupEvent>(
+  event: E,
+  writes: (event: E) => readonly CounterOp[],
+  targets: Targets,
+  now: number,
+): unknown[] {
   const { fingerprint, spread } = fingerprintOf(event.id);
   const { topic, partition, offset } = event.source;
   const since = seenSince(event.id, now, event.meta?.idSource === 'client');
-  return [`${topic}:${partition}`, offset, fingerprint, spread, writes(event).map(encodeOp), since];
+  const ops: (number | string)[] = [];
+  for (const op of writes(event)) ops.push(...targets.encode(op));
+  return [`${topic}:${partition}`, offset, fingerprint, spread, ops, since];
 }
 
 const APPLY_ONCE_SHA = hash('sha1', APPLY_ONCE, 'hex');
@@ -304,7 +400,8 @@ export function createDedup(redis: Redis, options: DedupOptions): Dedup {
     const expiryJson = JSON.stringify(expiries.map((e) => [e.key, e.seconds]));
     for (let start = 0; start < events.length; start += CHUNK) {
       const at = Math.floor(now());
-      const items = events.slice(start, start + CHUNK).map((e) => toItem(e, writes, at));
+      const targets = new Targets();
+      const items = events.slice(start, start + CHUNK).map((e) => toItem(e, writes, targets, at));
       const args = [
         options.markPrefix,
         String(at),
@@ -316,6 +413,7 @@ export function createDedup(redis: Redis, options: DedupOptions): Dedup {
         JSON.stringify(items),
         expiryJson,
         String(DEDUP_GROW_AT),
+        JSON.stringify(targets.list),
       ];
       // By its hash: Redis neither receives nor hashes the script again on every call.
       const result = (await redis.evalsha(APPLY_ONCE_SHA, 0, ...args).catch((error: unknown) => {

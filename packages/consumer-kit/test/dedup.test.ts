@@ -27,6 +27,8 @@ async function setup(t: Cleanup, windowSeconds = WINDOW_S) {
   });
   const count = (): CounterOp[] => [{ kind: 'incrby', key: counter, by: 1 }];
   return {
+    /** Keys starting with it are removed after the test. */
+    prefix,
     redis: redis.client,
     dedup,
     clock,
@@ -198,6 +200,95 @@ describe('dedup: offsets and compact, time-bounded ids', () => {
     const replay = run(60_000, { ids: 'burst' }).map((e, i) => event(e.id, 1_000_000 + i, 5));
     assert.equal(await dedup.applyOnce(replay, count), 0);
     assert.equal(await total(), 60_000);
+  });
+
+  it('writes every kind of op once per target, as applying each new event in turn would', async (t) => {
+    const { dedup, redis, prefix } = await setup(t);
+    type Ev = DedupEvent & { n: number };
+    const ev = (id: string, offset: number, n: number, partition = 0): Ev => ({ ...event(id, offset, partition), n });
+    const writes = (e: Ev): CounterOp[] => [
+      { kind: 'hincrby', key: `${prefix}-h`, field: `f${e.n % 3}`, by: e.n },
+      { kind: 'hincrby', key: `${prefix}-h`, field: 'minus', by: -1 },
+      { kind: 'incrby', key: `${prefix}-i`, by: 2 },
+      { kind: 'zadd', key: `${prefix}-z`, score: e.n, member: `m${e.n % 2}` },
+    ];
+    // The reference: each event new by offset and id, applied alone, in order.
+    const expected = { h: new Map<string, number>(), i: 0, z: new Map<string, number>() };
+    const seen = new Set<string>();
+    const last = new Map<number, number>();
+    const apply = (events: readonly Ev[]): number => {
+      let applied = 0;
+      for (const e of events) {
+        const offset = Number(e.source.offset);
+        if (offset <= (last.get(e.source.partition) ?? -1)) continue;
+        last.set(e.source.partition, offset);
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+        applied += 1;
+        for (const op of writes(e)) {
+          if (op.kind === 'hincrby') expected.h.set(op.field, (expected.h.get(op.field) ?? 0) + op.by);
+          else if (op.kind === 'incrby') expected.i += op.by;
+          else expected.z.set(op.member, op.score);
+        }
+      }
+      return applied;
+    };
+    const first = Array.from({ length: 40 }, (_, i) => ev(`a${i}`, i, i * 7));
+    // Redelivered offsets, ids seen before under new offsets, an id twice in one call.
+    const second = [
+      ...Array.from({ length: 20 }, (_, i) => ev(`a${30 + i}`, 30 + i, 1_000 + i)),
+      ...Array.from({ length: 10 }, (_, i) => ev(`a${i}`, i, 5, 1)),
+      ev('dup', 10, 11, 1),
+      ev('dup', 11, 13, 1),
+      ev('tail', 12, 17, 1),
+    ];
+    for (const batch of [first, second]) {
+      assert.equal(await dedup.applyOnce(batch, writes), apply(batch));
+    }
+    const hash = await redis.hgetall(`${prefix}-h`);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, Number(v)])),
+      Object.fromEntries(expected.h),
+    );
+    assert.equal(Number(await redis.get(`${prefix}-i`)), expected.i);
+    const z = await redis.zrange(`${prefix}-z`, 0, -1, 'WITHSCORES');
+    const zMap = new Map<string, number>();
+    for (let k = 0; k < z.length; k += 2) zMap.set(z[k] as string, Number(z[k + 1]));
+    assert.deepEqual(zMap, expected.z);
+    // 73 events, 52 new: the batches really held skipped ones.
+    assert.equal(expected.i, 2 * 52);
+  });
+
+  it('refuses an increment that is not a safe integer, naming the op, and applies nothing', async (t) => {
+    const { dedup, count, total } = await setup(t);
+    await assert.rejects(
+      dedup.applyOnce([event('a', 0), event('b', 1)], (e) =>
+        e.id === 'b' ? [{ kind: 'incrby', key: 'k', by: 1.5 }] : count(),
+      ),
+      (error: unknown) =>
+        isConsumerKitError(error) && /incrby on k: increment 1.5 is not a safe integer/.test(error.message),
+    );
+    assert.equal(await total(), 0);
+    assert.equal(await dedup.applyOnce([event('a', 0), event('b', 1)], count), 2, 'nothing was marked');
+  });
+
+  it('leaves no mark when a write is refused: the retry counts again, never loses a count', async (t) => {
+    const { dedup, redis, prefix } = await setup(t);
+    const good = `${prefix}-good`;
+    const wrong = `${prefix}-wrong`;
+    // A key of the wrong type: Redis refuses the HINCRBY inside the script (WRONGTYPE).
+    await redis.set(wrong, 'a string');
+    const writes = (): CounterOp[] => [
+      { kind: 'incrby', key: good, by: 1 },
+      { kind: 'hincrby', key: wrong, field: 'n', by: 1 },
+    ];
+    const batch = run(10);
+    await assert.rejects(dedup.applyOnce(batch, writes), /WRONGTYPE/);
+    await redis.del(wrong);
+    assert.equal(await dedup.applyOnce(batch, writes), 10, 'no event was marked by the refused call');
+    // Marking each event before its effects (as before) kept 1 of these 10 counts lost.
+    assert.equal(Number(await redis.hget(wrong, 'n')), 10);
+    assert.equal(Number(await redis.get(good)), 20, 'at least once: the write before the refused one, twice');
   });
 
   it('refuses events of a partition out of offset order, applying none of them', async (t) => {
