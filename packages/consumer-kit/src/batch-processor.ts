@@ -32,7 +32,8 @@ type Attempt = { ok: true } | { ok: false; error: unknown };
 type Pass = { kind: 'done'; failed: DeadLetter[] } | { kind: 'outage'; reason: OutageReason; error: unknown };
 
 /**
- * One batch, at-least-once: hand the events to the handler with retries and backoff, and when
+ * One batch, at-least-once (or the batches of several partitions gathered into one, each
+ * partition's events in offset order): hand the events to the handler with retries and backoff, and when
  * the batch keeps failing, isolate the events that fail on their own and dead-letter only those.
  * Resolves when every message is either handled or acknowledged by the dead-letter topic: only
  * then may the offsets be committed. Rejects (nothing committed) only when stopping, or when the
@@ -47,8 +48,13 @@ type Pass = { kind: 'done'; failed: DeadLetter[] } | { kind: 'outage'; reason: O
  * them (see ConsumedEvent): an undecodable message is set aside at once and the handler runs
  * again without it.
  */
-export async function processBatch(batch: IncomingBatch, deps: BatchProcessorDeps): Promise<void> {
-  const events: KafkaConsumedEvent[] = batch.messages.map((message) => new KafkaConsumedEvent(message));
+export async function processBatch(
+  batches: IncomingBatch | readonly IncomingBatch[],
+  deps: BatchProcessorDeps,
+): Promise<void> {
+  const list: readonly IncomingBatch[] = Array.isArray(batches) ? batches : [batches as IncomingBatch];
+  const events: KafkaConsumedEvent[] = [];
+  for (const batch of list) for (const message of batch.messages) events.push(new KafkaConsumedEvent(message));
   const undecodable: DeadLetter[] = [];
   const undecodableEvents = new Set<KafkaConsumedEvent>();
   /** Runs the handler, setting aside each undecodable event it reads and running it again without. */
@@ -71,7 +77,8 @@ export async function processBatch(batch: IncomingBatch, deps: BatchProcessorDep
   };
   const pending = (): KafkaConsumedEvent[] => events.filter((e) => !undecodableEvents.has(e));
 
-  const partition = `${batch.topic}:${batch.partition}`;
+  // The outage's key: the partitions held together.
+  const partition = list.map((b) => `${b.topic}:${b.partition}`).join(',');
   let pass = await handleBatchOnce(events, handleDecodable, pending, deps, deps.retry.maxRetries, false);
   for (let retry = 1; pass.kind === 'outage'; retry += 1) {
     deps.outages.hold(partition, pass.reason, pass.error);

@@ -154,13 +154,15 @@ export class ConsumerRunner {
 
   async start(): Promise<void> {
     const { definition, metrics } = this.options;
-    await this.consumer.start(async (batch, kafka) => {
+    // The partitions of a fetch in one handler call: the handler, its Redis script and its
+    // writes run once per fetch, not once per partition.
+    await this.consumer.startGathered(async (batches, kafka) => {
       const ended = metrics.batchDuration.startTimer({ consumer: this.name });
-      // The shared context plus this batch's heartbeat (batches of several partitions may run at once).
+      // The shared context plus this call's heartbeat (with CONSUMER_CONCURRENCY above 1, calls may run at once).
       const context: ConsumerContext<unknown> = Object.create(this.context, {
         heartbeat: { value: () => kafka.heartbeat() },
       }) as ConsumerContext<unknown>;
-      await processBatch(batch, {
+      await processBatch(batches, {
         consumer: this.name,
         handle: (events) => definition.handleBatch(events, context),
         checkDependencies: () => this.probe?.run() ?? Promise.resolve(),
@@ -173,8 +175,8 @@ export class ConsumerRunner {
         outages: this.outages,
       });
       ended();
-      this.recordLag(batch);
-    });
+      for (const batch of batches) this.recordLag(batch);
+    }, this.options.concurrency);
     this.probe?.start();
   }
 

@@ -45,7 +45,10 @@ export const consumerKitSettings = {
    * re-delivers what was handled since the last commit (dedup skips it by its offset).
    */
   CONSUMER_COMMIT_INTERVAL_MS: setting.integer({ min: 0, max: 60_000, default: 1_000 }),
-  /** Partitions one consumer handles at the same time. */
+  /**
+   * Handler calls one consumer runs at the same time. A call holds every partition's batch that
+   * was ready together (a fetch's, and those that came while the previous call ran).
+   */
   CONSUMER_CONCURRENCY: setting.integer({ min: 1, max: 64, default: 1 }),
   /**
    * How long the dedup helper remembers an event id at least (up to a fifth longer), for the same

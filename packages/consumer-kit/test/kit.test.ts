@@ -48,6 +48,39 @@ describe('the consumer kit against a real Kafka and Redis', () => {
     assert.match(metrics ?? '', /pushtech_consumer_lag\{[^}]*consumer="recorder"[^}]*\} 0/);
   });
 
+  it('hands the partitions of a fetch to the handler in one call, each in offset order', async (t) => {
+    const calls: (readonly ConsumedEvent[])[] = [];
+    const consumer = defineConsumer({
+      name: 'gatherer',
+      handleBatch(events) {
+        calls.push(events);
+        return Promise.resolve();
+      },
+    });
+    // Each send of 100 spreads over the topic's 3 partitions (keys device-0..6).
+    await runConsumer(
+      t,
+      consumer,
+      Array.from({ length: 300 }, () => sampleEvent()),
+    );
+    const partitionsPerCall = calls.map((events) => new Set(events.map((e) => e.source.partition)).size);
+    assert.ok(
+      partitionsPerCall.some((n) => n === 3),
+      `a call with all 3 partitions (partitions per call: ${partitionsPerCall.join(', ')})`,
+    );
+    for (const events of calls) {
+      for (const partition of [0, 1, 2]) {
+        const offsets = events.filter((e) => e.source.partition === partition).map((e) => Number(e.source.offset));
+        assert.deepEqual(
+          offsets,
+          [...offsets].sort((a, b) => a - b),
+          `partition ${partition} in offset order`,
+        );
+      }
+    }
+    assert.equal(calls.flat().length, 300);
+  });
+
   it('a handler that fails every other call: every event still handled, and counts through dedup are exact', async (t) => {
     const seen = new Map<string, number>();
     let calls = 0;

@@ -10,6 +10,7 @@ import {
   createConsumer,
   createProducer,
   silentLogger,
+  type IncomingBatch,
   type IncomingMessage,
   type OutgoingMessage,
 } from '@pushtech/runtime';
@@ -106,6 +107,70 @@ describe('Kafka module against a real broker', () => {
     assert.equal(first?.key?.toString(), 'device-0');
     assert.ok(Math.abs((first?.timestamp ?? 0) - Date.now()) < 60_000, 'timestamp is the create time in ms');
     assert.deepEqual(crashes, []);
+  });
+
+  it('gathers the partitions of a fetch into one call, one call at a time, committing after it', async (t) => {
+    const topic = await freshTopic(t, { partitions: 3 });
+    const connection = await testKafka();
+    const producer = createProducer(connection, logger);
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    // Keys device-0..6 land on every one of the 3 partitions.
+    await producer.send(topic, messages(30, 'g'));
+    const admin = await testAdmin(t);
+    const positions = async (group: string): Promise<string[]> =>
+      (await admin.groupOffsets(group, topic)).map((p) => p.offset);
+
+    /** Partitions per handler call, through start() or startGathered(), until 30 messages came. */
+    const calls = async (gathered: boolean): Promise<{ calls: number[][]; group: string; maxInFlight: number }> => {
+      const group = uniqueName(gathered ? 'gathered' : 'per-partition');
+      const consumer = createConsumer(connection, logger, {
+        groupId: group,
+        topics: [topic],
+        fromBeginning: true,
+        concurrency: 3,
+      });
+      t.after(() => consumer.stop());
+      const seen: number[][] = [];
+      let received = 0;
+      let inFlight = 0;
+      let maxInFlight = 0;
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const handle = async (batches: readonly IncomingBatch[]): Promise<void> => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        seen.push(batches.map((b) => b.partition).sort());
+        // The first calls wait until every first-fetch batch has reached a call.
+        await held;
+        received += batches.reduce((n, b) => n + b.messages.length, 0);
+        inFlight -= 1;
+      };
+      if (gathered) await consumer.startGathered(handle, 1);
+      else await consumer.start((batch) => handle([batch]));
+      await eventually('calls with all 3 partitions', () => (seen.flat().length >= 3 ? true : undefined), 20_000);
+      if (gathered) {
+        // Held: nothing is committed before the call resolved.
+        assert.deepEqual(await positions(group), ['-1', '-1', '-1']);
+      }
+      release();
+      await eventually('30 messages', () => (received >= 30 ? true : undefined), 20_000);
+      await consumer.stop();
+      return { calls: seen, group, maxInFlight };
+    };
+
+    const gathered = await calls(true);
+    assert.deepEqual(gathered.calls, [[0, 1, 2]], 'one call for the three partitions of the fetch');
+    assert.equal(gathered.maxInFlight, 1);
+    // Committed at each partition's end once the call resolved (the stop commits at the latest).
+    assert.deepEqual(
+      await positions(gathered.group),
+      (await admin.topicOffsets(topic)).map((p) => p.high),
+    );
+    // Control: batch by batch, the same fetch makes a call per partition, three at once.
+    const perPartition = await calls(false);
+    assert.deepEqual(perPartition.calls.sort(), [[0], [1], [2]]);
+    assert.equal(perPartition.maxInFlight, 3);
   });
 
   it('a handler that fails commits nothing and ends the consumer through onCrash', async (t) => {

@@ -1,8 +1,17 @@
-import type { Consumer, IHeaders, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
 import { registerFetchLinger } from './kafkajs-fetch-linger.js';
-import type { BatchHandler, ConsumerOptions, EventConsumer, IncomingMessage, KafkaConnection } from './types.js';
+import type {
+  BatchContext,
+  BatchHandler,
+  ConsumerOptions,
+  EventConsumer,
+  GatheredBatchHandler,
+  IncomingBatch,
+  IncomingMessage,
+  KafkaConnection,
+} from './types.js';
 import { describeError } from '../errors.js';
 
 /**
@@ -64,6 +73,29 @@ function byTopic(
     topics.set(topic, list);
   }
   return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+/** A partition's batch as kafkajs handed it over, waiting for a gathered call. */
+interface Waiting {
+  readonly batch: IncomingBatch;
+  readonly payload: EachBatchPayload;
+  readonly done: (error?: Error) => void;
+}
+
+/**
+ * kafkajs workers when batches are gathered: every partition of a fetch (up to this many) reaches
+ * eachBatch at once, so that one call can take them all. A worker is a loop over a shared queue.
+ */
+const GATHER_WORKERS = 64;
+
+function incomingBatch(payload: EachBatchPayload): IncomingBatch {
+  const { batch } = payload;
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    highWatermark: batch.highWatermark,
+    messages: batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m)),
+  };
 }
 
 class KafkajsConsumer implements EventConsumer {
@@ -137,54 +169,118 @@ class KafkajsConsumer implements EventConsumer {
   }
 
   async start(handler: BatchHandler): Promise<void> {
+    await this.run(this.options.concurrency ?? 1, async (payload) => {
+      const batch = incomingBatch(payload);
+      await this.handle([payload], (ctx) => handler(batch, ctx));
+      await this.handled([{ batch, payload }]);
+    });
+  }
+
+  async startGathered(handler: GatheredBatchHandler, calls = 1): Promise<void> {
+    const waiting: Waiting[] = [];
+    let running = 0;
+    let scheduled = false;
+    /** One call for every batch waiting now; the next when a call ends or a batch comes. */
+    const pump = (): void => {
+      if (scheduled || running >= calls || waiting.length === 0) return;
+      scheduled = true;
+      // After the I/O callbacks of this turn: every batch of the fetch has reached eachBatch.
+      setImmediate(() => {
+        scheduled = false;
+        if (running >= calls || waiting.length === 0) return;
+        const taken = waiting.splice(0);
+        running += 1;
+        void (async () => {
+          try {
+            const batches = taken.map((w) => w.batch);
+            await this.handle(
+              taken.map((w) => w.payload),
+              (ctx) => handler(batches, ctx),
+            );
+            await this.handled(taken);
+            for (const w of taken) w.done();
+          } catch (error: unknown) {
+            const failed = error instanceof Error ? error : new Error(describeError(error));
+            for (const w of taken) w.done(failed);
+          } finally {
+            running -= 1;
+            pump();
+          }
+        })();
+      });
+    };
+    await this.run(GATHER_WORKERS, (payload) => {
+      const batch = incomingBatch(payload);
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ batch, payload, done: (error) => (error === undefined ? resolve() : reject(error)) });
+        pump();
+      });
+    });
+  }
+
+  private async run(concurrency: number, eachBatch: (payload: EachBatchPayload) => Promise<void>): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.concurrency ?? 1,
+      partitionsConsumedConcurrently: concurrency,
       eachBatch: async (payload) => {
-        const { batch } = payload;
-        if (batch.messages.length === 0) return;
-        const messages = batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m));
-        // A failed heartbeat (the group is rebalancing, or forgot this member) goes back to kafkajs
-        // as it is: kafkajs rejoins and the uncommitted batch is read again, nothing ends.
-        let heartbeatError: unknown;
-        const heartbeat = (): Promise<void> =>
-          payload.heartbeat().catch((error: unknown) => {
-            heartbeatError = error;
-            throw error;
-          });
-        try {
-          await handler(
-            { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, messages },
-            { heartbeat, isActive: () => payload.isRunning() && !payload.isStale() },
-          );
-        } catch (error: unknown) {
-          if (heartbeatError !== undefined && error === heartbeatError) throw error;
-          throw new HandlerFailed(error);
-        }
-        const last = messages[messages.length - 1] as IncomingMessage;
-        // Resolving moves kafkajs's fetch position past the batch (without it the same batch
-        // is fetched again); the committed offset is the next one to read, hence +1.
-        payload.resolveOffset(last.offset);
-        if (this.options.commitOffsets === false) return;
-        this.uncommitted.set(`${batch.topic}:${batch.partition}`, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: (BigInt(last.offset) + 1n).toString(),
-        });
-        const interval = this.options.commitIntervalMs ?? 0;
-        if (this.stopping || !payload.isRunning() || Date.now() - this.lastCommitAt >= interval) {
-          // Committed through the batch payload: consumer.commitOffsets() silently skips the commit
-          // once a stop has begun, which would lose the commit of the batch a graceful stop waits for.
-          await this.commitUncommitted((positions) => payload.commitOffsetsIfNecessary({ topics: byTopic(positions) }));
-        } else {
-          this.commitLater(this.lastCommitAt + interval - Date.now());
-        }
+        if (payload.batch.messages.length === 0) return;
+        await eachBatch(payload);
       },
     });
     this.isRunning = true;
+  }
+
+  /**
+   * Runs the handler over batches of these payloads. A failed heartbeat (the group is
+   * rebalancing, or forgot this member) goes back to kafkajs as it is: kafkajs rejoins and the
+   * uncommitted batches are read again, nothing ends. Any other error ends the consumer.
+   */
+  private async handle(
+    payloads: readonly EachBatchPayload[],
+    call: (ctx: BatchContext) => Promise<void>,
+  ): Promise<void> {
+    const first = payloads[0] as EachBatchPayload;
+    let heartbeatError: unknown;
+    const heartbeat = (): Promise<void> =>
+      first.heartbeat().catch((error: unknown) => {
+        heartbeatError = error;
+        throw error;
+      });
+    try {
+      await call({ heartbeat, isActive: () => payloads.every((p) => p.isRunning() && !p.isStale()) });
+    } catch (error: unknown) {
+      if (heartbeatError !== undefined && error === heartbeatError) throw error;
+      throw new HandlerFailed(error);
+    }
+  }
+
+  /** After the handler resolved: moves past the batches and commits (now or by the interval). */
+  private async handled(items: readonly { batch: IncomingBatch; payload: EachBatchPayload }[]): Promise<void> {
+    for (const { batch, payload } of items) {
+      const last = batch.messages[batch.messages.length - 1] as IncomingMessage;
+      // Resolving moves kafkajs's fetch position past the batch (without it the same batch
+      // is fetched again); the committed offset is the next one to read, hence +1.
+      payload.resolveOffset(last.offset);
+      if (this.options.commitOffsets === false) continue;
+      this.uncommitted.set(`${batch.topic}:${batch.partition}`, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: (BigInt(last.offset) + 1n).toString(),
+      });
+    }
+    if (this.options.commitOffsets === false) return;
+    const payload = (items[0] as { payload: EachBatchPayload }).payload;
+    const interval = this.options.commitIntervalMs ?? 0;
+    if (this.stopping || !payload.isRunning() || Date.now() - this.lastCommitAt >= interval) {
+      // Committed through the batch payload: consumer.commitOffsets() silently skips the commit
+      // once a stop has begun, which would lose the commit of the batch a graceful stop waits for.
+      await this.commitUncommitted((positions) => payload.commitOffsetsIfNecessary({ topics: byTopic(positions) }));
+    } else {
+      this.commitLater(this.lastCommitAt + interval - Date.now());
+    }
   }
 
   /** Commits every handled offset not committed yet; a failed commit keeps them for the next try. */

@@ -232,12 +232,26 @@ export interface ConsumerOptions {
 
 export type BatchHandler = (batch: IncomingBatch, ctx: BatchContext) => Promise<void>;
 
+/**
+ * The batches of several partitions in one call (see EventConsumer.startGathered): no partition
+ * twice, each partition's messages in offset order.
+ */
+export type GatheredBatchHandler = (batches: readonly IncomingBatch[], ctx: BatchContext) => Promise<void>;
+
 export interface EventConsumer {
   /**
    * Joins the group and hands batches to the handler. A batch's offsets are committed only
    * after the handler resolved; a handler that rejects gets the batch again (at-least-once).
    */
   start(handler: BatchHandler): Promise<void>;
+  /**
+   * As start(), but the partitions' batches that are ready together (those of one fetch, and
+   * those that came while an earlier call ran) reach the handler in one call, at most `calls`
+   * calls at a time (default 1): a handler's cost per call is paid per fetch, not per
+   * partition. Each batch's offsets are committed only after its call resolved; a call that
+   * rejects fails every batch in it (all are read again).
+   */
+  startGathered(handler: GatheredBatchHandler, calls?: number): Promise<void>;
   /** Moves this consumer's position (on partitions it owns) to the given offsets. */
   seek(topic: string, partition: number, offset: string): void;
   /** Resolves when the consumer owns at least one partition (or has joined an empty assignment). */
