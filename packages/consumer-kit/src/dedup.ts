@@ -396,25 +396,32 @@ export function createDedup(redis: Redis, options: DedupOptions): Dedup {
     expiries: readonly KeyExpiry[],
   ): Promise<number[]> => {
     checkOrder(events);
-    const applied: number[] = [];
     const expiryJson = JSON.stringify(expiries.map((e) => [e.key, e.seconds]));
+    // Every chunk is encoded before the first is sent: an op refused here leaves nothing written.
+    const calls: { start: number; args: string[] }[] = [];
     for (let start = 0; start < events.length; start += CHUNK) {
       const at = Math.floor(now());
       const targets = new Targets();
       const items = events.slice(start, start + CHUNK).map((e) => toItem(e, writes, targets, at));
-      const args = [
-        options.markPrefix,
-        String(at),
-        String(windowMs),
-        String(bucketMs),
-        String(DEDUP_MIN_SHARDS),
-        String(DEDUP_MAX_SHARDS),
-        String(DEDUP_TARGET_FILL),
-        JSON.stringify(items),
-        expiryJson,
-        String(DEDUP_GROW_AT),
-        JSON.stringify(targets.list),
-      ];
+      calls.push({
+        start,
+        args: [
+          options.markPrefix,
+          String(at),
+          String(windowMs),
+          String(bucketMs),
+          String(DEDUP_MIN_SHARDS),
+          String(DEDUP_MAX_SHARDS),
+          String(DEDUP_TARGET_FILL),
+          JSON.stringify(items),
+          expiryJson,
+          String(DEDUP_GROW_AT),
+          JSON.stringify(targets.list),
+        ],
+      });
+    }
+    const applied: number[] = [];
+    for (const { start, args } of calls) {
       // By its hash: Redis neither receives nor hashes the script again on every call.
       const result = (await redis.evalsha(APPLY_ONCE_SHA, 0, ...args).catch((error: unknown) => {
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
