@@ -33,16 +33,18 @@ function toLine(e: ConsumedEvent): string {
 
 /**
  * Writes events into hour-partitioned files `ARCHIVE_DIR/YYYY/MM/DD/HH/*.ndjson.gz` (UTC hour of
- * receive time). Each batch becomes one file per hour and partition, written durably (fsync, rename, fsync
- * folder) before the handler resolves, so the offsets are committed only for archived events.
+ * receive time). Each batch (the partitions of a fetch) becomes one file per hour and partition,
+ * written durably (fsync, rename, fsync folder) before the handler resolves, so the offsets are
+ * committed only for archived events.
  *
  * A replay must rewrite, never add. Offsets are committed after every batch (the commit is
- * awaited before the next batch), so after a crash or a rebalance the replay starts where the
- * one written but uncommitted batch started, though it may end elsewhere (a fetch of another
- * size). Each file therefore holds one partition's events and is named after the topic, the
- * partition and the offset of its own first event, not its last: the replay's first file replaces the old one, whether it holds
- * fewer events (the rest come again in the next file) or more. Naming by first and last offset
- * kept both copies (22 of 6,600 events archived twice in the chaos scenario under CI's load).
+ * awaited before the next batch), so after a crash or a rebalance each partition's replay starts
+ * where its part of the one written but uncommitted batch started, though it may end elsewhere
+ * (a fetch of another size). Each file therefore holds one partition's events and is named after
+ * the topic, the partition and the offset of its own first event, not its last: the replay's
+ * first file replaces the old one, whether it holds fewer events (the rest come again in the
+ * next file) or more. Naming by first and last offset kept both copies (22 of 6,600 events
+ * archived twice in the chaos scenario under CI's load).
  */
 export const archiver = defineConsumer({
   name: 'archiver',
@@ -53,8 +55,8 @@ export const archiver = defineConsumer({
     /**
      * How long the archiver lets events gather after a fetch that caught up, before it fetches
      * again (its CONSUMER_FETCH_LINGER_MS): the most an event waits before its file is written.
-     * Each fetch writes a durable file (fsync) and commits per partition, so at 1,000 events/s a
-     * 2 s linger writes about 3 files a second where 100 ms wrote 60. A backlog never waits.
+     * Each fetch writes a durable file (fsync) per partition and commits, so at 1,000 events/s
+     * a 2 s linger writes about 3 files a second where 100 ms wrote 60. A backlog never waits.
      */
     ARCHIVE_FETCH_LINGER_MS: setting.integer({ min: 0, max: 10_000, default: 2_000 }),
   },
