@@ -32,8 +32,8 @@ type Attempt = { ok: true } | { ok: false; error: unknown };
 type Pass = { kind: 'done'; failed: DeadLetter[] } | { kind: 'outage'; reason: OutageReason; error: unknown };
 
 /**
- * One batch, at-least-once (or the batches of several partitions gathered into one, each
- * partition's events in offset order): hand the events to the handler with retries and backoff, and when
+ * One batch (the batches of a fetch's partitions as one, each partition's events in offset
+ * order), at-least-once: hand the events to the handler with retries and backoff, and when
  * the batch keeps failing, isolate the events that fail on their own and dead-letter only those.
  * Resolves when every message is either handled or acknowledged by the dead-letter topic: only
  * then may the offsets be committed. Rejects (nothing committed) only when stopping, or when the
@@ -48,13 +48,9 @@ type Pass = { kind: 'done'; failed: DeadLetter[] } | { kind: 'outage'; reason: O
  * them (see ConsumedEvent): an undecodable message is set aside at once and the handler runs
  * again without it.
  */
-export async function processBatch(
-  batches: IncomingBatch | readonly IncomingBatch[],
-  deps: BatchProcessorDeps,
-): Promise<void> {
-  const list: readonly IncomingBatch[] = Array.isArray(batches) ? batches : [batches as IncomingBatch];
+export async function processBatch(batches: readonly IncomingBatch[], deps: BatchProcessorDeps): Promise<void> {
   const events: KafkaConsumedEvent[] = [];
-  for (const batch of list) for (const message of batch.messages) events.push(new KafkaConsumedEvent(message));
+  for (const batch of batches) for (const message of batch.messages) events.push(new KafkaConsumedEvent(message));
   const undecodable: DeadLetter[] = [];
   const undecodableEvents = new Set<KafkaConsumedEvent>();
   /** Runs the handler, setting aside each undecodable event it reads and running it again without. */
@@ -78,7 +74,7 @@ export async function processBatch(
   const pending = (): KafkaConsumedEvent[] => events.filter((e) => !undecodableEvents.has(e));
 
   // The outage's key: the partitions held together.
-  const partition = list.map((b) => `${b.topic}:${b.partition}`).join(',');
+  const partition = batches.map((b) => `${b.topic}:${b.partition}`).join(',');
   let pass = await handleBatchOnce(events, handleDecodable, pending, deps, deps.retry.maxRetries, false);
   for (let retry = 1; pass.kind === 'outage'; retry += 1) {
     deps.outages.hold(partition, pass.reason, pass.error);
