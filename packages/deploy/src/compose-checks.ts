@@ -21,7 +21,7 @@ import {
   type ComposeProject,
   type ComposeService,
 } from './compose-files.js';
-import { DOCKERFILE, imageHolds, readDockerfile, serviceDockerfile } from './compose-image-checks.js';
+import { DOCKERFILE, NODE_READS, imageHolds, readDockerfile, serviceDockerfile } from './compose-image-checks.js';
 import { jobSpecs, serviceSpecs, type ServiceSpec } from './compose-services.js';
 import { describeError } from '@pushtech/runtime';
 
@@ -173,9 +173,11 @@ function dependencyRules(service: ComposeService, project: ComposeProject, root:
 /** The environment the container gets is one its own code reads and accepts. */
 function environmentRules(service: ComposeService, spec: ServiceSpec, project: ComposeProject, root: string): string[] {
   const problems: string[] = [];
-  // Typos: a variable nobody reads is silently ignored by the service.
+  // Typos: a variable nobody reads is silently ignored by the service (Node.js's own are read).
   for (const key of Object.keys(declaredEnvironment(service))) {
-    if (!spec.knownKeys.includes(key)) problems.push(`environment ${key} is read by no setting of this service`);
+    if (!spec.knownKeys.includes(key) && !NODE_READS.includes(key)) {
+      problems.push(`environment ${key} is read by no setting of this service`);
+    }
   }
   let runtime: { env: Record<string, string>; cwd: string };
   try {

@@ -20,7 +20,7 @@ import { repoRoot } from './compose-files.js';
 import { IMAGE_ROOT, serviceSpecs, type ServiceSpec } from './compose-services.js';
 
 /** Variables Node.js itself reads (V8 flags for a service's heap), not the service's settings. */
-const NODE_READS: readonly string[] = ['NODE_OPTIONS'];
+export const NODE_READS: readonly string[] = ['NODE_OPTIONS'];
 
 /**
  * The rules of the service images: one Dockerfile at the repository root, built once per
