@@ -1,10 +1,11 @@
 import { encodeClientMeta } from './client-fields.js';
-import { encodeFormComponent } from './form-encoding.js';
+import { decodeFormComponent, encodeFormComponent } from './form-encoding.js';
 import { isEventId } from './ids.js';
 import { ipFromHex, ipToHex } from './ip.js';
 import { decodeParams, type ParamList } from './params.js';
 import { quote } from './quote.js';
 import { fail, ok, type Result } from './result.js';
+import { toWellFormed } from './well-formed.js';
 
 /** What kafkastore adds to a hit: the second field of the Kafka message. */
 export interface EventMeta {
@@ -123,21 +124,61 @@ export function encodeMeta(meta: EventMeta): string {
   return text;
 }
 
+/** `key=` for every known key, by slot: what the in-order scan of decodeMeta looks for. */
+const keyPrefixes: readonly string[] = metaKeys.map((key) => `${key}=`);
+const SLOT_CT = slotOf.get('ct') ?? -1;
+const SLOT_ST = slotOf.get('st') ?? -1;
+const SLOT_ETS = slotOf.get('ets') ?? -1;
+
+/**
+ * Decodes the meta field as decodeParams would split it, then checks each known key. Keys in
+ * wire order, as encodeMeta writes them, are matched where they stand, without a pair, a key
+ * string or a lookup each; from the first pair out of that order (another producer's order, an
+ * unknown or escaped key, an empty pair) the rest goes through decodeParams' rules pair by
+ * pair. Both give the same result for the same pairs.
+ */
 export function decodeMeta(field: string): Result<EventMeta> {
-  // Values by position in metaKeys: a fixed-shape array is cheaper per message than an
+  const input = toWellFormed(field);
+  const end = input.length;
+  // Values by slot (position in metaKeys): a fixed-shape array is cheaper per message than an
   // object with keys added one by one.
   const values: Array<string | undefined> = new Array<string | undefined>(metaKeys.length).fill(undefined);
-  const extra: Array<readonly [string, string]> = [];
-  for (const pair of decodeParams(field)) {
-    const slot = slotOf.get(pair[0]);
-    if (slot === undefined) extra.push(pair);
-    else if (values[slot] !== undefined) return fail(`meta: duplicate key "${pair[0]}"`);
-    else values[slot] = pair[1];
+  // Most fields have no escape and no '+' at all: then no value needs decoding.
+  const escaped = input.includes('%') || input.includes('+');
+  let start = 0;
+  // In order: each known key, present or not, may only come after the ones before it.
+  for (let slot = 0; slot < keyPrefixes.length && start < end; slot++) {
+    const prefix = keyPrefixes[slot] as string;
+    if (!input.startsWith(prefix, start)) continue;
+    let pairEnd = input.indexOf('&', start);
+    if (pairEnd < 0) pairEnd = end;
+    const text = input.slice(start + prefix.length, pairEnd);
+    values[slot] = escaped ? decodeFormComponent(text) : text;
+    start = pairEnd + 1;
   }
-  const [type, browser, engine, version, os, host, tsText, ipHex, klagText, country, city, id, pod] = values;
-  const [region, latText, lonText, osVersion, vendor, model, botText, idSource, ctText, stText, etsText] = values.slice(
-    requiredKeys.length,
-  );
+  const extra: Array<readonly [string, string]> = [];
+  if (start < end) {
+    for (const pair of decodeParams(start === 0 ? input : input.slice(start))) {
+      const slot = slotOf.get(pair[0]);
+      if (slot === undefined) extra.push(pair);
+      else if (values[slot] !== undefined) return fail(`meta: duplicate key "${pair[0]}"`);
+      else values[slot] = pair[1];
+    }
+  }
+  // By position in metaKeys (requiredKeys, then optionalKeys).
+  const type = values[0];
+  const browser = values[1];
+  const engine = values[2];
+  const version = values[3];
+  const os = values[4];
+  const host = values[5];
+  const tsText = values[6];
+  const ipHex = values[7];
+  const klagText = values[8];
+  const country = values[9];
+  const city = values[10];
+  const id = values[11];
+  const pod = values[12];
   if (
     type === undefined ||
     browser === undefined ||
@@ -180,6 +221,14 @@ export function decodeMeta(field: string): Result<EventMeta> {
     pod,
     extra,
   };
+  const region = values[13];
+  const latText = values[14];
+  const lonText = values[15];
+  const osVersion = values[16];
+  const vendor = values[17];
+  const model = values[18];
+  const botText = values[19];
+  const idSource = values[20];
   if (region !== undefined) meta.region = region;
   if (latText !== undefined) {
     const lat = parseCoordinate(latText);
@@ -204,17 +253,27 @@ export function decodeMeta(field: string): Result<EventMeta> {
     }
     meta.idSource = idSource;
   }
-  for (const [key, text, field] of [
-    ['ct', ctText, 'createdAt'],
-    ['st', stText, 'sentAt'],
-    ['ets', etsText, 'eventTime'],
-  ] as const) {
-    if (text === undefined) continue;
-    const value = parseInteger(text);
-    if (value === undefined || value < 0) return fail(`meta: ${key} is not a non-negative integer: ${quote(text)}`);
-    meta[field] = value;
-  }
+  const createdAt = clientTime(values, SLOT_CT);
+  if (typeof createdAt === 'string') return fail(createdAt);
+  if (createdAt !== undefined) meta.createdAt = createdAt;
+  const sentAt = clientTime(values, SLOT_ST);
+  if (typeof sentAt === 'string') return fail(sentAt);
+  if (sentAt !== undefined) meta.sentAt = sentAt;
+  const eventTime = clientTime(values, SLOT_ETS);
+  if (typeof eventTime === 'string') return fail(eventTime);
+  if (eventTime !== undefined) meta.eventTime = eventTime;
   return ok(meta);
+}
+
+/** The time in `slot` (ct, st or ets) if present, or why it is refused. */
+function clientTime(values: ReadonlyArray<string | undefined>, slot: number): number | string | undefined {
+  const text = values[slot];
+  if (text === undefined) return undefined;
+  const value = parseInteger(text);
+  if (value === undefined || value < 0) {
+    return `meta: ${metaKeys[slot] ?? '?'} is not a non-negative integer: ${quote(text)}`;
+  }
+  return value;
 }
 
 function encodeCoordinate(key: 'lat' | 'lon', value: number): string {

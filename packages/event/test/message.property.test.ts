@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeMessage, decodeMessageType, encodeMessage, type TrackingEvent } from '../src/index.js';
+import { decodeMeta } from '../src/meta.js';
 import { toWellFormed } from '../src/well-formed.js';
 import { mutated, textWithLoneSurrogates, trackingEvent } from './arbitraries.js';
 import { referenceCanonicalIp } from './reference-ip.js';
@@ -82,6 +83,26 @@ describe('Kafka message properties', () => {
         for (const result of [decodeMessage(input), decodeMessageType(input)]) {
           if (!result.ok) assert.match(result.error, /^(message|meta): [^\n\r\u2028\u2029]+$/);
         }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('meta decodes the same whether its keys stand in wire order or not', () => {
+    // decodeMeta reads keys in wire order where they stand, and the rest pair by pair. An empty
+    // pair first (which the urlencoded rules skip) sends the whole field pair by pair: both
+    // must give the same event, or the same reason, for in-order, reordered and broken fields.
+    const metaField = trackingEvent.map((event) => encodeMessage(event).split(' ')[1] ?? '');
+    const reordered = fc.tuple(metaField, fc.nat(), fc.nat(), fc.boolean()).map(([field, from, to, duplicate]) => {
+      const pairs = field.split('&');
+      const moved = pairs.splice(from % pairs.length, 1)[0] ?? '';
+      pairs.splice(to % (pairs.length + 1), 0, moved);
+      if (duplicate) pairs.push(moved);
+      return pairs.join('&');
+    });
+    fc.assert(
+      fc.property(fc.oneof(metaField, reordered, mutated(metaField)), (field) => {
+        assert.deepEqual(decodeMeta(field), decodeMeta(`&${field}`));
       }),
       { numRuns: 3000 },
     );
