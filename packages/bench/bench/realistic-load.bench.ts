@@ -7,7 +7,8 @@
  * what it started) before and after a window of steady load, and reports CPU per acknowledged
  * event per process and in sum. The load generator (this process) and the latency probe (a
  * consumer of its own, for receive -> consumer latency) are reported apart, as is the devstack
- * process itself. Also: the stack idle (no traffic), and, as the baseline in the same run, the
+ * process itself. Of the broker's CPU, its JIT compiler threads are shown apart (one-off work of
+ * its first minutes). Also: the stack idle (no traffic), and, as the baseline in the same run, the
  * same stack at saturation, where every stage sees its largest batches.
  *
  * Writes $PUSHTECH_BENCH_RESULTS/realistic-load.json. Env: BENCH_RATES (500,1000,3000,6000),
@@ -29,6 +30,7 @@ import {
   processCommandLine,
   processCwd,
   resultsDir,
+  threadCpuSeconds,
   treeCpuSeconds,
   writeResult,
   type ProcessStat,
@@ -56,6 +58,11 @@ const CONNECTIONS = 64;
 const TOPIC = 'events';
 const log = (line: string): void => void process.stdout.write(`realistic-load: ${line}\n`);
 
+/**
+ * The JVM's JIT compiler threads by name: they compile the broker's code for minutes after it
+ * starts, a cost a broker that has run for long no longer pays (docs/BENCHMARKS.md).
+ */
+const JIT_THREADS = ['C1 CompilerThre', 'C2 CompilerThre'];
 /** The pipeline's processes, in the issue's order; each is summed with its children. */
 const PIPELINE = ['tracker', 'redis', 'consumers-redis', 'kafkastore', 'kafka', 'consumers', 'kafidx'] as const;
 type Part = (typeof PIPELINE)[number];
@@ -155,6 +162,8 @@ interface Reading {
   readonly devstack: number;
   readonly generator: number;
   readonly probe: number;
+  /** The broker's JIT compiler threads (part of its CPU). */
+  readonly brokerJit: number;
   readonly machineBusy: number;
 }
 
@@ -171,6 +180,7 @@ function read(devstackPid: number, parts: Record<Part, number>, probePid: number
     devstack: own(processes.get(devstackPid)),
     generator: (cpu.user + cpu.system) / 1e6,
     probe: probePid === undefined ? 0 : treeCpuSeconds(probePid, processes),
+    brokerJit: threadCpuSeconds(parts.kafka, JIT_THREADS),
     machineBusy: machineTimes().busy,
   };
 }
@@ -183,6 +193,7 @@ interface Window {
   readonly devstack: number;
   readonly generator: number;
   readonly probe: number;
+  readonly brokerJit: number;
   /** Busy CPU seconds of the whole machine that none of the above used (other work on it). */
   readonly elsewhere: number;
 }
@@ -203,6 +214,7 @@ function windowBetween(a: Reading, b: Reading): Window {
     devstack,
     generator,
     probe,
+    brokerJit: b.brokerJit - a.brokerJit,
     elsewhere: Math.max(0, b.machineBusy - a.machineBusy - sum - devstack - generator - probe),
   };
 }
@@ -222,6 +234,8 @@ interface RateResult {
   readonly sumMicros: number;
   readonly generatorMicros: number;
   readonly probeMicros: number;
+  /** Of the broker's µs, those of its JIT compiler threads (compiling the broker's code after start). */
+  readonly brokerJitMicros: number;
   readonly devstackMicros: number;
   readonly trackerP50ms: number;
   readonly trackerP99ms: number;
@@ -357,6 +371,7 @@ async function main(): Promise<void> {
         sumMicros: round(us(window.sum, events)),
         generatorMicros: round(us(window.generator, events)),
         probeMicros: round(us(window.probe, events)),
+        brokerJitMicros: round(us(window.brokerJit, events)),
         devstackMicros: round(us(window.devstack, events)),
         trackerP50ms: round(result.latency.percentile(50), 1),
         trackerP99ms: round(result.latency.percentile(99), 1),
@@ -368,7 +383,7 @@ async function main(): Promise<void> {
         consumerCommitsPerSecond: round((requestsAfter.commits - requestsBefore.commits) / window.seconds, 1),
       };
       log(
-        `${rate}/s: ${r.achieved}/s acknowledged, pipeline ${r.sumMicros} µs/event (${PIPELINE.map((p) => `${p} ${micros[p]}`).join(', ')}), generator ${r.generatorMicros} µs; tracker p50 ${r.trackerP50ms} p99 ${r.trackerP99ms} ms; to consumer p99 ${r.consumerP99ms} ms; consumers fetch ${r.consumerFetchesPerSecond}/s, commit ${r.consumerCommitsPerSecond}/s; drained in ${Number.isNaN(drainMs) ? 'more than 120 s' : `${drainMs} ms`}; other work ${r.otherCores} cores`,
+        `${rate}/s: ${r.achieved}/s acknowledged, pipeline ${r.sumMicros} µs/event (${PIPELINE.map((p) => `${p} ${micros[p]}`).join(', ')}; the broker's JIT ${r.brokerJitMicros}), generator ${r.generatorMicros} µs; tracker p50 ${r.trackerP50ms} p99 ${r.trackerP99ms} ms; to consumer p99 ${r.consumerP99ms} ms; consumers fetch ${r.consumerFetchesPerSecond}/s, commit ${r.consumerCommitsPerSecond}/s; drained in ${Number.isNaN(drainMs) ? 'more than 120 s' : `${drainMs} ms`}; other work ${r.otherCores} cores`,
       );
       return r;
     };
@@ -428,12 +443,23 @@ async function main(): Promise<void> {
         '-',
         ...all.map((r) => `${r.achieved}${r.sustained ? '' : ' (not sustained)'}`),
       ],
-      ...PIPELINE.map((p) => [
-        LABELS[p],
-        idlePercent(idle.parts[p]).toFixed(1),
-        ...all.map((r) => String(r.micros[p])),
-      ]),
+      ...PIPELINE.flatMap((p) => {
+        const row = [LABELS[p], idlePercent(idle.parts[p]).toFixed(1), ...all.map((r) => String(r.micros[p]))];
+        if (p !== 'kafka') return [row];
+        // Compiling the broker's code: one-off work of its first minutes, inside its own row.
+        const jit = [
+          "  of it, the broker's JIT compiler threads",
+          idlePercent(idle.brokerJit).toFixed(1),
+          ...all.map((r) => String(r.brokerJitMicros)),
+        ];
+        return [row, jit];
+      }),
       ['**sum, pipeline processes**', `**${idleCorePercent}**`, ...all.map((r) => `**${r.sumMicros}**`)],
+      [
+        "sum less the broker's JIT compiling (as a broker that has run for long)",
+        round(idlePercent(idle.sum - idle.brokerJit), 1).toString(),
+        ...all.map((r) => String(round(r.sumMicros - r.brokerJitMicros))),
+      ],
       ['load generator (apart)', '-', ...all.map((r) => String(r.generatorMicros))],
       ['latency probe, a consumer of its own (apart)', '-', ...all.map((r) => String(r.probeMicros))],
       [
@@ -512,6 +538,7 @@ async function main(): Promise<void> {
           `npm start's layout (devstack up, .env settings${KAFKA_CLIENT === undefined ? '' : `, KAFKA_CLIENT=${KAFKA_CLIENT}`}) on private ports; first ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s not counted (start-up JIT), then idle measured for ${IDLE_SECONDS} s after a 10 s settle, then ${WARMUP_SECONDS} s warm-up and ${SECONDS} s at each rate, the window closing once the events reached the probe`,
           'CPU from /proc/<pid>/stat (utime + stime), each process with its children; the load generator, the latency probe and the devstack process are not in the sum',
           `the probe is one more consumer group on the topic (as a user's own consumer would be): the broker's share includes serving it`,
+          "of the broker's CPU, its JIT compiler threads (the JVM's C1 and C2 threads, by name in /proc/<pid>/task) apart: they compile the broker's code during its first minutes, which a broker that has run for long no longer does; the goals count them",
           `saturation: ${SATURATION_RATE}/s offered for ${SATURATION_SECONDS} s; the baseline is the per-event cost of the same processes there`,
           ...(kafkastoreAlone === undefined
             ? []

@@ -8,6 +8,7 @@ export {
   processCwd,
   processStat,
   processTree,
+  threadCpuSeconds,
   treeCpuSeconds,
   type ProcessStat,
 } from './process-cpu.js';

@@ -76,6 +76,36 @@ export function treeCpuSeconds(root: number, processes = allProcesses()): number
   }, 0);
 }
 
+/**
+ * CPU seconds used so far by those live threads of a process whose name (`comm`, at most 15
+ * characters) starts with one of `prefixes`, e.g. a JVM's JIT compilers ('C1 CompilerThre',
+ * 'C2 CompilerThre'). A thread that has ended no longer counts. 0 when the process is gone.
+ */
+export function threadCpuSeconds(pid: number, prefixes: readonly string[]): number {
+  let names: string[];
+  try {
+    names = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  let seconds = 0;
+  for (const tid of names) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    if (!prefixes.some((prefix) => comm.startsWith(prefix))) continue;
+    const fields = text.slice(close + 2).split(' ');
+    // utime and stime are fields 14 and 15 of proc(5); fields[0] is field 3.
+    seconds += (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / TICKS_PER_SECOND;
+  }
+  return seconds;
+}
+
 /** A process's working directory, or undefined when it is gone (or not ours to read). */
 export function processCwd(pid: number): string | undefined {
   try {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { processStat, processTree, treeCpuSeconds } from '../src/process-cpu.js';
+import { processStat, processTree, threadCpuSeconds, treeCpuSeconds } from '../src/process-cpu.js';
 
 describe('process CPU from /proc', () => {
   it('reads a process whose name holds a space and a parenthesis', async (t) => {
@@ -34,5 +34,22 @@ describe('process CPU from /proc', () => {
     while (burned() < 0.2);
     assert.ok(treeCpuSeconds(process.pid) - before >= 0.18, 'the CPU this process burned shows in /proc');
     assert.equal(processStat(2 ** 22 + 1), undefined, 'a pid that does not exist');
+  });
+
+  it('counts only the threads whose name starts as asked', () => {
+    // This main thread's name (the task whose id is the pid), as a JVM's 'C2 CompilerThre' is one.
+    const name = readFileSync(`/proc/${process.pid}/task/${process.pid}/comm`, 'utf8').trim();
+    const before = threadCpuSeconds(process.pid, [name.slice(0, 3)]);
+    const otherBefore = threadCpuSeconds(process.pid, ['no such thread']);
+    const start = process.cpuUsage();
+    const burned = (): number => {
+      const used = process.cpuUsage(start);
+      return (used.user + used.system) / 1e6;
+    };
+    while (burned() < 0.2);
+    assert.ok(threadCpuSeconds(process.pid, [name.slice(0, 3)]) - before >= 0.18, 'the main thread counts');
+    assert.equal(otherBefore, 0);
+    assert.equal(threadCpuSeconds(process.pid, ['no such thread']), 0, 'no thread of that name, nothing counted');
+    assert.equal(threadCpuSeconds(2 ** 22 + 1, [name]), 0, 'a pid that does not exist');
   });
 });
