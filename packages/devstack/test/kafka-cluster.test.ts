@@ -156,22 +156,32 @@ describe('three-node cluster', () => {
       );
       assert.equal(await stored(), acknowledged, 'every acknowledged message is stored, once');
 
-      // The control: one node of three left. Nothing may be acknowledged now.
+      // The control: one node of three left. Nothing may be acknowledged now. Each step is
+      // noted: one CI run ended here on a promise that never settled, with nothing else to hold
+      // the event loop (the nodes' processes are unref'd), and did not say which.
+      const step = (what: string): void => t.diagnostic(`${Date.now() - started} ms: ${what}`);
       const second = cluster.running.find((n) => n.nodeId !== victim.nodeId);
       assert.ok(second);
       await cluster.kill(second.nodeId);
+      step(`node ${second.nodeId} SIGKILLed too`);
       const lone = createProducer(
         { brokers, clientId: 'cluster-test-lone', requestTimeoutMs: 5_000, retries: 1 },
         silentLogger(),
       );
-      await lone.connect().catch(() => undefined);
+      const connected = await lone.connect().then(
+        () => 'connected',
+        (error: unknown) => `not connected (${String(error)})`,
+      );
+      step(`a lone producer: ${connected}`);
       t.after(() => lone.disconnect().catch(() => undefined));
       await assert.rejects(
         lone.send('events', [{ key: 'device-0', value: 'with one node left' }]),
         'a write is refused while only one replica could hold it',
       );
+      step('its write was refused');
 
       await Promise.all([cluster.startNode(victim.nodeId), cluster.startNode(second.nodeId)]);
+      step('both nodes started again');
       assert.ok((await stored()) >= acknowledged, 'what was acknowledged is still there after both came back');
     },
   );
