@@ -74,12 +74,16 @@ export function startProcess(options: {
     },
     async stop(graceMs: number) {
       if (hasExited) return;
+      // The caller waits for the exit: an unref'd child must hold the event loop until then, or a
+      // process with nothing else to do ends with the wait still pending.
+      child.ref();
       signal('SIGTERM');
       const timer = setTimeout(() => signal('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
     },
     async kill() {
+      if (!hasExited) child.ref();
       signal('SIGKILL');
       await exited;
     },
