@@ -17,29 +17,41 @@ export interface ProcessStat {
   readonly reapedChildrenSeconds: number;
 }
 
-/** undefined when the process is gone. */
-export function processStat(pid: number): ProcessStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
+/**
+ * One line of /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat: comm, and a reader of the numbered
+ * fields of proc(5) (1-based, as the manual counts them; 0 for a field that is not there).
+ */
+function parseStatLine(text: string): { comm: string; field: (n: number) => number } {
   // comm is in parentheses and may itself hold spaces or parentheses: split after the last ')'.
   const close = text.lastIndexOf(')');
   const comm = text.slice(text.indexOf('(') + 1, close);
-  const fields = text
-    .slice(close + 2)
-    .split(' ')
-    .map(Number);
-  // fields[0] is field 3 (state) of proc(5): ppid is field 4, utime..cstime fields 14..17.
-  const at = (field: number): number => fields[field - 3] ?? 0;
+  // fields[0] is field 3 (state).
+  const fields = text.slice(close + 2).split(' ');
+  return { comm, field: (n) => Number(fields[n - 3] ?? 0) || 0 };
+}
+
+function readStat(path: string): { comm: string; field: (n: number) => number } | undefined {
+  try {
+    return parseStatLine(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime (fields 14 and 15), seconds. */
+const ownSeconds = (field: (n: number) => number): number => (field(14) + field(15)) / TICKS_PER_SECOND;
+
+/** undefined when the process is gone. */
+export function processStat(pid: number): ProcessStat | undefined {
+  const stat = readStat(`/proc/${pid}/stat`);
+  if (!stat) return undefined;
+  const { comm, field } = stat;
   return {
     pid,
-    ppid: at(4),
+    ppid: field(4),
     comm,
-    ownSeconds: (at(14) + at(15)) / TICKS_PER_SECOND,
-    reapedChildrenSeconds: (at(16) + at(17)) / TICKS_PER_SECOND,
+    ownSeconds: ownSeconds(field),
+    reapedChildrenSeconds: (field(16) + field(17)) / TICKS_PER_SECOND,
   };
 }
 
@@ -90,18 +102,8 @@ export function threadCpuSeconds(pid: number, prefixes: readonly string[]): numb
   }
   let seconds = 0;
   for (const tid of names) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const close = text.lastIndexOf(')');
-    const comm = text.slice(text.indexOf('(') + 1, close);
-    if (!prefixes.some((prefix) => comm.startsWith(prefix))) continue;
-    const fields = text.slice(close + 2).split(' ');
-    // utime and stime are fields 14 and 15 of proc(5); fields[0] is field 3.
-    seconds += (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / TICKS_PER_SECOND;
+    const stat = readStat(`/proc/${pid}/task/${tid}/stat`);
+    if (stat && prefixes.some((prefix) => stat.comm.startsWith(prefix))) seconds += ownSeconds(stat.field);
   }
   return seconds;
 }

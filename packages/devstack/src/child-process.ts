@@ -75,7 +75,8 @@ export function startProcess(options: {
     async stop(graceMs: number) {
       if (hasExited) return;
       // The caller waits for the exit: an unref'd child must hold the event loop until then, or a
-      // process with nothing else to do ends with the wait still pending.
+      // process with nothing else to do ends with the wait still pending. The SIGKILL timer holds
+      // it only until it fires; a child that dies slowly after SIGKILL would outlast it.
       child.ref();
       signal('SIGTERM');
       const timer = setTimeout(() => signal('SIGKILL'), graceMs);

@@ -157,8 +157,8 @@ describe('three-node cluster', () => {
       assert.equal(await stored(), acknowledged, 'every acknowledged message is stored, once');
 
       // The control: one node of three left. Nothing may be acknowledged now. Each step is
-      // noted: one CI run ended here on a promise that never settled, with nothing else to hold
-      // the event loop (the nodes' processes are unref'd), and did not say which.
+      // noted, so that a hang says where it was (one was: kill() awaited an unref'd node's exit
+      // with nothing else holding the event loop; startProcess now refs a child it waits for).
       const step = (what: string): void => t.diagnostic(`${Date.now() - started} ms: ${what}`);
       const second = cluster.running.find((n) => n.nodeId !== victim.nodeId);
       assert.ok(second);
