@@ -7,7 +7,7 @@ export {
   type EventIdGenerator,
   type EventIdGeneratorOptions,
 } from './ids.js';
-export { canonicalIp, ipFromHex, ipToHex, ipv4Number } from './ip.js';
+export { canonicalIp, ipFromHex, ipGroups, ipToHex, ipv4Number } from './ip.js';
 export {
   canonicalParamValue,
   decodeParams,

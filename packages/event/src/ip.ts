@@ -64,6 +64,26 @@ export function ipv4Number(text: string): number | undefined {
   return typeof v4 === 'string' ? undefined : v4;
 }
 
+/**
+ * Reads address text (what canonicalIp accepts) into eight 16-bit groups, IPv4 mapped into
+ * ::ffff:0:0/96, for range checks that would otherwise need a 128-bit BigInt per address.
+ * false for text canonicalIp refuses (`out` is then left as it was).
+ */
+export function ipGroups(text: string, out: Uint16Array): boolean {
+  if (!text.includes(':')) {
+    const v4 = parseIpv4(text, 0);
+    if (typeof v4 === 'string') return false;
+    out.fill(0, 0, 5);
+    out[5] = 0xffff;
+    out[6] = v4 >>> 16;
+    out[7] = v4 & 0xffff;
+    return true;
+  }
+  if (parseIpv6(text) !== undefined) return false;
+  out.set(groups);
+  return true;
+}
+
 function invalid(text: string, why: string): string {
   return `ip: ${quote(text)} is not an IP address: ${why}`;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalIp, ipFromHex, ipToHex, ipv4Number } from '../src/index.js';
+import { canonicalIp, ipFromHex, ipGroups, ipToHex, ipv4Number } from '../src/index.js';
 import { referenceCanonicalIp } from './reference-ip.js';
 
 // [address text, wire hex, canonical text]
@@ -102,6 +102,25 @@ describe('ip encoding', () => {
         assert.ok(hex.ok);
         assert.equal(ipv4Number(address), parseInt(hex.value.slice(4), 16));
       }),
+    );
+  });
+
+  it('reads any address into the eight groups of its wire hex, and refuses what canonicalIp refuses', () => {
+    const groupsOf = (hex: string): number[] => {
+      const full = hex.padStart(32, '0');
+      return Array.from({ length: 8 }, (_, g) => parseInt(full.slice(g * 4, g * 4 + 4), 16));
+    };
+    const out = new Uint16Array(8);
+    const address = fc.oneof(fc.ipV4(), fc.ipV6(), fc.ipV4Extended(), fc.string({ maxLength: 8 }));
+    fc.assert(
+      fc.property(address, (text) => {
+        out.fill(0xabcd);
+        const hex = ipToHex(text);
+        assert.equal(ipGroups(text, out), hex.ok, text);
+        // Refused text leaves `out` alone; accepted text fills all of it.
+        assert.deepEqual([...out], hex.ok ? groupsOf(hex.value) : Array<number>(8).fill(0xabcd), text);
+      }),
+      { numRuns: 2000 },
     );
   });
 

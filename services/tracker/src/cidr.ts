@@ -1,30 +1,36 @@
 import { isIP } from 'node:net';
-import { ipv4Number } from '@pushtech/event';
+import { ipGroups, ipv4Number } from '@pushtech/event';
 
 /**
- * An address range for trusted-proxy checks. Addresses are compared as 128-bit integers, with
- * IPv4 mapped into ::ffff:0:0/96, so `10.0.0.0/8` also matches `::ffff:10.1.2.3` (how a dual-stack
- * socket reports an IPv4 peer).
+ * An address range for trusted-proxy checks. Addresses are compared as 128 bits, with IPv4 mapped
+ * into ::ffff:0:0/96, so `10.0.0.0/8` also matches `::ffff:10.1.2.3` (how a dual-stack socket
+ * reports an IPv4 peer). Ranges are parsed once with BigInt; a checked address, per request and
+ * per forwarded hop, in 32-bit numbers (a dotted quad) or in eight 16-bit groups (anything else).
  */
 export interface Cidr {
   readonly text: string;
   contains(ip: string): boolean;
   /** A dotted quad, already parsed into its 32-bit number. */
   containsQuad(quad: number): boolean;
-  /** Any address, already parsed into its 128-bit integer (IPv4 mapped). */
-  containsBigInt(address: bigint): boolean;
+  /** Any address, already parsed into eight 16-bit groups (IPv4 mapped; see ipGroups). */
+  containsGroups(address: Uint16Array): boolean;
 }
 
-/** Whether `ip` is in any of `ranges`; the address is parsed once for all of them. */
+/** Scratch for inAnyRange, which fills it before reading and never yields. */
+const scratch = new Uint16Array(8);
+
+/**
+ * Whether `ip` is in any of `ranges`; the address is parsed once for all of them. `ip` is address
+ * text as canonicalIp reads it (no brackets, no zone id): anything else is in no range.
+ */
 export function inAnyRange(ip: string, ranges: readonly Cidr[]): boolean {
   const quad = ipv4Number(ip);
   if (quad !== undefined) {
     for (const range of ranges) if (range.containsQuad(quad)) return true;
     return false;
   }
-  const address = addressToBigInt(ip);
-  if (address === undefined) return false;
-  for (const range of ranges) if (range.containsBigInt(address)) return true;
+  if (!ipGroups(ip, scratch)) return false;
+  for (const range of ranges) if (range.containsGroups(scratch)) return true;
   return false;
 }
 
@@ -85,13 +91,28 @@ export function parseCidr(text: string): Cidr | undefined {
     (network & high) === (MAPPED_IPV4 & high)
       ? { mask: Number(mask & LOW_32), network: Number(network & LOW_32) }
       : undefined;
+  // The groups the prefix reaches, each with its mask and network bits.
+  const groupMask = toGroups(mask);
+  const groupNetwork = toGroups(network);
+  const reached = Math.ceil(Number(bits) / 16);
   const cidr: Cidr = {
     text: text.trim(),
     contains: (ip) => inAnyRange(ip, [cidr]),
     containsQuad: (quad) => v4 !== undefined && (quad & v4.mask) >>> 0 === v4.network,
-    containsBigInt: (address) => (address & mask) === network,
+    containsGroups: (address) => {
+      for (let g = 0; g < reached; g += 1) {
+        if (((address[g] as number) & (groupMask[g] as number)) !== groupNetwork[g]) return false;
+      }
+      return true;
+    },
   };
   return cidr;
+}
+
+function toGroups(value: bigint): Uint16Array {
+  const out = new Uint16Array(8);
+  for (let g = 0; g < 8; g += 1) out[g] = Number((value >> BigInt(112 - g * 16)) & 0xffffn);
+  return out;
 }
 
 export function parseCidrList(items: readonly string[]): Cidr[] | string {

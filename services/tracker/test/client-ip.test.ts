@@ -83,6 +83,28 @@ describe('parseCidr', () => {
     }
   });
 
+  it('any range answers IPv6 addresses as the 128-bit arithmetic does', () => {
+    const random16 = (): number => Math.floor(Math.random() * 0x10000);
+    const groups = (): number[] => Array.from({ length: 8 }, random16);
+    const text = (g: readonly number[]): string => g.map((n) => n.toString(16)).join(':');
+    for (let round = 0; round < 2000; round += 1) {
+      const base = groups();
+      const prefix = Math.floor(Math.random() * 129);
+      const range = `${text(base)}/${prefix}`;
+      const cidr = parseCidr(range);
+      assert.ok(cidr, range);
+      // Half the addresses keep the range's first groups and differ after some bit of the
+      // prefix's neighbourhood, so both answers are exercised; some are mapped IPv4.
+      const address = round % 2 === 0 ? groups() : base.map((g, i) => (i * 16 >= prefix - 8 ? random16() : g));
+      if (round % 7 === 0) address.splice(0, 6, 0, 0, 0, 0, 0, 0xffff);
+      const bits = BigInt(prefix);
+      const mask = bits === 0n ? 0n : ((1n << 128n) - 1n) ^ ((1n << (128n - bits)) - 1n);
+      const network = (addressToBigInt(text(base)) ?? assert.fail(range)) & mask;
+      const expected = ((addressToBigInt(text(address)) ?? assert.fail(text(address))) & mask) === network;
+      assert.equal(cidr.contains(text(address)), expected, `${range} ${text(address)}`);
+    }
+  });
+
   it('names the first bad entry of a list', () => {
     assert.equal(parseCidrList(['10.0.0.0/8', 'x/1']), 'x/1');
   });
