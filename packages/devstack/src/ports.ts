@@ -1,16 +1,60 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * The kernel's range of local ports for outgoing connections (and for listen on port 0), from
+ * /proc/sys/net/ipv4/ip_local_port_range; Linux's default when it cannot be read.
+ */
+export function ephemeralPortRange(): { low: number; high: number } {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && (low as number) <= (high as number)) {
+      return { low: low as number, high: high as number };
+    }
+  } catch {
+    // not Linux, or /proc not mounted
+  }
+  return { low: 32768, high: 60999 };
+}
+
+/** Ports picked below this are left to well-known and configured services (.env's 6380, 19092, ...). */
+const LOWEST_PICKED = 20_000;
+
+/**
+ * A TCP port on `host` that nothing listens on right now, for a server started a moment later.
+ * It is picked outside the ephemeral range: a port from inside it (what listen on port 0 gives)
+ * can meanwhile become the local port of any outgoing connection on the machine (a client of
+ * Kafka, PostgreSQL, Redis), and the server's listen then fails with EADDRINUSE for as long as
+ * that connection lives. One CI run lost a test so (the consumers' port, held for 4 minutes).
+ * Where the range leaves no room (below 20000 or above it), the kernel's pick, as before.
+ */
+export async function freePort(host = '127.0.0.1', random: () => number = Math.random): Promise<number> {
+  const { low, high } = ephemeralPortRange();
+  const spans = [
+    [LOWEST_PICKED, low - 1],
+    [high + 1, 65_535],
+  ].filter(([from, to]) => (to as number) - (from as number) >= 1000) as [number, number][];
+  for (let attempt = 0; attempt < 50 && spans.length > 0; attempt += 1) {
+    const [from, to] = spans[Math.floor(random() * spans.length)] as [number, number];
+    const port = from + Math.floor(random() * (to - from + 1));
+    if ((await listenOnce(port, host)) !== undefined) return port;
+  }
+  const port = await listenOnce(0, host);
+  if (port === undefined) throw new Error(`no free TCP port on ${host}`);
+  return port;
+}
+
+/** Listens on `port` and closes again: the port it got, or undefined when it was taken. */
+function listenOnce(port: number, host: string): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' || error.code === 'EACCES' ? resolve(undefined) : reject(error),
+    );
+    server.listen(port, host, () => {
       const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
     });
   });
 }
