@@ -32,6 +32,7 @@ import {
   resultsDir,
   threadCpuSeconds,
   treeCpuSeconds,
+  treeSystemSeconds,
   writeResult,
   type ProcessStat,
 } from '../src/index.js';
@@ -164,6 +165,8 @@ interface Reading {
   readonly probe: number;
   /** The broker's JIT compiler threads (part of its CPU). */
   readonly brokerJit: number;
+  /** Of each part's CPU, the kernel's (system time). */
+  readonly kernel: Record<Part, number>;
   readonly machineBusy: number;
 }
 
@@ -181,6 +184,10 @@ function read(devstackPid: number, parts: Record<Part, number>, probePid: number
     generator: (cpu.user + cpu.system) / 1e6,
     probe: probePid === undefined ? 0 : treeCpuSeconds(probePid, processes),
     brokerJit: threadCpuSeconds(parts.kafka, JIT_THREADS),
+    kernel: Object.fromEntries(PIPELINE.map((part) => [part, treeSystemSeconds(parts[part], processes)])) as Record<
+      Part,
+      number
+    >,
     machineBusy: machineTimes().busy,
   };
 }
@@ -194,6 +201,8 @@ interface Window {
   readonly generator: number;
   readonly probe: number;
   readonly brokerJit: number;
+  readonly kernel: Record<Part, number>;
+  readonly kernelSum: number;
   /** Busy CPU seconds of the whole machine that none of the above used (other work on it). */
   readonly elsewhere: number;
 }
@@ -207,6 +216,10 @@ function windowBetween(a: Reading, b: Reading): Window {
   const devstack = b.devstack - a.devstack;
   const generator = b.generator - a.generator;
   const probe = b.probe - a.probe;
+  const kernel = Object.fromEntries(PIPELINE.map((part) => [part, b.kernel[part] - a.kernel[part]])) as Record<
+    Part,
+    number
+  >;
   return {
     seconds: (b.at - a.at) / 1000,
     parts,
@@ -215,6 +228,8 @@ function windowBetween(a: Reading, b: Reading): Window {
     generator,
     probe,
     brokerJit: b.brokerJit - a.brokerJit,
+    kernel,
+    kernelSum: PIPELINE.reduce((s, part) => s + kernel[part], 0),
     elsewhere: Math.max(0, b.machineBusy - a.machineBusy - sum - devstack - generator - probe),
   };
 }
@@ -236,6 +251,9 @@ interface RateResult {
   readonly probeMicros: number;
   /** Of the broker's µs, those of its JIT compiler threads (compiling the broker's code after start). */
   readonly brokerJitMicros: number;
+  /** Of each process's µs (and of the sum), those in the kernel: system calls, loopback TCP, fsync. */
+  readonly kernelMicros: Record<Part, number>;
+  readonly kernelSumMicros: number;
   readonly devstackMicros: number;
   readonly trackerP50ms: number;
   readonly trackerP99ms: number;
@@ -372,6 +390,11 @@ async function main(): Promise<void> {
         generatorMicros: round(us(window.generator, events)),
         probeMicros: round(us(window.probe, events)),
         brokerJitMicros: round(us(window.brokerJit, events)),
+        kernelMicros: Object.fromEntries(PIPELINE.map((p) => [p, round(us(window.kernel[p], events))])) as Record<
+          Part,
+          number
+        >,
+        kernelSumMicros: round(us(window.kernelSum, events)),
         devstackMicros: round(us(window.devstack, events)),
         trackerP50ms: round(result.latency.percentile(50), 1),
         trackerP99ms: round(result.latency.percentile(99), 1),
@@ -383,7 +406,7 @@ async function main(): Promise<void> {
         consumerCommitsPerSecond: round((requestsAfter.commits - requestsBefore.commits) / window.seconds, 1),
       };
       log(
-        `${rate}/s: ${r.achieved}/s acknowledged, pipeline ${r.sumMicros} µs/event (${PIPELINE.map((p) => `${p} ${micros[p]}`).join(', ')}; the broker's JIT ${r.brokerJitMicros}), generator ${r.generatorMicros} µs; tracker p50 ${r.trackerP50ms} p99 ${r.trackerP99ms} ms; to consumer p99 ${r.consumerP99ms} ms; consumers fetch ${r.consumerFetchesPerSecond}/s, commit ${r.consumerCommitsPerSecond}/s; drained in ${Number.isNaN(drainMs) ? 'more than 120 s' : `${drainMs} ms`}; other work ${r.otherCores} cores`,
+        `${rate}/s: ${r.achieved}/s acknowledged, pipeline ${r.sumMicros} µs/event (${PIPELINE.map((p) => `${p} ${micros[p]}`).join(', ')}; the broker's JIT ${r.brokerJitMicros}; in the kernel ${r.kernelSumMicros}: ${PIPELINE.map((p) => `${p} ${r.kernelMicros[p]}`).join(', ')}), generator ${r.generatorMicros} µs; tracker p50 ${r.trackerP50ms} p99 ${r.trackerP99ms} ms; to consumer p99 ${r.consumerP99ms} ms; consumers fetch ${r.consumerFetchesPerSecond}/s, commit ${r.consumerCommitsPerSecond}/s; drained in ${Number.isNaN(drainMs) ? 'more than 120 s' : `${drainMs} ms`}; other work ${r.otherCores} cores`,
       );
       return r;
     };
@@ -459,6 +482,11 @@ async function main(): Promise<void> {
         "sum less the broker's JIT compiling (as a broker that has run for long)",
         round(idlePercent(idle.sum - idle.brokerJit), 1).toString(),
         ...all.map((r) => String(round(r.sumMicros - r.brokerJitMicros))),
+      ],
+      [
+        'of the sum, in the kernel (system calls, loopback TCP, fsync)',
+        round(idlePercent(idle.kernelSum), 1).toString(),
+        ...all.map((r) => String(r.kernelSumMicros)),
       ],
       ['load generator (apart)', '-', ...all.map((r) => String(r.generatorMicros))],
       ['latency probe, a consumer of its own (apart)', '-', ...all.map((r) => String(r.probeMicros))],
@@ -537,6 +565,7 @@ async function main(): Promise<void> {
         notes: [
           `npm start's layout (devstack up, .env settings${KAFKA_CLIENT === undefined ? '' : `, KAFKA_CLIENT=${KAFKA_CLIENT}`}) on private ports; first ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s not counted (start-up JIT), then idle measured for ${IDLE_SECONDS} s after a 10 s settle, then ${WARMUP_SECONDS} s warm-up and ${SECONDS} s at each rate, the window closing once the events reached the probe`,
           'CPU from /proc/<pid>/stat (utime + stime), each process with its children; the load generator, the latency probe and the devstack process are not in the sum',
+          "the kernel's part is stime: the processes' system calls and what the kernel does in their time (a loopback send delivers the segment to its receiver, an fsync writes the disk); no change in the processes' own code makes it smaller, only fewer or larger system calls",
           `the probe is one more consumer group on the topic (as a user's own consumer would be): the broker's share includes serving it`,
           "of the broker's CPU, its JIT compiler threads (the JVM's C1 and C2 threads, by name in /proc/<pid>/task) apart: they compile the broker's code during its first minutes, which a broker that has run for long no longer does; the goals count them",
           `saturation: ${SATURATION_RATE}/s offered for ${SATURATION_SECONDS} s; the baseline is the per-event cost of the same processes there`,

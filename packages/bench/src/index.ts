@@ -10,6 +10,7 @@ export {
   processTree,
   threadCpuSeconds,
   treeCpuSeconds,
+  treeSystemSeconds,
   type ProcessStat,
 } from './process-cpu.js';
 export type { BenchSummary, SummaryGoal, SummaryRow, SummarySeries } from './summary.js';

@@ -15,6 +15,8 @@ export interface ProcessStat {
   readonly ownSeconds: number;
   /** cutime + cstime (children it waited for), seconds. */
   readonly reapedChildrenSeconds: number;
+  /** Of ownSeconds + reapedChildrenSeconds, those in the kernel (stime + cstime), seconds. */
+  readonly systemSeconds: number;
 }
 
 /**
@@ -52,6 +54,7 @@ export function processStat(pid: number): ProcessStat | undefined {
     comm,
     ownSeconds: ownSeconds(field),
     reapedChildrenSeconds: (field(16) + field(17)) / TICKS_PER_SECOND,
+    systemSeconds: (field(15) + field(17)) / TICKS_PER_SECOND,
   };
 }
 
@@ -86,6 +89,14 @@ export function treeCpuSeconds(root: number, processes = allProcesses()): number
     const p = processes.get(pid);
     return sum + (p ? p.ownSeconds + p.reapedChildrenSeconds : 0);
   }, 0);
+}
+
+/**
+ * Of treeCpuSeconds, those spent in the kernel on the tree's behalf (system calls, and what they
+ * do in its time: a loopback send delivers the segment to the receiver, an fsync writes the disk).
+ */
+export function treeSystemSeconds(root: number, processes = allProcesses()): number {
+  return processTree(root, processes).reduce((sum, pid) => sum + (processes.get(pid)?.systemSeconds ?? 0), 0);
 }
 
 /**

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { processStat, processTree, threadCpuSeconds, treeCpuSeconds } from '../src/process-cpu.js';
+import { processStat, processTree, threadCpuSeconds, treeCpuSeconds, treeSystemSeconds } from '../src/process-cpu.js';
 
 describe('process CPU from /proc', () => {
   it('reads a process whose name holds a space and a parenthesis', async (t) => {
@@ -34,6 +34,25 @@ describe('process CPU from /proc', () => {
     while (burned() < 0.2);
     assert.ok(treeCpuSeconds(process.pid) - before >= 0.18, 'the CPU this process burned shows in /proc');
     assert.equal(processStat(2 ** 22 + 1), undefined, 'a pid that does not exist');
+  });
+
+  it('tells the kernel time apart: system calls count, a spin in JavaScript does not', () => {
+    const used = (start: NodeJS.CpuUsage): NodeJS.CpuUsage => process.cpuUsage(start);
+    // 200 ms in the kernel: reads of /dev/zero, whose copying is the kernel's work.
+    const zero = openSync('/dev/zero', 'r');
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    const kernelBefore = treeSystemSeconds(process.pid);
+    let start = process.cpuUsage();
+    while (used(start).system < 200_000) readSync(zero, buffer, 0, buffer.length, null);
+    closeSync(zero);
+    assert.ok(treeSystemSeconds(process.pid) - kernelBefore >= 0.18, 'the system calls show as kernel time');
+    // The control: 300 ms in user space, allocating nothing, adds next to no kernel time.
+    const userBefore = treeSystemSeconds(process.pid);
+    start = process.cpuUsage();
+    let x = 0;
+    while (used(start).user < 300_000) for (let i = 0; i < 10_000; i += 1) x = (x + i) % 7919;
+    assert.ok(x >= 0);
+    assert.ok(treeSystemSeconds(process.pid) - userBefore < 0.1, 'user time is not counted as kernel time');
   });
 
   it('counts only the threads whose name starts as asked', () => {
