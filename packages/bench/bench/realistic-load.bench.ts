@@ -157,6 +157,11 @@ function findParts(devstackPid: number, ports: PrivateUpPorts): Record<Part, num
   return found as Record<Part, number>;
 }
 
+/** One number per pipeline process. */
+function perPart(value: (part: Part) => number): Record<Part, number> {
+  return Object.fromEntries(PIPELINE.map((part) => [part, value(part)])) as Record<Part, number>;
+}
+
 interface Reading {
   readonly at: number;
   readonly parts: Record<Part, number>;
@@ -176,18 +181,12 @@ function read(devstackPid: number, parts: Record<Part, number>, probePid: number
   const cpu = process.cpuUsage();
   return {
     at: performance.now(),
-    parts: Object.fromEntries(PIPELINE.map((part) => [part, treeCpuSeconds(parts[part], processes)])) as Record<
-      Part,
-      number
-    >,
+    parts: perPart((part) => treeCpuSeconds(parts[part], processes)),
     devstack: own(processes.get(devstackPid)),
     generator: (cpu.user + cpu.system) / 1e6,
     probe: probePid === undefined ? 0 : treeCpuSeconds(probePid, processes),
     brokerJit: threadCpuSeconds(parts.kafka, JIT_THREADS),
-    kernel: Object.fromEntries(PIPELINE.map((part) => [part, treeSystemSeconds(parts[part], processes)])) as Record<
-      Part,
-      number
-    >,
+    kernel: perPart((part) => treeSystemSeconds(parts[part], processes)),
     machineBusy: machineTimes().busy,
   };
 }
@@ -208,18 +207,12 @@ interface Window {
 }
 
 function windowBetween(a: Reading, b: Reading): Window {
-  const parts = Object.fromEntries(PIPELINE.map((part) => [part, b.parts[part] - a.parts[part]])) as Record<
-    Part,
-    number
-  >;
+  const parts = perPart((part) => b.parts[part] - a.parts[part]);
   const sum = PIPELINE.reduce((s, part) => s + parts[part], 0);
   const devstack = b.devstack - a.devstack;
   const generator = b.generator - a.generator;
   const probe = b.probe - a.probe;
-  const kernel = Object.fromEntries(PIPELINE.map((part) => [part, b.kernel[part] - a.kernel[part]])) as Record<
-    Part,
-    number
-  >;
+  const kernel = perPart((part) => b.kernel[part] - a.kernel[part]);
   return {
     seconds: (b.at - a.at) / 1000,
     parts,
@@ -375,10 +368,7 @@ async function main(): Promise<void> {
       const requestsAfter = await consumerRequests(ports.consumers);
       const report = await live.report();
       const events = result.acknowledged;
-      const micros = Object.fromEntries(PIPELINE.map((p) => [p, round(us(window.parts[p], events))])) as Record<
-        Part,
-        number
-      >;
+      const micros = perPart((p) => round(us(window.parts[p], events)));
       const r: RateResult = {
         offered: rate,
         achieved: Math.round(events / result.elapsedSeconds),
@@ -390,10 +380,7 @@ async function main(): Promise<void> {
         generatorMicros: round(us(window.generator, events)),
         probeMicros: round(us(window.probe, events)),
         brokerJitMicros: round(us(window.brokerJit, events)),
-        kernelMicros: Object.fromEntries(PIPELINE.map((p) => [p, round(us(window.kernel[p], events))])) as Record<
-          Part,
-          number
-        >,
+        kernelMicros: perPart((p) => round(us(window.kernel[p], events))),
         kernelSumMicros: round(us(window.kernelSum, events)),
         devstackMicros: round(us(window.devstack, events)),
         trackerP50ms: round(result.latency.percentile(50), 1),
@@ -525,7 +512,7 @@ async function main(): Promise<void> {
       pipelineWarmup: { seconds: PIPELINE_WARMUP_SECONDS, rate: PIPELINE_WARMUP_RATE },
       kafkaClient: KAFKA_CLIENT ?? null,
       idle: {
-        percentOfOneCore: Object.fromEntries(PIPELINE.map((p) => [p, round(idlePercent(idle.parts[p]), 2)])),
+        percentOfOneCore: perPart((p) => round(idlePercent(idle.parts[p]), 2)),
         sumPercentOfOneCore: idleCorePercent,
         devstackPercentOfOneCore: round(idlePercent(idle.devstack), 2),
         consumerFetchesPerSecond: idleFetchesPerSecond,

@@ -23,7 +23,12 @@ export interface ProcessStat {
  * One line of /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat: comm, and a reader of the numbered
  * fields of proc(5) (1-based, as the manual counts them; 0 for a field that is not there).
  */
-function parseStatLine(text: string): { comm: string; field: (n: number) => number } {
+interface StatLine {
+  readonly comm: string;
+  readonly field: (n: number) => number;
+}
+
+function parseStatLine(text: string): StatLine {
   // comm is in parentheses and may itself hold spaces or parentheses: split after the last ')'.
   const close = text.lastIndexOf(')');
   const comm = text.slice(text.indexOf('(') + 1, close);
@@ -32,7 +37,7 @@ function parseStatLine(text: string): { comm: string; field: (n: number) => numb
   return { comm, field: (n) => Number(fields[n - 3] ?? 0) || 0 };
 }
 
-function readStat(path: string): { comm: string; field: (n: number) => number } | undefined {
+function readStat(path: string): StatLine | undefined {
   try {
     return parseStatLine(readFileSync(path, 'utf8'));
   } catch {
@@ -83,12 +88,17 @@ export function processTree(root: number, processes = allProcesses()): number[] 
   return tree;
 }
 
-/** CPU seconds used so far by a process tree, children included. */
-export function treeCpuSeconds(root: number, processes = allProcesses()): number {
+/** `seconds` of each live member of a process tree, summed. */
+function treeSum(root: number, processes: Map<number, ProcessStat>, seconds: (p: ProcessStat) => number): number {
   return processTree(root, processes).reduce((sum, pid) => {
     const p = processes.get(pid);
-    return sum + (p ? p.ownSeconds + p.reapedChildrenSeconds : 0);
+    return sum + (p ? seconds(p) : 0);
   }, 0);
+}
+
+/** CPU seconds used so far by a process tree, children included. */
+export function treeCpuSeconds(root: number, processes = allProcesses()): number {
+  return treeSum(root, processes, (p) => p.ownSeconds + p.reapedChildrenSeconds);
 }
 
 /**
@@ -96,7 +106,7 @@ export function treeCpuSeconds(root: number, processes = allProcesses()): number
  * do in its time: a loopback send delivers the segment to the receiver, an fsync writes the disk).
  */
 export function treeSystemSeconds(root: number, processes = allProcesses()): number {
-  return processTree(root, processes).reduce((sum, pid) => sum + (processes.get(pid)?.systemSeconds ?? 0), 0);
+  return treeSum(root, processes, (p) => p.systemSeconds);
 }
 
 /**

@@ -18,7 +18,7 @@ export function ephemeralPortRange(): { low: number; high: number } {
 }
 
 /** Ports picked below this are left to well-known and configured services (.env's 6380, 19092, ...). */
-const LOWEST_PICKED = 20_000;
+export const LOWEST_PICKED = 20_000;
 
 /**
  * A TCP port on `host` that nothing listens on right now, for a server started a moment later.
@@ -30,10 +30,11 @@ const LOWEST_PICKED = 20_000;
  */
 export async function freePort(host = '127.0.0.1', random: () => number = Math.random): Promise<number> {
   const { low, high } = ephemeralPortRange();
-  const spans = [
+  const candidates: [number, number][] = [
     [LOWEST_PICKED, low - 1],
     [high + 1, 65_535],
-  ].filter(([from, to]) => (to as number) - (from as number) >= 1000) as [number, number][];
+  ];
+  const spans = candidates.filter(([from, to]) => to - from >= 1000);
   for (let attempt = 0; attempt < 50 && spans.length > 0; attempt += 1) {
     const [from, to] = spans[Math.floor(random() * spans.length)] as [number, number];
     const port = from + Math.floor(random() * (to - from + 1));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { ephemeralPortRange, freePort } from '../src/ports.js';
+import { LOWEST_PICKED, ephemeralPortRange, freePort } from '../src/ports.js';
 
 function listen(port: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
@@ -37,7 +37,7 @@ describe('freePort', () => {
       const taken = portOf(held);
       // Each attempt draws a span, then a port in it: aim the first attempt at the held port.
       const spanOf = taken < low ? 0 : 0.99;
-      const [from, to] = taken < low ? [20_000, low - 1] : [high + 1, 65_535];
+      const [from, to] = taken < low ? [LOWEST_PICKED, low - 1] : [high + 1, 65_535];
       const draws = [spanOf, (taken - from + 0.5) / (to - from + 1)];
       const port = await freePort('127.0.0.1', () => draws.shift() ?? Math.random());
       assert.equal(draws.length, 0, 'the first attempt drew the held port');
