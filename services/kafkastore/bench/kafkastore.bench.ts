@@ -13,8 +13,10 @@ import { promisify } from 'node:util';
 import { encodeRawHit, type RawHit, createEventIdGenerator } from '@pushtech/event';
 import {
   createAdmin,
+  createLogger,
   createMetricsRegistry,
   createProducer,
+  deadLetterTopic,
   kafkaConnectionFrom,
   silentLogger,
   type EventProducer,
@@ -98,11 +100,23 @@ function enrichmentCost(geo: GeoIp): { coldUs: number; warmUs: number } {
   return { coldUs, warmUs };
 }
 
+/** Every topic this run created, with the dead-letter topics, deleted at its end. */
+const createdTopics: string[] = [];
+
+/**
+ * A topic of its own, with the dead-letter topic kafkastore reads the limits of before it takes
+ * anything (without it kafkastore waits for Kafka, retrying, and the drain never starts).
+ */
 async function freshTopic(connection: KafkaConnection, name: string): Promise<string> {
   const admin = createAdmin(connection, silentLogger());
   await admin.connect();
-  await admin.ensureTopics([{ topic: name, partitions: PARTITIONS }]);
+  const dlq = deadLetterTopic({ KAFKA_TOPIC: name, KAFKA_DLQ_TOPIC: '' });
+  await admin.ensureTopics([
+    { topic: name, partitions: PARTITIONS },
+    { topic: dlq, partitions: 1 },
+  ]);
   await admin.disconnect();
+  createdTopics.push(name, dlq);
   return name;
 }
 
@@ -160,7 +174,8 @@ async function runKafkastore(
   const registry = createMetricsRegistry('kafkastore-bench', { processMetrics: false });
   const app = await createKafkastore({
     config,
-    logger: silentLogger(),
+    // Its warnings (a Kafka it cannot use, say) show; a silent one hid a stalled drain.
+    logger: createLogger({ service: 'kafkastore-bench', level: 'warn' }),
     registry,
     producer: producer(kafkaConnectionFrom(config, 'kafkastore-bench')),
   });
@@ -185,10 +200,22 @@ async function runKafkastore(
   };
 }
 
+/** A drain that takes nothing for this long has stalled: the bench fails instead of waiting forever. */
+const STALL_MS = 120_000;
+
 async function waitUntilEmpty(redis: Redis, keys: readonly string[]): Promise<void> {
+  let left = Infinity;
+  let movedAt = Date.now();
   for (;;) {
     const lengths = await Promise.all(keys.map((k) => redis.llen(k)));
-    if (lengths.every((n) => n === 0)) return;
+    const total = lengths.reduce((a, b) => a + b, 0);
+    if (total === 0) return;
+    if (total < left) {
+      left = total;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > STALL_MS) {
+      throw new Error(`kafkastore took nothing for ${STALL_MS / 1000} s; ${total} entries wait in ${keys.join(', ')}`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -238,7 +265,6 @@ async function main(): Promise<void> {
     log(`enrichment: cold ${enrich.coldUs.toFixed(1)} µs, warm ${enrich.warmUs.toFixed(1)} µs per event`);
 
     // Throughput: a backlog of N entries drained by one kafkastore process, once per Kafka client.
-    const topics: string[] = [];
     const baseEnv = {
       REDIS_URL: redisUrl,
       KAFKA_BROKERS: brokers,
@@ -251,7 +277,6 @@ async function main(): Promise<void> {
     async function throughput(client: KafkaClient, label: string, events = THROUGHPUT_EVENTS): Promise<Throughput> {
       const queueKey = `bench:kafkastore:${run}:${client}:${label}:hits`;
       const topic = await freshTopic(connection, `bench-kafkastore-${client}-${label}-${run}`);
-      topics.push(topic);
       const entries = Array.from({ length: events }, (_, i) => encodeRawHit(hit(i)));
       await pushAll(redis, queueKey, entries);
       const env = { ...baseEnv, REDIS_QUEUE_KEY: queueKey, KAFKA_TOPIC: topic, KAFKA_CLIENT: client };
@@ -283,13 +308,11 @@ async function main(): Promise<void> {
       return { rate, cpuShare, meanProduceMs, avgSize, startupMs: drain.startupMs };
     }
     const warmUp = await throughput('platformatic', 'warm-up', WARMUP_EVENTS);
-    const perfTopics: string[] = [];
     const rounds: { kafkajs: Throughput; platformatic: Throughput; baseline: number }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const kafkajsRound = await throughput('kafkajs', `round-${round}`);
       const platformaticRound = await throughput('platformatic', `round-${round}`);
       const perfTopic = await freshTopic(connection, `bench-producer-performance-${round}-${run}`);
-      perfTopics.push(perfTopic);
       const baseline = await producerPerformance(brokers, perfTopic, THROUGHPUT_EVENTS, warmUp.avgSize);
       log(`ProducerPerformance (round-${round}): ${Math.round(baseline)} records/s`);
       rounds.push({ kafkajs: kafkajsRound, platformatic: platformaticRound, baseline });
@@ -446,7 +469,7 @@ async function main(): Promise<void> {
     log(`results in ${writeResult('kafkastore', { ...results, summary })} (${results.durationSeconds} s)`);
     const admin = createAdmin(connection, silentLogger());
     await admin.connect();
-    await admin.deleteTopics([...topics, ...perfTopics, latencyTopic]);
+    await admin.deleteTopics(createdTopics);
     await admin.disconnect();
     await redis.del(latencyKey);
   } finally {
