@@ -15,16 +15,15 @@
  * Writes $PUSHTECH_BENCH_RESULTS/pipeline.json. Env: BENCH_STEP_SECONDS (8),
  * BENCH_LATENCY_SECONDS (15), BENCH_START_RATE (2000).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { freePort, repoRoot } from '@pushtech/devstack';
 import { runLoad, type LoadResult } from '@pushtech/loadgen';
 import { createAdmin, silentLogger } from '@pushtech/runtime';
 import { benchStack, writeResult, type Percentiles } from '../src/index.js';
-import { LatencyConsumer, sleep, track } from './latency-probe.js';
+import { LatencyConsumer } from './latency-probe.js';
+import { serviceArgs, startService, stopService, type Service } from './services.js';
 
 const STEP_SECONDS = Number(process.env['BENCH_STEP_SECONDS'] ?? 8);
 const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 15);
@@ -32,61 +31,6 @@ const START_RATE = Number(process.env['BENCH_START_RATE'] ?? 2000);
 const GROWTH = 1.3;
 const CONNECTIONS = 64;
 const log = (line: string): void => void process.stdout.write(`pipeline bench: ${line}\n`);
-
-interface Service {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly port: number;
-}
-
-/** The built service when `npm run build` ran (turbo's bench task builds first), else via tsx. */
-function serviceArgs(service: string, script = 'main.ts'): { cwd: string; args: string[]; built: boolean } {
-  const cwd = path.join(repoRoot, 'services', service);
-  const dist = path.join(cwd, 'dist', script.replace(/\.ts$/, '.js'));
-  if (script === 'main.ts' && existsSync(dist)) return { cwd, args: [dist], built: true };
-  const source = script === 'main.ts' ? path.join(cwd, 'src', script) : path.join(cwd, 'bench', script);
-  return { cwd, args: ['--conditions=development', '--import', 'tsx', source], built: false };
-}
-
-async function startService(
-  name: string,
-  how: { cwd: string; args: string[] },
-  env: Record<string, string>,
-  port: number,
-  health = '/readyz',
-): Promise<Service> {
-  const child = track(
-    spawn(process.execPath, how.args, {
-      cwd: how.cwd,
-      env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream) createInterface({ input: stream }).on('line', (line) => process.stderr.write(`[${name}] ${line}\n`));
-  }
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) throw new Error(`${name} exited during start (see its lines above)`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}${health}`)).status < 300) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${name} did not become ready on port ${port} within 30 s`);
-    await sleep(100);
-  }
-  return { name, child, port };
-}
-
-async function stopService(service: Service): Promise<void> {
-  if (service.child.exitCode !== null) return;
-  const exited = new Promise((r) => service.child.once('exit', r));
-  service.child.kill('SIGTERM');
-  await exited;
-}
 
 interface Step {
   readonly offered: number;

@@ -18,8 +18,10 @@
  * measured, BENCH_KAFKA_CLIENT (the producer's client; unset: .env's). Any other setting of the
  * stack (CONSUMER_FETCH_LINGER_MS=0, ...) passes through from the environment. Linux only (/proc).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { freePort, startRedisServer } from '@pushtech/devstack';
 import { startPrivateUp, type PrivateUpPorts } from '@pushtech/devstack/testing';
 import { runLoad } from '@pushtech/loadgen';
 import { createAdmin, silentLogger } from '@pushtech/runtime';
@@ -37,6 +39,7 @@ import {
   type ProcessStat,
 } from '../src/index.js';
 import { LatencyConsumer, sleep, track } from './latency-probe.js';
+import { serviceArgs, startService, stopService, type Service } from './services.js';
 
 const numbers = (raw: string): number[] => raw.split(',').map(Number);
 const RATES = numbers(process.env['BENCH_RATES'] ?? '500,1000,3000,6000');
@@ -45,6 +48,10 @@ const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5);
 const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 20);
 const SATURATION_RATE = Number(process.env['BENCH_SATURATION_RATE'] ?? 12_000);
 const SATURATION_SECONDS = Number(process.env['BENCH_SATURATION_SECONDS'] ?? 10);
+/** Seconds per rate against each floor (see measureFloors); 0: no floors. */
+const FLOOR_SECONDS = Number(process.env['BENCH_FLOOR_SECONDS'] ?? 10);
+/** The tracker's push linger (.env's TRACKER_PUSH_LINGER_MS), which the durable floor copies. */
+const PUSH_LINGER_MS = Number(process.env['TRACKER_PUSH_LINGER_MS'] ?? 2);
 /**
  * Load before anything is measured, so the one-off start-up work (the broker's JIT compiler
  * alone takes 20-50 % of a core for its first minute of traffic, V8's likewise) is not counted
@@ -281,8 +288,120 @@ function kafkastoreBenchMicros(): number | undefined {
 const us = (seconds: number, events: number): number => (events > 0 ? (seconds * 1e6) / events : NaN);
 const round = (n: number, digits = 0): number => Number(n.toFixed(digits));
 
+/** What the floors cost at one rate: CPU µs per acknowledged request, and the answers' p99. */
+interface FloorResult {
+  readonly offered: number;
+  /** A bare server answering 204 at once. */
+  readonly answerMicros: number;
+  readonly answerP99ms: number;
+  /** A bare server answering once Redis confirmed the push: the server, and its Redis. */
+  readonly durableMicros: number;
+  readonly durableRedisMicros: number;
+  readonly durableP99ms: number;
+}
+
+/**
+ * One floor at every rate: a warm-up at the rate, then FLOOR_SECONDS whose CPU (each pid with its
+ * children) is divided by the requests acknowledged.
+ */
+async function floorAtRates(
+  target: string,
+  pids: readonly number[],
+): Promise<{ offered: number; micros: number[]; p99ms: number }[]> {
+  const out: { offered: number; micros: number[]; p99ms: number }[] = [];
+  for (const [i, rate] of RATES.entries()) {
+    await runLoad({ target, rate, durationSeconds: WARMUP_SECONDS, connections: CONNECTIONS, seed: 500 + 10 * i });
+    const cpu = (): number[] => {
+      const processes = allProcesses();
+      return pids.map((pid) => treeCpuSeconds(pid, processes));
+    };
+    const before = cpu();
+    const result = await runLoad({
+      target,
+      rate,
+      durationSeconds: FLOOR_SECONDS,
+      connections: CONNECTIONS,
+      seed: 501 + 10 * i,
+    });
+    const after = cpu();
+    if (result.refused + result.failed > 0) {
+      throw new Error(`floor ${target} at ${rate}/s: ${result.refused + result.failed} requests not answered 2xx`);
+    }
+    out.push({
+      offered: rate,
+      micros: pids.map((_, k) => round(us((after[k] ?? 0) - (before[k] ?? 0), result.acknowledged))),
+      p99ms: round(result.latency.percentile(99), 1),
+    });
+  }
+  return out;
+}
+
+/**
+ * The floors under the tracker and its buffer Redis, measured before the pipeline starts (nothing
+ * else of this bench running), with the same load generator, connections and rates:
+ * - an answer: a bare uWebSockets.js server answering 204 at once (services/tracker/bench/
+ *   bare-uws.ts), the least an HTTP answer costs on this machine;
+ * - a durable answer: a bare server that answers only once Redis confirmed an LPUSH of a
+ *   hit-sized entry, batched per TRACKER_PUSH_LINGER_MS as the tracker does, to a Redis with the
+ *   buffer's settings (AOF, fsync before every answer) (bare-durable-uws.ts). What remains of the
+ *   tracker's and the buffer's cost above it is the tracker's own work and its process layout.
+ */
+async function measureFloors(): Promise<FloorResult[]> {
+  const redisDir = mkdtempSync(path.join(os.tmpdir(), 'pushtech-floor-redis-'));
+  const services: Service[] = [];
+  const redis = await startRedisServer({ port: await freePort(), dir: redisDir });
+  try {
+    const answerPort = await freePort();
+    const answer = await startService(
+      'bare-uws',
+      serviceArgs('tracker', 'bare-uws.ts'),
+      { PORT: String(answerPort) },
+      answerPort,
+      '/',
+    );
+    services.push(answer);
+    const answers = await floorAtRates(`http://127.0.0.1:${answerPort}`, [answer.child.pid ?? 0]);
+    await stopService(answer);
+    const durablePort = await freePort();
+    const durable = await startService(
+      'bare-durable-uws',
+      serviceArgs('tracker', 'bare-durable-uws.ts'),
+      { PORT: String(durablePort), REDIS_URL: redis.url, PUSH_LINGER_MS: String(PUSH_LINGER_MS) },
+      durablePort,
+      '/',
+    );
+    services.push(durable);
+    const durables = await floorAtRates(`http://127.0.0.1:${durablePort}`, [durable.child.pid ?? 0, redis.process.pid]);
+    return answers.map((a, i) => {
+      const d = durables[i];
+      return {
+        offered: a.offered,
+        answerMicros: a.micros[0] ?? NaN,
+        answerP99ms: a.p99ms,
+        durableMicros: d?.micros[0] ?? NaN,
+        durableRedisMicros: d?.micros[1] ?? NaN,
+        durableP99ms: d?.p99ms ?? NaN,
+      };
+    });
+  } finally {
+    for (const service of services) await stopService(service);
+    await redis.stop();
+    rmSync(redisDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  let floors: FloorResult[] = [];
+  if (FLOOR_SECONDS > 0) {
+    log('floors first, while nothing else of this bench runs: a bare answer, a durable answer');
+    floors = await measureFloors();
+    for (const f of floors) {
+      log(
+        `floor at ${f.offered}/s: bare answer ${f.answerMicros} µs/request (p99 ${f.answerP99ms} ms); durable answer ${f.durableMicros} + its Redis ${f.durableRedisMicros} µs/request (p99 ${f.durableP99ms} ms)`,
+      );
+    }
+  }
   log('starting the pipeline as npm start does (devstack up) on private ports and state');
   const pipeline = await startPrivateUp({
     // The pipeline's own cost: the local Prometheus that npm start adds watches it, and is not
@@ -446,6 +565,42 @@ async function main(): Promise<void> {
     // The issue's table: one row per process, one column per rate, the sum, the rest apart.
     const columns = [...rates.map((r) => `${r.offered}/s`), `saturation (${saturation.achieved}/s)`];
     const all = [...rates, saturation];
+    // The floors beside the tracker's and its buffer's rows (none at saturation: not measured there).
+    const floorAt = (rate: number): FloorResult | undefined => floors.find((f) => f.offered === rate);
+    const floorCells = (pick: (f: FloorResult) => string): string[] => [
+      ...rates.map((r) => {
+        const f = floorAt(r.offered);
+        return f ? pick(f) : '-';
+      }),
+      '-',
+    ];
+    const floorRows =
+      floors.length === 0
+        ? []
+        : [
+            [
+              'tracker + Redis (buffer), for the floors below',
+              round(idlePercent(idle.parts.tracker + idle.parts.redis), 1).toString(),
+              ...all.map((r) => String(r.micros.tracker + r.micros.redis)),
+            ],
+            [
+              'floor: a bare uWS server answering 204 at once (apart)',
+              '-',
+              ...floorCells((f) => String(f.answerMicros)),
+            ],
+            [
+              `floor: a bare uWS server answering after an LPUSH per ${PUSH_LINGER_MS} ms and its Redis's fsync: server + Redis (apart)`,
+              '-',
+              ...floorCells(
+                (f) => `${f.durableMicros + f.durableRedisMicros} (${f.durableMicros} + ${f.durableRedisMicros})`,
+              ),
+            ],
+            [
+              'floors: answer p99, bare / durable (ms)',
+              '-',
+              ...floorCells((f) => `${f.answerP99ms} / ${f.durableP99ms}`),
+            ],
+          ];
     const table = [
       ['process (CPU µs per acknowledged event)', 'idle (% of a core)', ...columns],
       [
@@ -475,6 +630,7 @@ async function main(): Promise<void> {
         round(idlePercent(idle.kernelSum), 1).toString(),
         ...all.map((r) => String(r.kernelSumMicros)),
       ],
+      ...floorRows,
       ['load generator (apart)', '-', ...all.map((r) => String(r.generatorMicros))],
       ['latency probe, a consumer of its own (apart)', '-', ...all.map((r) => String(r.probeMicros))],
       [
@@ -520,6 +676,8 @@ async function main(): Promise<void> {
       },
       rates,
       saturation,
+      floors,
+      floorSeconds: FLOOR_SECONDS,
       kafkastoreBenchMicrosPerEvent: kafkastoreAlone ?? null,
       acknowledged: acknowledgedTotal,
       consumed: final.consumed,
@@ -556,6 +714,11 @@ async function main(): Promise<void> {
           `the probe is one more consumer group on the topic (as a user's own consumer would be): the broker's share includes serving it`,
           "of the broker's CPU, its JIT compiler threads (the JVM's C1 and C2 threads, by name in /proc/<pid>/task) apart: they compile the broker's code during its first minutes, which a broker that has run for long no longer does; the goals count them",
           `saturation: ${SATURATION_RATE}/s offered for ${SATURATION_SECONDS} s; the baseline is the per-event cost of the same processes there`,
+          ...(floors.length === 0
+            ? []
+            : [
+                `floors, measured before the pipeline started, ${WARMUP_SECONDS} s warm-up and ${FLOOR_SECONDS} s at each rate, the same load generator and connections: a bare uWebSockets.js server answering 204 at once (the least an HTTP answer costs here), and one answering only once Redis confirmed an LPUSH of a hit-sized entry per ${PUSH_LINGER_MS} ms, to a Redis with the buffer's settings (AOF, fsync before every answer): the least a durable answer costs. The tracker's and its buffer's cost above the durable floor is the tracker's own work (parsing, ids, client IPs, metrics, lease) and its layout (a supervisor and workers)`,
+              ]),
           ...(kafkastoreAlone === undefined
             ? []
             : [
