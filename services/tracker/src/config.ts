@@ -25,8 +25,10 @@ export const trackerSettings = {
   TRACKER_MAX_QUEUE: setting.integer({ min: 1, max: 1_000_000_000, default: 1_000_000 }),
   /**
    * How long a request's event may wait for others to share its LPUSH (one Redis write, one
-   * fsync, for all of them); every answer comes at most this much later. 0: only the requests
-   * of one event-loop turn share an LPUSH, which at moderate rates means one LPUSH per request.
+   * fsync, for all of them); every answer comes at most this much later. The batch goes
+   * earlier when as many requests wait as a linger gathered at most in the last second or two,
+   * if that was 8 or more (a closed loop of keep-alive connections: no more are coming). 0: only the requests of one
+   * event-loop turn share an LPUSH, which at moderate rates means one LPUSH per request.
    */
   TRACKER_PUSH_LINGER_MS: setting.integer({ min: 0, max: 1_000, default: 2 }),
   /** Events waiting for an LPUSH that send it at once, without waiting for TRACKER_PUSH_LINGER_MS. */

@@ -5,6 +5,13 @@ import type { TrackerMetrics } from './metrics.js';
 import type { WriterLease } from './writer-lease.js';
 import { describeError } from '@pushtech/runtime';
 
+/**
+ * A linger must have gathered at least this many requests before a batch of as many goes without
+ * waiting for it (see HitStore.gatheredAll): a closed loop of fewer connections per process
+ * stays held to one batch per linger (8 per 2 ms: 4 000 requests a second).
+ */
+export const CLOSED_LOOP_REQUESTS = 8;
+
 /** Called once Redis confirmed the entries (no argument) or refused them. */
 export type StoreCallback = (error?: HttpError) => void;
 
@@ -16,11 +23,13 @@ interface Pending {
 /**
  * The tracker's write path. Hits of all requests that arrive within `lingerMs` of the first one
  * are pushed with a single multi-value LPUSH (with `lingerMs` 0, those of one event-loop turn);
- * as soon as `maxBatch` events wait, they go at once. Each request's promise settles only when
- * Redis confirmed that push, so a 2xx always means "stored", at most `lingerMs` later than
- * without the linger. While Redis is unreachable, or the list holds `maxQueue` entries or more,
- * writes are refused with 503 instead of being queued in memory. Every push is covered by the
- * writer lease (see WriterLease): without one, 503 too.
+ * as soon as `maxBatch` events wait, they go at once, and so do as many requests as a linger
+ * gathered at most in the last second or two (then no more are likely to come: a closed loop
+ * of keep-alive connections). Each request's promise settles only when Redis confirmed that
+ * push, so a 2xx always means "stored", at most `lingerMs` later than without the linger. While
+ * Redis is unreachable, or the list holds `maxQueue` entries or more, writes are refused with
+ * 503 instead of being queued in memory. Every push is covered by the writer lease (see
+ * WriterLease): without one, 503 too.
  */
 export class HitStore {
   private pending: Pending[] = [];
@@ -32,8 +41,16 @@ export class HitStore {
   private idleWaiters: (() => void)[] = [];
   /** Polls the list's length while it is at the cap (see refreshLength). */
   private lengthTimer: NodeJS.Timeout | undefined;
+  /**
+   * The most requests one linger gathered (a batch the linger timer sent), in this second and in
+   * the one before (see storeThen).
+   */
+  private gathered = 0;
+  private gatheredBefore = 0;
+  private gatheredSecond = 0;
   private readonly flushScheduled = (): void => {
     this.flushTimer = undefined;
+    if (this.options.lingerMs > 0) this.noteGathered(this.pending.length);
     void this.flush();
   };
 
@@ -97,8 +114,11 @@ export class HitStore {
     }
     this.pending.push({ entries, done });
     this.pendingEvents += typeof entries === 'string' ? 1 : entries.length;
-    if (this.pendingEvents >= this.options.maxBatch) {
-      // A full batch goes now: nothing waits for the timer when the work is there.
+    if (this.pendingEvents >= this.options.maxBatch || this.gatheredAll()) {
+      // A full batch goes now: nothing waits for the timer when the work is there. So does one
+      // with as many requests as a linger gathered at most lately: when a fixed set of
+      // keep-alive connections (a load balancer's pool, a benchmark's) each wait for an answer,
+      // no other request can come, and the linger alone would cap them at one batch per linger.
       this.cancelFlushTimer();
       void this.flush();
     } else if (this.flushTimer === undefined) {
@@ -111,6 +131,33 @@ export class HitStore {
           ? setImmediate(this.flushScheduled)
           : setTimeout(this.flushScheduled, this.options.lingerMs);
     }
+  }
+
+  /**
+   * Whether the requests waiting are as many as a linger gathered at most, this second or the
+   * last, if that was at least CLOSED_LOOP_REQUESTS. Below it the rate is moderate (a few
+   * requests per linger), where the linger's batching is what it is for, and ending lingers
+   * early at their usual size would shrink the batches (only a linger the timer ends tells what
+   * it gathers).
+   */
+  private gatheredAll(): boolean {
+    if (this.options.lingerMs === 0) return false;
+    this.rotateGathered();
+    const most = Math.max(this.gathered, this.gatheredBefore);
+    return most >= CLOSED_LOOP_REQUESTS && this.pending.length >= most;
+  }
+
+  private noteGathered(requests: number): void {
+    this.rotateGathered();
+    if (requests > this.gathered) this.gathered = requests;
+  }
+
+  private rotateGathered(): void {
+    const second = Math.floor(Date.now() / 1000);
+    if (second === this.gatheredSecond) return;
+    this.gatheredBefore = second === this.gatheredSecond + 1 ? this.gathered : 0;
+    this.gathered = 0;
+    this.gatheredSecond = second;
   }
 
   private cancelFlushTimer(): void {

@@ -1,6 +1,7 @@
 /**
  * Batching the writes to Redis at moderate rates (issue 21): the requests of a linger share one
- * LPUSH, a full batch goes without waiting for the linger, and a lone request is answered once
+ * LPUSH, a full batch goes without waiting for the linger, as does one with as many requests as
+ * a linger gathered lately (a closed loop of connections), and a lone request is answered once
  * the linger ran out, without needing more traffic. Real Redis; the store's clock is node:test's
  * mock timers where "not before the linger" must be shown without a timing assertion.
  */
@@ -11,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createMetricsRegistry, silentLogger } from '@pushtech/runtime';
 import { eventually, testRedis, type Cleanup } from '@pushtech/devstack/testing';
-import { HitStore } from '../src/hit-store.js';
+import { CLOSED_LOOP_REQUESTS, HitStore } from '../src/hit-store.js';
 import { createTrackerMetrics } from '../src/metrics.js';
 import { WriterLease } from '../src/writer-lease.js';
 import { request, startTestTracker } from './helpers.js';
@@ -96,6 +97,64 @@ describe('batching the writes to Redis', () => {
       await late.done;
       assert.equal(await llen(), 4);
       await store.idle();
+    },
+  );
+
+  it(
+    'as many requests as a linger gathered lately go without waiting for it; fewer still wait',
+    { timeout: 30_000 },
+    async (t) => {
+      const { store, llen, roundTrip } = await storeFor(t, { lingerMs: 60_000, maxBatch: 1_000 });
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const n = CLOSED_LOOP_REQUESTS;
+      const entries = (round: string): string[] => Array.from({ length: n }, (_, i) => `${round}${i}`);
+
+      // The first linger gathers n requests (n keep-alive connections, each waiting).
+      const first = entries('a').map((e) => tracked(store.store([e])));
+      await roundTrip();
+      assert.ok(first.every((r) => !r.settled));
+      t.mock.timers.tick(60_000);
+      await Promise.all(first.map((r) => r.done));
+      assert.equal(await llen(), n);
+
+      // The same n ask again: when the last one waits, nothing else can come; they go now, the
+      // clock untouched (with the linger alone this would hang until the test's timeout).
+      await Promise.all(entries('b').map((e) => store.store([e])));
+      assert.equal(await llen(), 2 * n);
+
+      // One fewer: they wait for the linger, and share it.
+      const fewer = entries('c')
+        .slice(1)
+        .map((e) => tracked(store.store([e])));
+      await roundTrip();
+      assert.ok(fewer.every((r) => !r.settled));
+      assert.equal(await llen(), 2 * n);
+      t.mock.timers.tick(60_000);
+      await Promise.all(fewer.map((r) => r.done));
+      assert.equal(await llen(), 3 * n - 1);
+      await store.idle();
+    },
+  );
+
+  it(
+    'lingers that gathered fewer than CLOSED_LOOP_REQUESTS do not end the next ones early',
+    { timeout: 30_000 },
+    async (t) => {
+      const { store, llen, roundTrip } = await storeFor(t, { lingerMs: 60_000, maxBatch: 1_000 });
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const few = Array.from({ length: CLOSED_LOOP_REQUESTS - 1 }, (_, i) => `a${i}`);
+      const first = few.map((e) => tracked(store.store([e])));
+      await roundTrip();
+      t.mock.timers.tick(60_000);
+      await Promise.all(first.map((r) => r.done));
+      // As many again, as at a moderate rate: they still wait for the linger.
+      const next = few.map((e) => tracked(store.store([`b${e}`])));
+      await roundTrip();
+      assert.ok(next.every((r) => !r.settled));
+      assert.equal(await llen(), few.length);
+      t.mock.timers.tick(60_000);
+      await Promise.all(next.map((r) => r.done));
+      assert.equal(await llen(), 2 * few.length);
     },
   );
 
