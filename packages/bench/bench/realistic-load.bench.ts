@@ -343,7 +343,7 @@ async function floorAtRates(
  *   bare-uws.ts), the least an HTTP answer costs on this machine;
  * - a durable answer: a bare server that answers only once Redis confirmed an LPUSH of a
  *   hit-sized entry, batched per TRACKER_PUSH_LINGER_MS as the tracker does, to a Redis with the
- *   buffer's settings (AOF, fsync before every answer) (bare-durable-uws.ts). What remains of the
+ *   buffer's settings (AOF, fsync before every answer) (bare-uws-redis.ts). What remains of the
  *   tracker's and the buffer's cost above it is the tracker's own work and its process layout.
  */
 async function measureFloors(): Promise<FloorResult[]> {
@@ -364,8 +364,8 @@ async function measureFloors(): Promise<FloorResult[]> {
     await stopService(answer);
     const durablePort = await freePort();
     const durable = await startService(
-      'bare-durable-uws',
-      serviceArgs('tracker', 'bare-durable-uws.ts'),
+      'bare-uws-redis',
+      serviceArgs('tracker', 'bare-uws-redis.ts'),
       { PORT: String(durablePort), REDIS_URL: redis.url, PUSH_LINGER_MS: String(PUSH_LINGER_MS) },
       durablePort,
       '/',

@@ -1,12 +1,15 @@
 // The floor of "stored before answered": uWebSockets.js pushing one fixed raw hit per request,
-// all requests of an event-loop turn in one LPUSH, each answered 204 after Redis confirmed it.
-// No parsing, no event id, no checks, no metrics: what the tracker's write path costs alone.
+// all requests of an event-loop turn in one LPUSH (or, with PUSH_LINGER_MS, all of that many ms
+// from the first, as the tracker's TRACKER_PUSH_LINGER_MS batches them), each answered 204 after
+// Redis confirmed it (with the buffer's `appendfsync always`: after its fsync). No parsing, no
+// event id, no checks, no metrics, no writer lease: what the tracker's write path costs alone.
 import uWS, { type HttpResponse } from 'uWebSockets.js';
 import { Redis } from 'ioredis';
 import { encodeRawHit } from '@pushtech/event';
 
 const port = Number(process.env['PORT'] ?? 0);
 const key = process.env['REDIS_QUEUE_KEY'] ?? 'bench:bare-uws-redis';
+const lingerMs = Number(process.env['PUSH_LINGER_MS'] ?? 0);
 const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 // The size of the tracker's raw hit for the bench's request.
 const hit = encodeRawHit({
@@ -46,7 +49,10 @@ uWS
     res.onAborted(() => {
       w.aborted = true;
     });
-    if (waiting.push(w) === 1) setImmediate(flush);
+    if (waiting.push(w) === 1) {
+      if (lingerMs > 0) setTimeout(flush, lingerMs);
+      else setImmediate(flush);
+    }
   })
   .listen('127.0.0.1', port, (socket) => {
     if (!socket) process.exit(1);
