@@ -8,7 +8,7 @@ import { describeError } from '@pushtech/runtime';
 /**
  * A linger must have gathered at least this many requests before a batch of as many goes without
  * waiting for it (see HitStore.gatheredAll): a closed loop of fewer connections per process
- * stays held to one batch per linger (8 per 2 ms: 4 000 requests a second).
+ * stays held to one batch per linger (fewer than 8 per 2 ms: under 4 000 requests a second).
  */
 export const CLOSED_LOOP_REQUESTS = 8;
 
