@@ -39,7 +39,7 @@ import {
   type ProcessStat,
 } from '../src/index.js';
 import { LatencyConsumer, sleep, track } from './latency-probe.js';
-import { serviceArgs, startService, stopService, type Service } from './services.js';
+import { serviceArgs, startService, stopService } from './services.js';
 
 const numbers = (raw: string): number[] => raw.split(',').map(Number);
 const RATES = numbers(process.env['BENCH_RATES'] ?? '500,1000,3000,6000');
@@ -308,13 +308,13 @@ async function floorAtRates(
   target: string,
   pids: readonly number[],
 ): Promise<{ offered: number; micros: number[]; p99ms: number }[]> {
+  const cpu = (): number[] => {
+    const processes = allProcesses();
+    return pids.map((pid) => treeCpuSeconds(pid, processes));
+  };
   const out: { offered: number; micros: number[]; p99ms: number }[] = [];
   for (const [i, rate] of RATES.entries()) {
     await runLoad({ target, rate, durationSeconds: WARMUP_SECONDS, connections: CONNECTIONS, seed: 500 + 10 * i });
-    const cpu = (): number[] => {
-      const processes = allProcesses();
-      return pids.map((pid) => treeCpuSeconds(pid, processes));
-    };
     const before = cpu();
     const result = await runLoad({
       target,
@@ -348,30 +348,30 @@ async function floorAtRates(
  */
 async function measureFloors(): Promise<FloorResult[]> {
   const redisDir = mkdtempSync(path.join(os.tmpdir(), 'pushtech-floor-redis-'));
-  const services: Service[] = [];
   const redis = await startRedisServer({ port: await freePort(), dir: redisDir });
+  /** One bare server of services/tracker/bench at every rate; `withPids` adds what it writes to. */
+  const floorOf = async (script: string, env: Record<string, string>, withPids: readonly number[] = []) => {
+    const port = await freePort();
+    const server = await startService(
+      script,
+      serviceArgs('tracker', script),
+      { ...env, PORT: String(port) },
+      port,
+      '/',
+    );
+    try {
+      return await floorAtRates(`http://127.0.0.1:${port}`, [server.child.pid ?? 0, ...withPids]);
+    } finally {
+      await stopService(server);
+    }
+  };
   try {
-    const answerPort = await freePort();
-    const answer = await startService(
-      'bare-uws',
-      serviceArgs('tracker', 'bare-uws.ts'),
-      { PORT: String(answerPort) },
-      answerPort,
-      '/',
+    const answers = await floorOf('bare-uws.ts', {});
+    const durables = await floorOf(
+      'bare-uws-redis.ts',
+      { REDIS_URL: redis.url, PUSH_LINGER_MS: String(PUSH_LINGER_MS) },
+      [redis.process.pid],
     );
-    services.push(answer);
-    const answers = await floorAtRates(`http://127.0.0.1:${answerPort}`, [answer.child.pid ?? 0]);
-    await stopService(answer);
-    const durablePort = await freePort();
-    const durable = await startService(
-      'bare-uws-redis',
-      serviceArgs('tracker', 'bare-uws-redis.ts'),
-      { PORT: String(durablePort), REDIS_URL: redis.url, PUSH_LINGER_MS: String(PUSH_LINGER_MS) },
-      durablePort,
-      '/',
-    );
-    services.push(durable);
-    const durables = await floorAtRates(`http://127.0.0.1:${durablePort}`, [durable.child.pid ?? 0, redis.process.pid]);
     return answers.map((a, i) => {
       const d = durables[i];
       return {
@@ -384,7 +384,6 @@ async function measureFloors(): Promise<FloorResult[]> {
       };
     });
   } finally {
-    for (const service of services) await stopService(service);
     await redis.stop();
     rmSync(redisDir, { recursive: true, force: true });
   }

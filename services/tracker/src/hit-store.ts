@@ -141,7 +141,8 @@ export class HitStore {
    * it gathers).
    */
   private gatheredAll(): boolean {
-    if (this.options.lingerMs === 0) return false;
+    // Per request: the clock is read only once enough wait for the answer to be yes.
+    if (this.options.lingerMs === 0 || this.pending.length < CLOSED_LOOP_REQUESTS) return false;
     this.rotateGathered();
     const most = Math.max(this.gathered, this.gatheredBefore);
     return most >= CLOSED_LOOP_REQUESTS && this.pending.length >= most;
