@@ -3,6 +3,7 @@
  * that no child process a bench started outlives it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Percentiles } from '../src/index.js';
@@ -10,15 +11,72 @@ import type { Percentiles } from '../src/index.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-// Every child process a bench starts; whatever way the bench ends, none outlives it.
+// Every child process a bench starts; whatever way the bench ends, none outlives it: at its exit
+// each gets SIGKILL. Stopped by a signal, the bench first gives them SIGTERM and up to
+// SIGNAL_GRACE_MS to stop in order (devstack up stops its whole stack on SIGTERM), then exits.
 const children = new Set<ChildProcess>();
+/** Processes started detached in their own group (devstack's Redis and Kafka): by pid. */
+const pids = new Set<number>();
+const SIGNAL_GRACE_MS = 30_000;
+const running = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
+const signalPids = (signal: NodeJS.Signals): void => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      pids.delete(pid); // gone already
+    }
+  }
+};
+/** Temporary folders (a floor's data): removed at exit, the finally blocks a signal skips. */
+const dirs = new Set<string>();
 process.once('exit', () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children) if (running(child)) child.kill('SIGKILL');
+  signalPids('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
+let stopping = false;
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`bench: ${signal}: stopping the processes this bench started\n`);
+    for (const child of children) if (running(child)) child.kill('SIGTERM');
+    signalPids('SIGTERM');
+    const deadline = Date.now() + SIGNAL_GRACE_MS;
+    const poll = setInterval(() => {
+      const alive = [...pids].filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if ((alive.length === 0 && ![...children].some(running)) || Date.now() > deadline) {
+        clearInterval(poll);
+        process.exit(code);
+      }
+    }, 200);
+  });
+}
 export function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
+}
+/** A process this bench started but holds no handle of (see track); forget it once stopped. */
+export function trackPid(pid: number): () => void {
+  pids.add(pid);
+  return () => void pids.delete(pid);
+}
+/** A temporary folder to remove at exit at the latest (see track). */
+export function trackDir(dir: string): string {
+  dirs.add(dir);
+  return dir;
 }
 
 export interface ConsumerReport {
