@@ -9,10 +9,12 @@
  * consumer of its own, for receive -> consumer latency) are reported apart, as is the devstack
  * process itself. Of the broker's CPU, its JIT compiler threads are shown apart (one-off work of
  * its first minutes). Also: the stack idle (no traffic), and, as the baseline in the same run, the
- * same stack at saturation, where every stage sees its largest batches.
+ * same stack at saturation, where every stage sees its largest batches. Before the pipeline
+ * starts, the floors at the same rates: a bare answer, a durable answer (services/tracker/bench)
+ * and the broker alone with one producer and one consumer group (broker-floor.ts).
  *
  * Writes $PUSHTECH_BENCH_RESULTS/realistic-load.json. Env: BENCH_RATES (500,1000,3000,6000),
- * BENCH_SECONDS (20 per rate), BENCH_WARMUP_SECONDS (5), BENCH_IDLE_SECONDS (20),
+ * BENCH_SECONDS (20 per rate), BENCH_WARMUP_SECONDS (5), BENCH_IDLE_SECONDS (20), BENCH_FLOOR_SECONDS (10),
  * BENCH_SATURATION_RATE (12000 offered), BENCH_SATURATION_SECONDS (10),
  * BENCH_PIPELINE_WARMUP_SECONDS (30) at BENCH_PIPELINE_WARMUP_RATE (2000) before anything is
  * measured, BENCH_KAFKA_CLIENT (the producer's client; unset: .env's). Any other setting of the
@@ -38,7 +40,8 @@ import {
   writeResult,
   type ProcessStat,
 } from '../src/index.js';
-import { LatencyConsumer, sleep, track } from './latency-probe.js';
+import { measureBrokerFloor } from './broker-floor.js';
+import { LatencyConsumer, sleep, track, trackDir, trackPid } from './latency-probe.js';
 import { serviceArgs, startService, stopService } from './services.js';
 
 const numbers = (raw: string): number[] => raw.split(',').map(Number);
@@ -62,6 +65,11 @@ const PIPELINE_WARMUP_RATE = Number(process.env['BENCH_PIPELINE_WARMUP_RATE'] ??
 /** The producer's client library under test (KAFKA_CLIENT); unset: the .env default. */
 const KAFKA_CLIENT = process.env['BENCH_KAFKA_CLIENT'];
 const CONNECTIONS = 64;
+/** The topic's partitions (.env's KAFKA_TOPIC_PARTITIONS), the broker's heap (devstack's private up). */
+const PARTITIONS = 6;
+const BROKER_HEAP_MB = 384;
+/** About a pipeline message on the topic: a load generator event, enriched (key and headers included). */
+const RECORD_BYTES = 400;
 /** The topic `npm start` creates (.env KAFKA_TOPIC). */
 const TOPIC = 'events';
 const log = (line: string): void => void process.stdout.write(`realistic-load: ${line}\n`);
@@ -298,7 +306,13 @@ interface FloorResult {
   readonly durableMicros: number;
   readonly durableRedisMicros: number;
   readonly durableP99ms: number;
+  /** The broker alone with one producer and one consumer group (broker-floor.ts), per record. */
+  readonly brokerMicros: number;
+  readonly brokerJitMicros: number;
 }
+
+/** The floors together: a durable answer and the broker with one producer and one consumer. */
+const floorSum = (f: FloorResult): number => f.durableMicros + f.durableRedisMicros + f.brokerMicros;
 
 /**
  * One floor at every rate: a warm-up at the rate, then FLOOR_SECONDS whose CPU (each pid with its
@@ -346,9 +360,10 @@ async function floorAtRates(
  *   buffer's settings (AOF, fsync before every answer) (bare-uws-redis.ts). What remains of the
  *   tracker's and the buffer's cost above it is the tracker's own work and its process layout.
  */
-async function measureFloors(): Promise<FloorResult[]> {
-  const redisDir = mkdtempSync(path.join(os.tmpdir(), 'pushtech-floor-redis-'));
+async function measureFloors(): Promise<Omit<FloorResult, 'brokerMicros' | 'brokerJitMicros'>[]> {
+  const redisDir = trackDir(mkdtempSync(path.join(os.tmpdir(), 'pushtech-floor-redis-')));
   const redis = await startRedisServer({ port: await freePort(), dir: redisDir });
+  const untrack = trackPid(redis.process.pid);
   /** One bare server of services/tracker/bench at every rate; `withPids` adds what it writes to. */
   const floorOf = async (script: string, env: Record<string, string>, withPids: readonly number[] = []) => {
     const port = await freePort();
@@ -385,6 +400,7 @@ async function measureFloors(): Promise<FloorResult[]> {
     });
   } finally {
     await redis.stop();
+    untrack();
     rmSync(redisDir, { recursive: true, force: true });
   }
 }
@@ -393,11 +409,29 @@ async function main(): Promise<void> {
   const started = Date.now();
   let floors: FloorResult[] = [];
   if (FLOOR_SECONDS > 0) {
-    log('floors first, while nothing else of this bench runs: a bare answer, a durable answer');
-    floors = await measureFloors();
+    log('floors first, while nothing else of this bench runs: a bare answer, a durable answer, the broker');
+    const answers = await measureFloors();
+    const brokers = await measureBrokerFloor({
+      rates: RATES,
+      warmupSeconds: WARMUP_SECONDS,
+      seconds: FLOOR_SECONDS,
+      brokerWarmup: { seconds: PIPELINE_WARMUP_SECONDS, rate: PIPELINE_WARMUP_RATE },
+      partitions: PARTITIONS,
+      recordBytes: RECORD_BYTES,
+      lingerMs: Number(process.env['KAFKASTORE_LINGER_MS'] ?? 20),
+      fetchLingerMs: Number(process.env['CONSUMER_FETCH_LINGER_MS'] ?? 100),
+      commitIntervalMs: Number(process.env['CONSUMER_COMMIT_INTERVAL_MS'] ?? 1000),
+      heapMb: BROKER_HEAP_MB,
+      jitThreads: JIT_THREADS,
+      log,
+    });
+    floors = answers.map((a) => {
+      const b = brokers.find((f) => f.offered === a.offered);
+      return { ...a, brokerMicros: b?.brokerMicros ?? NaN, brokerJitMicros: b?.brokerJitMicros ?? NaN };
+    });
     for (const f of floors) {
       log(
-        `floor at ${f.offered}/s: bare answer ${f.answerMicros} µs/request (p99 ${f.answerP99ms} ms); durable answer ${f.durableMicros} + its Redis ${f.durableRedisMicros} µs/request (p99 ${f.durableP99ms} ms)`,
+        `floor at ${f.offered}/s: bare answer ${f.answerMicros} µs/request (p99 ${f.answerP99ms} ms); durable answer ${f.durableMicros} + its Redis ${f.durableRedisMicros} µs/request (p99 ${f.durableP99ms} ms); the broker with one producer and one consumer ${f.brokerMicros} µs/record (its JIT ${f.brokerJitMicros}); together ${floorSum(f)} µs/event`,
       );
     }
   }
@@ -412,6 +446,7 @@ async function main(): Promise<void> {
     KAFKA_CLIENT,
   });
   track(pipeline.child);
+  trackDir(pipeline.root);
   const { ports } = pipeline;
   log(`state in ${pipeline.root}`);
   const devstackPid = pipeline.child.pid ?? 0;
@@ -595,6 +630,16 @@ async function main(): Promise<void> {
               ),
             ],
             [
+              "floor: the broker alone, Kafka's own clients: one producer, one consumer group (apart; of it, its JIT)",
+              '-',
+              ...floorCells((f) => `${f.brokerMicros} (${f.brokerJitMicros})`),
+            ],
+            [
+              '**floors together: durable answer + broker** (the least any such pipeline costs here)',
+              '-',
+              ...floorCells((f) => `**${floorSum(f)}**`),
+            ],
+            [
               'floors: answer p99, bare / durable (ms)',
               '-',
               ...floorCells((f) => `${f.answerP99ms} / ${f.durableP99ms}`),
@@ -696,6 +741,11 @@ async function main(): Promise<void> {
             metric: 'µs CPU per event, all pipeline processes',
             value: r.sumMicros,
           })),
+          ...floors.map((f) => ({
+            name: `floors at ${f.offered} events/s: a durable answer, and the broker with one producer and one consumer`,
+            metric: 'µs CPU per event, floors (the least such a pipeline costs)',
+            value: floorSum(f),
+          })),
           { name: 'idle stack, no traffic', metric: '% of one core', value: idleCorePercent },
           ...rates.map((r) => ({ name: `at ${r.offered}/s`, metric: 'ms tracker answer p99', value: r.trackerP99ms })),
           ...rates.map((r) => ({
@@ -717,6 +767,7 @@ async function main(): Promise<void> {
             ? []
             : [
                 `floors, measured before the pipeline started, ${WARMUP_SECONDS} s warm-up and ${FLOOR_SECONDS} s at each rate, the same load generator and connections: a bare uWebSockets.js server answering 204 at once (the least an HTTP answer costs here), and one answering only once Redis confirmed an LPUSH of a hit-sized entry per ${PUSH_LINGER_MS} ms, to a Redis with the buffer's settings (AOF, fsync before every answer): the least a durable answer costs. The tracker's and its buffer's cost above the durable floor is the tracker's own work (parsing, ids, client IPs, metrics, lease) and its layout (a supervisor and workers)`,
+                `the broker's floor: a broker started as the devstack starts it (same version, properties, JVM settings, ${BROKER_HEAP_MB} MB heap, ${PARTITIONS} partitions), alone, warmed ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s as the pipeline's broker is, then at each rate Kafka's own Java clients: ProducerPerformance (acks=all, ${process.env['KAFKASTORE_LINGER_MS'] ?? 20} ms linger, ${RECORD_BYTES}-byte records over every partition) and one ConsoleConsumer group fetching at most every ${process.env['CONSUMER_FETCH_LINGER_MS'] ?? 100} ms and committing every ${process.env['CONSUMER_COMMIT_INTERVAL_MS'] ?? 1000} ms; its CPU per record appended in the window (the clients' CPU apart, not counted). The floors together are the least a pipeline that answers durably, writes each event to Kafka and reads it once costs on this machine, before any enrichment or consumer work`,
               ]),
           ...(kafkastoreAlone === undefined
             ? []
@@ -734,6 +785,12 @@ async function main(): Promise<void> {
               { name: 'sum of pipeline processes', points: rateSeries((r) => r.sumMicros) },
               ...PIPELINE.map((p) => ({ name: LABELS[p], points: rateSeries((r) => r.micros[p]) })),
               { name: 'sum at saturation (baseline)', points: rateSeries(() => saturation.sumMicros) },
+              {
+                name: 'floors together: a durable answer + the broker with one producer and one consumer',
+                points: floors
+                  .map((f): [number, number] => [f.offered, floorSum(f)])
+                  .filter(([, y]) => Number.isFinite(y)),
+              },
             ],
           },
           {
