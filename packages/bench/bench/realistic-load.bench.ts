@@ -14,7 +14,8 @@
  * and the broker alone with one producer and one consumer group (broker-floor.ts).
  *
  * Writes $PUSHTECH_BENCH_RESULTS/realistic-load.json. Env: BENCH_RATES (500,1000,3000,6000),
- * BENCH_SECONDS (20 per rate), BENCH_WARMUP_SECONDS (5), BENCH_IDLE_SECONDS (20), BENCH_FLOOR_SECONDS (10),
+ * BENCH_SECONDS (20 per rate), BENCH_WARMUP_SECONDS (5), BENCH_IDLE_SECONDS (20),
+ * BENCH_FLOOR_SECONDS (10 per rate and floor; 0: none),
  * BENCH_SATURATION_RATE (12000 offered), BENCH_SATURATION_SECONDS (10),
  * BENCH_PIPELINE_WARMUP_SECONDS (30) at BENCH_PIPELINE_WARMUP_RATE (2000) before anything is
  * measured, BENCH_KAFKA_CLIENT (the producer's client; unset: .env's). Any other setting of the
