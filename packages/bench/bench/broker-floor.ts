@@ -28,6 +28,8 @@ export interface BrokerFloorOptions {
   readonly seconds: number;
   /** Load before anything is measured, as the pipeline's broker gets (its JIT's first minute). */
   readonly brokerWarmup: { readonly seconds: number; readonly rate: number };
+  /** The broker idle after its warm-up (no client connected), as the pipeline's idle is measured. */
+  readonly idleSeconds: number;
   readonly partitions: number;
   readonly recordBytes: number;
   readonly lingerMs: number;
@@ -37,6 +39,13 @@ export interface BrokerFloorOptions {
   /** The JVM's JIT compiler threads by name. */
   readonly jitThreads: readonly string[];
   readonly log: (line: string) => void;
+}
+
+export interface BrokerFloors {
+  /** % of a core with no client at all, and of it its JIT threads'; NaN when not measured. */
+  readonly idlePercent: number;
+  readonly idleJitPercent: number;
+  readonly rates: readonly BrokerFloor[];
 }
 
 export interface BrokerFloor {
@@ -55,7 +64,10 @@ async function topicEnd(admin: KafkaAdmin): Promise<number> {
   return (await admin.topicOffsets(TOPIC)).reduce((sum, p) => sum + Number(p.high), 0);
 }
 
-export async function measureBrokerFloor(options: BrokerFloorOptions): Promise<BrokerFloor[]> {
+/** The pipeline's idle window starts 10 s after its warm-up: so does this one. */
+const IDLE_SETTLE_MS = 10_000;
+
+export async function measureBrokerFloor(options: BrokerFloorOptions): Promise<BrokerFloors> {
   const { libsDir } = await ensureKafkaJars({ cacheRoot: cacheDir(process.env), log: options.log });
   const java = requireCommand('java');
   const dir = trackDir(mkdtempSync(path.join(os.tmpdir(), 'pushtech-floor-kafka-')));
@@ -133,6 +145,17 @@ export async function measureBrokerFloor(options: BrokerFloorOptions): Promise<B
       await sleep(warmSeconds * 1000);
       await stop(warm);
     }
+    let idlePercent = NaN;
+    let idleJitPercent = NaN;
+    if (options.idleSeconds > 0) {
+      // The admin client stays connected (its metadata refresh is minutes apart): no client works.
+      await sleep(IDLE_SETTLE_MS);
+      const before = cpu();
+      await sleep(options.idleSeconds * 1000);
+      const after = cpu();
+      idlePercent = Number((((after.broker - before.broker) / options.idleSeconds) * 100).toFixed(1));
+      idleJitPercent = Number((((after.jit - before.jit) / options.idleSeconds) * 100).toFixed(1));
+    }
     const out: BrokerFloor[] = [];
     for (const rate of options.rates) {
       const children = load(rate, options.warmupSeconds + options.seconds, `floor-${rate}`);
@@ -157,7 +180,7 @@ export async function measureBrokerFloor(options: BrokerFloorOptions): Promise<B
         await stop(children);
       }
     }
-    return out;
+    return { idlePercent, idleJitPercent, rates: out };
   } finally {
     await admin.disconnect().catch(() => undefined);
     await broker.stop();

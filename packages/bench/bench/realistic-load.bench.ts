@@ -41,7 +41,7 @@ import {
   writeResult,
   type ProcessStat,
 } from '../src/index.js';
-import { measureBrokerFloor } from './broker-floor.js';
+import { measureBrokerFloor, type BrokerFloors } from './broker-floor.js';
 import { LatencyConsumer, sleep, track, trackDir, trackPid } from './latency-probe.js';
 import { serviceArgs, startService, stopService } from './services.js';
 
@@ -409,14 +409,16 @@ async function measureFloors(): Promise<Omit<FloorResult, 'brokerMicros' | 'brok
 async function main(): Promise<void> {
   const started = Date.now();
   let floors: FloorResult[] = [];
+  let brokerFloor: BrokerFloors | undefined;
   if (FLOOR_SECONDS > 0) {
     log('floors first, while nothing else of this bench runs: a bare answer, a durable answer, the broker');
     const answers = await measureFloors();
-    const brokers = await measureBrokerFloor({
+    brokerFloor = await measureBrokerFloor({
       rates: RATES,
       warmupSeconds: WARMUP_SECONDS,
       seconds: FLOOR_SECONDS,
       brokerWarmup: { seconds: PIPELINE_WARMUP_SECONDS, rate: PIPELINE_WARMUP_RATE },
+      idleSeconds: IDLE_SECONDS,
       partitions: PARTITIONS,
       recordBytes: RECORD_BYTES,
       lingerMs: Number(process.env['KAFKASTORE_LINGER_MS'] ?? 20),
@@ -427,9 +429,12 @@ async function main(): Promise<void> {
       log,
     });
     floors = answers.map((a) => {
-      const b = brokers.find((f) => f.offered === a.offered);
+      const b = brokerFloor?.rates.find((f) => f.offered === a.offered);
       return { ...a, brokerMicros: b?.brokerMicros ?? NaN, brokerJitMicros: b?.brokerJitMicros ?? NaN };
     });
+    log(
+      `floor idle: the broker alone, no client, ${brokerFloor.idlePercent} % of a core (its JIT ${brokerFloor.idleJitPercent})`,
+    );
     for (const f of floors) {
       log(
         `floor at ${f.offered}/s: bare answer ${f.answerMicros} µs/request (p99 ${f.answerP99ms} ms); durable answer ${f.durableMicros} + its Redis ${f.durableRedisMicros} µs/request (p99 ${f.durableP99ms} ms); the broker with one producer and one consumer ${f.brokerMicros} µs/record (its JIT ${f.brokerJitMicros}); together ${floorSum(f)} µs/event`,
@@ -632,7 +637,7 @@ async function main(): Promise<void> {
             ],
             [
               "floor: the broker alone, Kafka's own clients: one producer, one consumer group (apart; of it, its JIT)",
-              '-',
+              brokerFloor ? `${brokerFloor.idlePercent} (${brokerFloor.idleJitPercent})` : '-',
               ...floorCells((f) => `${f.brokerMicros} (${f.brokerJitMicros})`),
             ],
             [
@@ -722,6 +727,9 @@ async function main(): Promise<void> {
       rates,
       saturation,
       floors,
+      brokerIdleFloor: brokerFloor
+        ? { percentOfOneCore: brokerFloor.idlePercent, jitPercentOfOneCore: brokerFloor.idleJitPercent }
+        : null,
       floorSeconds: FLOOR_SECONDS,
       kafkastoreBenchMicrosPerEvent: kafkastoreAlone ?? null,
       acknowledged: acknowledgedTotal,
@@ -748,6 +756,11 @@ async function main(): Promise<void> {
             value: floorSum(f),
           })),
           { name: 'idle stack, no traffic', metric: '% of one core', value: idleCorePercent },
+          {
+            name: 'floor: the broker alone idle, no client',
+            metric: '% of one core',
+            value: brokerFloor?.idlePercent ?? NaN,
+          },
           ...rates.map((r) => ({ name: `at ${r.offered}/s`, metric: 'ms tracker answer p99', value: r.trackerP99ms })),
           ...rates.map((r) => ({
             name: `at ${r.offered}/s`,
@@ -768,7 +781,7 @@ async function main(): Promise<void> {
             ? []
             : [
                 `floors, measured before the pipeline started, ${WARMUP_SECONDS} s warm-up and ${FLOOR_SECONDS} s at each rate, the same load generator and connections: a bare uWebSockets.js server answering 204 at once (the least an HTTP answer costs here), and one answering only once Redis confirmed an LPUSH of a hit-sized entry per ${PUSH_LINGER_MS} ms, to a Redis with the buffer's settings (AOF, fsync before every answer): the least a durable answer costs. The tracker's and its buffer's cost above the durable floor is the tracker's own work (parsing, ids, client IPs, metrics, lease) and its layout (a supervisor and workers)`,
-                `the broker's floor: a broker started as the devstack starts it (same version, properties, JVM settings, ${BROKER_HEAP_MB} MB heap, ${PARTITIONS} partitions), alone, warmed ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s as the pipeline's broker is, then at each rate Kafka's own Java clients: ProducerPerformance (acks=all, ${process.env['KAFKASTORE_LINGER_MS'] ?? 20} ms linger, ${RECORD_BYTES}-byte records over every partition) and one ConsoleConsumer group fetching at most every ${process.env['CONSUMER_FETCH_LINGER_MS'] ?? 100} ms and committing every ${process.env['CONSUMER_COMMIT_INTERVAL_MS'] ?? 1000} ms; its CPU per record appended in the window (the clients' CPU apart, not counted). The floors together are the least a pipeline that answers durably, writes each event to Kafka and reads it once costs on this machine, before any enrichment or consumer work`,
+                `the broker's floor: a broker started as the devstack starts it (same version, properties, JVM settings, ${BROKER_HEAP_MB} MB heap, ${PARTITIONS} partitions), alone, warmed ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s as the pipeline's broker is, idle ${IDLE_SECONDS} s with no client 10 s after that (as the pipeline's idle is measured), then at each rate Kafka's own Java clients: ProducerPerformance (acks=all, ${process.env['KAFKASTORE_LINGER_MS'] ?? 20} ms linger, ${RECORD_BYTES}-byte records over every partition) and one ConsoleConsumer group fetching at most every ${process.env['CONSUMER_FETCH_LINGER_MS'] ?? 100} ms and committing every ${process.env['CONSUMER_COMMIT_INTERVAL_MS'] ?? 1000} ms; its CPU per record appended in the window (the clients' CPU apart, not counted). The floors together are the least a pipeline that answers durably, writes each event to Kafka and reads it once costs on this machine, before any enrichment or consumer work`,
               ]),
           ...(kafkastoreAlone === undefined
             ? []
