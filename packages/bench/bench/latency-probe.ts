@@ -19,14 +19,17 @@ const children = new Set<ChildProcess>();
 const pids = new Set<number>();
 const SIGNAL_GRACE_MS = 30_000;
 const running = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
-const signalPids = (signal: NodeJS.Signals): void => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      pids.delete(pid); // gone already
-    }
+/** Sends `signal` to a pid; false when it is gone (signal 0 only asks). */
+const signalled = (pid: number, signal: NodeJS.Signals | 0): boolean => {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
   }
+};
+const signalPids = (signal: NodeJS.Signals): void => {
+  for (const pid of pids) if (!signalled(pid, signal)) pids.delete(pid); // gone already
 };
 /** Temporary folders (a floor's data): removed at exit, the finally blocks a signal skips. */
 const dirs = new Set<string>();
@@ -48,15 +51,8 @@ for (const [signal, code] of [
     signalPids('SIGTERM');
     const deadline = Date.now() + SIGNAL_GRACE_MS;
     const poll = setInterval(() => {
-      const alive = [...pids].filter((pid) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      });
-      if ((alive.length === 0 && ![...children].some(running)) || Date.now() > deadline) {
+      const alive = [...pids].some((pid) => signalled(pid, 0)) || [...children].some(running);
+      if (!alive || Date.now() > deadline) {
         clearInterval(poll);
         process.exit(code);
       }

@@ -56,6 +56,10 @@ const SATURATION_SECONDS = Number(process.env['BENCH_SATURATION_SECONDS'] ?? 10)
 const FLOOR_SECONDS = Number(process.env['BENCH_FLOOR_SECONDS'] ?? 10);
 /** The tracker's push linger (.env's TRACKER_PUSH_LINGER_MS), which the durable floor copies. */
 const PUSH_LINGER_MS = Number(process.env['TRACKER_PUSH_LINGER_MS'] ?? 2);
+/** The settings the broker's floor copies: kafkastore's linger, a built-in consumer's fetches and commits (.env). */
+const KAFKASTORE_LINGER_MS = Number(process.env['KAFKASTORE_LINGER_MS'] ?? 20);
+const FETCH_LINGER_MS = Number(process.env['CONSUMER_FETCH_LINGER_MS'] ?? 100);
+const COMMIT_INTERVAL_MS = Number(process.env['CONSUMER_COMMIT_INTERVAL_MS'] ?? 1000);
 /**
  * Load before anything is measured, so the one-off start-up work (the broker's JIT compiler
  * alone takes 20-50 % of a core for its first minute of traffic, V8's likewise) is not counted
@@ -421,9 +425,9 @@ async function main(): Promise<void> {
       idleSeconds: IDLE_SECONDS,
       partitions: PARTITIONS,
       recordBytes: RECORD_BYTES,
-      lingerMs: Number(process.env['KAFKASTORE_LINGER_MS'] ?? 20),
-      fetchLingerMs: Number(process.env['CONSUMER_FETCH_LINGER_MS'] ?? 100),
-      commitIntervalMs: Number(process.env['CONSUMER_COMMIT_INTERVAL_MS'] ?? 1000),
+      lingerMs: KAFKASTORE_LINGER_MS,
+      fetchLingerMs: FETCH_LINGER_MS,
+      commitIntervalMs: COMMIT_INTERVAL_MS,
       heapMb: BROKER_HEAP_MB,
       jitThreads: JIT_THREADS,
       log,
@@ -781,7 +785,7 @@ async function main(): Promise<void> {
             ? []
             : [
                 `floors, measured before the pipeline started, ${WARMUP_SECONDS} s warm-up and ${FLOOR_SECONDS} s at each rate, the same load generator and connections: a bare uWebSockets.js server answering 204 at once (the least an HTTP answer costs here), and one answering only once Redis confirmed an LPUSH of a hit-sized entry per ${PUSH_LINGER_MS} ms, to a Redis with the buffer's settings (AOF, fsync before every answer): the least a durable answer costs. The tracker's and its buffer's cost above the durable floor is the tracker's own work (parsing, ids, client IPs, metrics, lease) and its layout (a supervisor and workers)`,
-                `the broker's floor: a broker started as the devstack starts it (same version, properties, JVM settings, ${BROKER_HEAP_MB} MB heap, ${PARTITIONS} partitions), alone, warmed ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s as the pipeline's broker is, idle ${IDLE_SECONDS} s with no client 10 s after that (as the pipeline's idle is measured), then at each rate Kafka's own Java clients: ProducerPerformance (acks=all, ${process.env['KAFKASTORE_LINGER_MS'] ?? 20} ms linger, ${RECORD_BYTES}-byte records over every partition) and one ConsoleConsumer group fetching at most every ${process.env['CONSUMER_FETCH_LINGER_MS'] ?? 100} ms and committing every ${process.env['CONSUMER_COMMIT_INTERVAL_MS'] ?? 1000} ms; its CPU per record appended in the window (the clients' CPU apart, not counted). The floors together are the least a pipeline that answers durably, writes each event to Kafka and reads it once costs on this machine, before any enrichment or consumer work`,
+                `the broker's floor: a broker started as the devstack starts it (same version, properties, JVM settings, ${BROKER_HEAP_MB} MB heap, ${PARTITIONS} partitions), alone, warmed ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s as the pipeline's broker is, idle ${IDLE_SECONDS} s with no client 10 s after that (as the pipeline's idle is measured), then at each rate Kafka's own Java clients: ProducerPerformance (acks=all, ${KAFKASTORE_LINGER_MS} ms linger, ${RECORD_BYTES}-byte records over every partition) and one ConsoleConsumer group fetching at most every ${FETCH_LINGER_MS} ms and committing every ${COMMIT_INTERVAL_MS} ms; its CPU per record appended in the window (the clients' CPU apart, not counted). The floors together are the least a pipeline that answers durably, writes each event to Kafka and reads it once costs on this machine, before any enrichment or consumer work`,
               ]),
           ...(kafkastoreAlone === undefined
             ? []
