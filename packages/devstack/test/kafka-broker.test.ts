@@ -43,6 +43,12 @@ describe('startKafkaBroker', () => {
     assert.deepEqual(await admin.ensureTopics([{ topic: 'probe', partitions: 2 }]), ['probe']);
     assert.deepEqual(await admin.ensureTopics([{ topic: 'probe', partitions: 2 }]), [], 'second call creates nothing');
     assert.equal((await admin.topicOffsets('probe')).length, 2);
+    // A creation the broker refuses is reported with its reason, not waited on as one in flight.
+    await assert.rejects(
+      admin.ensureTopics([{ topic: 'three-copies', partitions: 1, replicationFactor: 3 }]),
+      /cannot create topics: Topic creation errors \(three-copies: Replication-factor is invalid\)/,
+    );
+    assert.equal((await admin.listTopics()).includes('three-copies'), false);
     await admin.disconnect();
 
     await broker.stop();

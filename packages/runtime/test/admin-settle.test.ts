@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { whileLeadersSettle } from '../src/kafka/admin.js';
+import kafkajs from 'kafkajs';
+import { brokerErrorType, whileLeadersSettle } from '../src/kafka/admin.js';
+
+const { KafkaJSNonRetriableError, KafkaJSProtocolError } = kafkajs;
 
 /** An error shaped as kafkajs reports a broker's answer (its `type` names the protocol error). */
 const brokerError = (type: string): Error => Object.assign(new Error(type), { type, retriable: true });
@@ -15,6 +18,35 @@ describe('offsets reads while partition leadership settles', () => {
       return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
     });
     assert.equal(result, 'offsets');
+    assert.equal(calls, 3);
+  });
+
+  it('reads the answer kafkajs wrapped when it gave a request up, as its admin does with a metadata error', async () => {
+    const answer = new KafkaJSProtocolError(
+      Object.assign(new Error('This server does not host this topic-partition'), {
+        type: 'UNKNOWN_TOPIC_OR_PARTITION',
+        code: 3,
+        retriable: true,
+      }),
+    );
+    // kafkajs's retrier passes the answer as the cause (its type declarations leave that out).
+    const given = Object.assign(new KafkaJSNonRetriableError(answer), { cause: answer });
+    assert.equal((given as { type?: unknown }).type, undefined, 'the wrapper names no type of its own');
+    assert.equal(brokerErrorType(given), 'UNKNOWN_TOPIC_OR_PARTITION');
+    assert.equal(brokerErrorType(new Error('no broker answer')), undefined);
+    assert.equal(brokerErrorType(undefined), undefined);
+
+    // Wrapped or not, an answer it is told to wait out is read again.
+    let calls = 0;
+    const result = await whileLeadersSettle(
+      () => {
+        calls += 1;
+        return calls < 3 ? Promise.reject(given) : Promise.resolve('listed');
+      },
+      5000,
+      new Set(['UNKNOWN_TOPIC_OR_PARTITION']),
+    );
+    assert.equal(result, 'listed');
     assert.equal(calls, 3);
   });
 

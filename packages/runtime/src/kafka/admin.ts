@@ -11,25 +11,76 @@ const { ConfigResourceTypes, ConfigSource } = kafkajs;
 import type { KafkaAdmin, KafkaConnection, PartitionOffsets, TopicLimits, TopicSpec } from './types.js';
 
 /** Answers a broker gives while a partition's leadership is still settling. */
-const SETTLING = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+const SETTLING: ReadonlySet<string> = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE']);
 
 /**
- * Runs an offsets read again while the broker says its partitions have no settled leader yet.
- * In KRaft a just-created topic can have a leader in the metadata a moment before the broker
- * answers ListOffsets for it, and kafkajs's admin gives that answer up at once.
+ * Answers a broker gives about a topic that was just created elsewhere in the cluster: each node
+ * applies the new topic from the metadata log a moment after the controller accepted it.
  */
-export async function whileLeadersSettle<T>(read: () => Promise<T>, timeoutMs = 5000): Promise<T> {
+const APPLYING: ReadonlySet<string> = new Set([...SETTLING, 'UNKNOWN_TOPIC_OR_PARTITION']);
+
+/**
+ * The protocol error a kafkajs error names, on itself or on the error it wraps (kafkajs wraps a
+ * broker's answer in a KafkaJSNonRetriableError when it gives a request up).
+ */
+export function brokerErrorType(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
+    const { type, cause } = current as { type?: unknown; cause?: unknown };
+    if (typeof type === 'string') return type;
+    current = cause;
+  }
+  return undefined;
+}
+
+/**
+ * Runs a read again while the broker answers with one of `retryOn` (by default: its partitions
+ * have no settled leader yet). In KRaft a just-created topic can have a leader in the metadata a
+ * moment before the broker answers ListOffsets for it, and kafkajs's admin gives that answer up
+ * at once.
+ */
+export async function whileLeadersSettle<T>(
+  read: () => Promise<T>,
+  timeoutMs = 5000,
+  retryOn: ReadonlySet<string> = SETTLING,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     try {
       return await read();
     } catch (error: unknown) {
-      const type = (error as { type?: unknown } | null)?.type;
-      if (typeof type !== 'string' || !SETTLING.has(type) || Date.now() + delay > deadline) throw error;
+      const type = brokerErrorType(error);
+      if (type === undefined || !retryOn.has(type) || Date.now() + delay > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 }
+
+/**
+ * A failed creation in words: kafkajs reports the broker's answer for each topic inside an
+ * aggregate ("Topic creation errors"), which says nothing of what was wrong until it is opened.
+ */
+function describeCreation(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
+    const { errors, cause } = current as { errors?: unknown; cause?: unknown };
+    if (Array.isArray(errors) && errors.length > 0) {
+      const each = errors.map((e: unknown) => {
+        const topic = (e as { topic?: unknown } | null)?.topic;
+        return typeof topic === 'string' ? `${topic}: ${describeError(e)}` : describeError(e);
+      });
+      return `${describeError(current)} (${each.join('; ')})`;
+    }
+    current = cause;
+  }
+  return describeError(error);
+}
+
+/** An answer shaped as kafkajs reports a broker's, for a condition this module finds itself. */
+const unsettled = (type: string, message: string): Error => Object.assign(new Error(message), { type });
+
+/** How long ensureTopics waits for topics its creation may have made to show, with leaders. */
+const CREATED_TOPICS_SHOW_MS = 15_000;
 
 class KafkajsAdmin implements KafkaAdmin {
   constructor(
@@ -61,15 +112,46 @@ class KafkajsAdmin implements KafkaAdmin {
         })),
       });
     } catch (error: unknown) {
-      // Another process may have created a topic between the listing and the creation.
-      const now = new Set(await this.admin.listTopics());
-      if (!missing.every((s) => now.has(s.topic))) {
-        throw new PushtechError('PT_ERR_KAFKA_ADMIN', `cannot create topics: ${describeError(error)}`, {
+      // The topics may exist all the same: another process created one between the listing and
+      // the creation, or the creation succeeded and the node kafkajs then asked for the leaders
+      // had not applied it yet (UNKNOWN_TOPIC_OR_PARTITION, seen on a three-node cluster just
+      // after its start), or their leaders took longer than kafkajs waits. Topics that may exist
+      // are given time to show, each partition led; any other failure is thrown at once.
+      const topics = missing.map((s) => s.topic);
+      const maybeCreated =
+        APPLYING.has(brokerErrorType(error) ?? '') ||
+        (await this.admin.listTopics().then((now) => topics.every((t) => now.includes(t))));
+      const shown = maybeCreated && (await this.ledTopics(topics, CREATED_TOPICS_SHOW_MS));
+      if (!shown) {
+        throw new PushtechError('PT_ERR_KAFKA_ADMIN', `cannot create topics: ${describeCreation(error)}`, {
           cause: error,
         });
       }
     }
     return missing.map((s) => s.topic);
+  }
+
+  /** Whether every topic is listed and each of its partitions has a leader, within the time. */
+  private async ledTopics(topics: readonly string[], timeoutMs: number): Promise<boolean> {
+    try {
+      await whileLeadersSettle(
+        async () => {
+          const listed = new Set(await this.admin.listTopics());
+          const absent = topics.find((t) => !listed.has(t));
+          if (absent !== undefined) throw unsettled('UNKNOWN_TOPIC_OR_PARTITION', `topic ${absent} is not listed`);
+          const metadata = await this.admin.fetchTopicMetadata({ topics: [...topics] });
+          const unled = metadata.topics.find(
+            (t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0),
+          );
+          if (unled !== undefined) throw unsettled('LEADER_NOT_AVAILABLE', `topic ${unled.name} has no leader yet`);
+        },
+        timeoutMs,
+        APPLYING,
+      );
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   listTopics(): Promise<string[]> {
