@@ -1,7 +1,14 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import type { Lifecycle } from '@pushtech/runtime';
-import { describeError, Probes, createMetricsRegistry, redactUrl, type Logger, type Registry } from '@pushtech/runtime';
+import type { Lifecycle } from '@pushtech/runtime/core';
+import {
+  describeError,
+  Probes,
+  createMetricsRegistry,
+  redactUrl,
+  type Logger,
+  type Registry,
+} from '@pushtech/runtime/core';
 import { parseCidrList } from './cidr.js';
 import type { TrackerConfig } from './config.js';
 import { createCorsPolicy } from './cors.js';

@@ -7,7 +7,7 @@ import {
   setting,
   type ConfigOf,
   type Env,
-} from '@pushtech/runtime';
+} from '@pushtech/runtime/core';
 
 export const trackerSettings = {
   ...commonSettings,

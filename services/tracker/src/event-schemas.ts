@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ParamList } from '@pushtech/event';
-import { describeError } from '@pushtech/runtime';
+import { describeError } from '@pushtech/runtime/core';
 
 /**
  * Optional per-event-type rules, from the JSON file named by TRACKER_SCHEMAS:

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, runService } from '@pushtech/runtime';
+import { ConfigError, runService } from '@pushtech/runtime/core';
 import { startTracker } from './app.js';
 import { trackerConfig } from './config.js';
 import { WORKER_ENV, superviseWorkers } from './workers.js';

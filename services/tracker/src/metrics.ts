@@ -6,7 +6,7 @@ import {
   latencyBucketsMs,
   type CountCell,
   type Registry,
-} from '@pushtech/runtime';
+} from '@pushtech/runtime/core';
 
 export interface TrackerMetrics {
   /**

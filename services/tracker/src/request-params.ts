@@ -1,6 +1,6 @@
 import { decodeParams, type ParamList } from '@pushtech/event';
 import { HttpError } from './http-error.js';
-import { describeError } from '@pushtech/runtime';
+import { describeError } from '@pushtech/runtime/core';
 
 /** Params of a form body or a query string; tolerant of garbage, as browsers are. */
 export function formParams(text: string): ParamList {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import { decodeParams, type ParamList } from '@pushtech/event';
-import { answerOpsRequest, type Logger, type Probes, type Registry } from '@pushtech/runtime';
+import { answerOpsRequest, type Logger, type Probes, type Registry } from '@pushtech/runtime/core';
 import { parseBatch } from './batch.js';
 import { ClientAbort } from './client-abort.js';
 import type { CorsPolicy } from './cors.js';

@@ -9,7 +9,7 @@ import {
   type MetricValue,
   type Probes,
   type Registry,
-} from '@pushtech/runtime';
+} from '@pushtech/runtime/core';
 
 export const WORKER_ENV = 'PUSHTECH_TRACKER_WORKER';
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { writersKey, type Logger } from '@pushtech/runtime';
+import { writersKey, type Logger } from '@pushtech/runtime/core';
 
 /** How long a registration lives without renewal: a SIGKILLed tracker stops counting after this. */
 export const WRITER_LEASE_MS = 10_000;
