@@ -37,6 +37,12 @@ export function children(pid: number): number[] {
 }
 
 /**
+ * How long workers get to start. A two-worker tracker under tsx starts in about 2.3 s on an idle
+ * machine; a CI run under the chaos suite's load once took more than 20 s.
+ */
+export const WORKERS_START_MS = 60_000;
+
+/**
  * Waits for the supervisor's `count` workers: started, each listening with its own Redis
  * connection up (a request may reach any of them: /readyz alone answers for one), then ready.
  * Resolves with their pids.
@@ -46,13 +52,13 @@ export async function waitForWorkers(tracker: TrackerProcess, port: number, coun
   const workers = await eventually(
     `${count} workers`,
     () => (children(supervisor).length === count ? children(supervisor) : undefined),
-    20_000,
+    WORKERS_START_MS,
   );
   const said = (line: string): number => tracker.output.join('').split(line).length - 1;
   await eventually(
     'every worker listening with Redis ready',
     () => (said('tracker listening') === count && said('redis ready') === count ? true : undefined),
-    20_000,
+    WORKERS_START_MS,
   );
   await waitReady(port);
   return workers;

@@ -5,7 +5,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { freePort } from '@pushtech/devstack';
 import { eventually, testInfra, testRedis, type TestRedis } from '@pushtech/devstack/testing';
 import { request, type Response } from './helpers.js';
-import { children, spawnTracker, waitForWorkers, type TrackerProcess } from './tracker-process.js';
+import { WORKERS_START_MS, children, spawnTracker, waitForWorkers, type TrackerProcess } from './tracker-process.js';
 
 // A new connection per request: SO_REUSEPORT spreads connections, not requests, over workers.
 const fresh = (): http.Agent => new http.Agent({ keepAlive: false });
@@ -174,7 +174,7 @@ describe('tracker workers: /metrics', () => {
           ? true
           : undefined;
       },
-      20_000,
+      WORKERS_START_MS,
     );
   });
 
