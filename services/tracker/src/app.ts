@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import type { Lifecycle } from '@pushtech/runtime/core';
 import {
   describeError,
   Probes,
   createMetricsRegistry,
   redactUrl,
+  type Lifecycle,
   type Logger,
   type Registry,
 } from '@pushtech/runtime/core';

@@ -4,6 +4,7 @@ import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
 import { withConnectHint } from './connect-errors.js';
+import { causeChain } from './error-chain.js';
 import { platformaticSecurity } from './platformatic-producer.js';
 
 // kafkajs is CommonJS and spreads these into its exports, where Node cannot see them as named ones.
@@ -24,13 +25,8 @@ const APPLYING: ReadonlySet<string> = new Set([...SETTLING, 'UNKNOWN_TOPIC_OR_PA
  * broker's answer in a KafkaJSNonRetriableError when it gives a request up).
  */
 export function brokerErrorType(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
-    const { type, cause } = current as { type?: unknown; cause?: unknown };
-    if (typeof type === 'string') return type;
-    current = cause;
-  }
-  return undefined;
+  const type = causeChain(error).find((e) => typeof e.type === 'string')?.type;
+  return typeof type === 'string' ? type : undefined;
 }
 
 /**
@@ -61,19 +57,13 @@ export async function whileLeadersSettle<T>(
  * aggregate ("Topic creation errors"), which says nothing of what was wrong until it is opened.
  */
 function describeCreation(error: unknown): string {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
-    const { errors, cause } = current as { errors?: unknown; cause?: unknown };
-    if (Array.isArray(errors) && errors.length > 0) {
-      const each = errors.map((e: unknown) => {
-        const topic = (e as { topic?: unknown } | null)?.topic;
-        return typeof topic === 'string' ? `${topic}: ${describeError(e)}` : describeError(e);
-      });
-      return `${describeError(current)} (${each.join('; ')})`;
-    }
-    current = cause;
-  }
-  return describeError(error);
+  const aggregate = causeChain(error).find((e) => Array.isArray(e.errors) && e.errors.length > 0);
+  if (aggregate === undefined) return describeError(error);
+  const each = (aggregate.errors as unknown[]).map((e) => {
+    const topic = (e as { topic?: unknown } | null)?.topic;
+    return typeof topic === 'string' ? `${topic}: ${describeError(e)}` : describeError(e);
+  });
+  return `${describeError(aggregate)} (${each.join('; ')})`;
 }
 
 /** An answer shaped as kafkajs reports a broker's, for a condition this module finds itself. */

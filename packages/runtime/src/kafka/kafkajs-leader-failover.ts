@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { causeChain, type KafkaErrorLink } from './error-chain.js';
 
 /**
  * kafkajs 2.2.4 does not follow a Kafka node that dies to the nodes that take over its roles;
@@ -50,35 +51,18 @@ interface OffsetManager {
   commitOffsets: (this: OffsetManager, offsets?: unknown) => Promise<void>;
 }
 
-interface KafkaError {
-  name?: unknown;
-  type?: unknown;
-  cause?: unknown;
-}
-
 const require = createRequire(import.meta.url);
 const group = (require('kafkajs/src/consumer/consumerGroup.js') as { prototype: ConsumerGroup }).prototype;
 const offsets = (require('kafkajs/src/consumer/offsetManager/index.js') as { prototype: OffsetManager }).prototype;
 
-/** The error, or the one a retrier wrapped (KafkaJSNumberOfRetriesExceeded keeps it as `cause`). */
-function causes(error: unknown): KafkaError[] {
-  const chain: KafkaError[] = [];
-  for (let e: unknown = error; typeof e === 'object' && e !== null && chain.length < 5;) {
-    const link: KafkaError = e;
-    chain.push(link);
-    e = link.cause;
-  }
-  return chain;
-}
-
-const unreachable = (e: KafkaError): boolean =>
+const unreachable = (e: KafkaErrorLink): boolean =>
   e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSConnectionClosedError';
-const notCoordinator = (e: KafkaError): boolean =>
+const notCoordinator = (e: KafkaErrorLink): boolean =>
   e.type === 'NOT_COORDINATOR_FOR_GROUP' || e.type === 'GROUP_COORDINATOR_NOT_AVAILABLE';
 
 /** The coordinator is dead or no longer coordinates this group: it must be looked up again. */
 function coordinatorLost(error: unknown): boolean {
-  return causes(error).some((e) => unreachable(e) || notCoordinator(e));
+  return causeChain(error).some((e) => unreachable(e) || notCoordinator(e));
 }
 
 const original = {
@@ -90,7 +74,7 @@ const original = {
 
 const patched = {
   async recoverFromFetch(this: ConsumerGroup, error: unknown): Promise<void> {
-    if ((error as KafkaError | null)?.name === 'KafkaJSConnectionError') {
+    if ((error as KafkaErrorLink | null)?.name === 'KafkaJSConnectionError') {
       // During the election the answer may still name the dead node; the next retry asks again.
       await this.cluster.refreshMetadata().catch(() => undefined);
     }
@@ -128,7 +112,7 @@ const patched = {
       return await original.commitOffsets.call(this, request);
     } catch (error: unknown) {
       // The next commit (the runner's retry, or the consumer's own next try) asks the cluster first.
-      if (causes(error).some(notCoordinator)) this.coordinatorMoved = true;
+      if (causeChain(error).some(notCoordinator)) this.coordinatorMoved = true;
       throw error;
     }
   },
