@@ -16,9 +16,18 @@ export function createMetricsRegistry(service: string, options: { processMetrics
   // idle process 100 times a second (~0.5 % of a core on a shared 2-core machine).
   if (options.processMetrics ?? true) {
     collectDefaultMetrics({ register: registry, prefix: 'pushtech_', eventLoopMonitoringPrecision: 100 });
+    // prom-client adds a collector kind's series at its first collection, and a quiet process
+    // (kafidx with no browser) can go minutes without one: its dashboard's GC panel said "No
+    // data" instead of 0. Each kind starts at zero, as Prometheus advises for known labels.
+    const gc = registry.getSingleMetric(GC_HISTOGRAM);
+    if (gc instanceof Histogram) for (const kind of GC_KINDS) gc.zero({ kind });
   }
   return registry;
 }
+
+/** prom-client's garbage-collection histogram, with the registry's prefix, and its `kind`s. */
+const GC_HISTOGRAM = 'pushtech_nodejs_gc_duration_seconds';
+const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
 
 /** Millisecond latency buckets from sub-millisecond to tens of seconds. */
 export const latencyBucketsMs = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];

@@ -21,3 +21,16 @@ describe('hotCounter', () => {
     assert.match(await registry.metrics(), /^hot_total\{kind="b",service="test"\} 5$/m);
   });
 });
+
+describe('createMetricsRegistry', () => {
+  it('shows every garbage-collection kind from the start, before the process collected any', async () => {
+    const text = await createMetricsRegistry('quiet').metrics();
+    for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
+      assert.match(
+        text,
+        new RegExp(`^pushtech_nodejs_gc_duration_seconds_count\\{service="quiet",kind="${kind}"\\} \\d+$`, 'm'),
+        `the ${kind} series`,
+      );
+    }
+  });
+});
