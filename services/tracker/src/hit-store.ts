@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '@pushtech/runtime/core';
+import { describeError, type Logger } from '@pushtech/runtime/core';
 import { HttpError } from './http-error.js';
 import type { TrackerMetrics } from './metrics.js';
 import type { WriterLease } from './writer-lease.js';
-import { describeError } from '@pushtech/runtime/core';
 
 /**
  * A linger must have gathered at least this many requests before a batch of as many goes without
