@@ -110,18 +110,41 @@ export async function waitFor<T>(
   }
 }
 
-/** Runs a short command to its end and returns its exit code and combined output. */
+/** How a short command ended, its combined output, and a few words saying how ("exit 1"). */
+export interface RunResult {
+  /** The exit code; 1 when a signal ended it (then `signal` says which). */
+  readonly code: number;
+  readonly signal: NodeJS.Signals | null;
+  readonly text: string;
+  /** "exit 1", or "killed by SIGKILL": a signal is not reported as an exit code. */
+  readonly ended: string;
+}
+
+/** Runs a short command to its end and returns how it ended and its combined output. */
 export function runToEnd(
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ code: number; text: string }> {
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let text = '';
     child.stdout?.on('data', (c: Buffer) => (text += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
-    child.once('error', (error) => resolve({ code: 127, text: error.message }));
-    child.once('close', (code) => resolve({ code: code ?? 1, text }));
+    child.once('error', (error) => resolve({ code: 127, signal: null, text: error.message, ended: 'not started' }));
+    child.once('close', (code, signal) =>
+      resolve({
+        code: code ?? 1,
+        signal,
+        text,
+        ended: code === null && signal !== null ? `killed by ${signal}` : `exit ${code ?? 1}`,
+      }),
+    );
   });
+}
+
+/** The last line of a tool's output that says something: where Kafka's tools print their error. */
+export function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim());
+  return lines.filter((l) => l !== '').pop() ?? '(no output)';
 }

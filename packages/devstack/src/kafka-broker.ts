@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createAdmin, silentLogger } from '@pushtech/runtime';
-import { runToEnd, startProcess, waitFor, type ManagedProcess } from './child-process.js';
+import { lastLine, runToEnd, startProcess, waitFor, type ManagedProcess } from './child-process.js';
 import { requireCommand } from './commands.js';
 import { tail } from './redis-server.js';
 
@@ -144,8 +144,11 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
       '-c',
       propsFile,
     ];
-    const { code, text } = await runToEnd(java, args);
-    if (code !== 0) throw new Error(`kafka storage format failed (exit ${code}):\n${text.slice(-3000)}`);
+    const run = await runToEnd(java, args);
+    if (run.code !== 0) {
+      // The reason first: a test run's summary shows only the start of an error.
+      throw new Error(`kafka storage format failed (${run.ended}): ${lastLine(run.text)}\n${run.text.slice(-3000)}`);
+    }
   }
 
   const proc = startProcess({

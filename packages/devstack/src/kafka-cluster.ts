@@ -192,7 +192,7 @@ export async function activeController(cluster: KafkaCluster, pathVar?: string):
   const asked = cluster.running[0];
   if (!asked) throw new Error('no node of the cluster is running');
   const { libsDir } = cluster.nodeOptions(asked.nodeId);
-  const { code, text } = await runToEnd(java, [
+  const { code, text, ended } = await runToEnd(java, [
     '-Xmx128m',
     '-XX:TieredStopAtLevel=1',
     '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
@@ -206,7 +206,7 @@ export async function activeController(cluster: KafkaCluster, pathVar?: string):
   ]);
   const leader = /^LeaderId:\s+(-?\d+)/m.exec(text)?.[1];
   if (code !== 0 || leader === undefined) {
-    throw new Error(`cannot ask the quorum for its leader (exit ${code}): ${text.slice(-1000)}`);
+    throw new Error(`cannot ask the quorum for its leader (${ended}): ${text.slice(-1000)}`);
   }
   return Number(leader);
 }

@@ -51,9 +51,7 @@ export async function ensureKafkaJars(options: {
   const output = await runToEnd(mvn, args, env);
   if (output.code !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(
-      `Maven could not fetch the Kafka ${version} jars (exit ${output.code}):\n${output.text.slice(-3000)}`,
-    );
+    throw new Error(`Maven could not fetch the Kafka ${version} jars (${output.ended}):\n${output.text.slice(-3000)}`);
   }
   const jars = readdirSync(staging)
     .filter((f) => f.endsWith('.jar'))

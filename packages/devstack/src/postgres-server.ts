@@ -123,7 +123,7 @@ export async function startPostgresServer(options: {
       '--no-sync',
     ]);
     const init = await runToEnd(cmd, args);
-    if (init.code !== 0) throw new Error(`postgres: initdb ${data} failed (exit ${init.code}):\n${init.text.trim()}`);
+    if (init.code !== 0) throw new Error(`postgres: initdb ${data} failed (${init.ended}):\n${init.text.trim()}`);
   }
   const settings: Record<string, string> = {
     listen_addresses: '127.0.0.1',

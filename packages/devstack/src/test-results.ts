@@ -28,7 +28,7 @@ export function summarizeTapResults(
 
 /**
  * One line per test that failed, timed out or was cancelled (not the suites around it): its
- * name, where it is and the first line of its error, so the end of a long run says which.
+ * name, where it is and the start of its error, so the end of a long run says which.
  */
 export function failedTests(tap: string): string[] {
   const lines = tap.split('\n');
@@ -42,8 +42,7 @@ export function failedTests(tap: string): string[] {
       const field = new RegExp(`^${indent}(\\w+): (.*)$`).exec(lines[j] ?? '');
       if (!field) continue;
       const [, key = '', value = ''] = field;
-      // A block scalar (|- or >-): its first line is the next one.
-      fields.set(key, /^[|>]-?$/.test(value) ? (lines[j + 1] ?? '').trim() : value.replace(/^'(.*)'$/, '$1'));
+      fields.set(key, /^[|>]-?$/.test(value) ? blockText(lines, j + 1, indent) : value.replace(/^'(.*)'$/, '$1'));
     }
     if (fields.get('failureType') === 'subtestsFailed') continue;
     const location = (fields.get('location') ?? '').replace(/^.*?\/((?:services|packages)\/)/, '$1');
@@ -51,6 +50,23 @@ export function failedTests(tap: string): string[] {
     failures.push(`${head[2] ?? ''}${location ? ` (${location})` : ''}${error ? `: ${error.slice(0, 300)}` : ''}`);
   }
   return failures;
+}
+
+/**
+ * A block scalar's (|- or >-) text: its lines, more indented than its key, trimmed and joined
+ * with " / " (no empty ones), so an error whose reason is on its second line still shows it.
+ */
+function blockText(lines: readonly string[], from: number, indent: string): string {
+  const parts: string[] = [];
+  let length = 0;
+  for (let j = from; j < lines.length && length < 300; j++) {
+    const line = lines[j] ?? '';
+    if (line.trim() !== '' && !line.startsWith(`${indent} `)) break;
+    if (line.trim() === '') continue;
+    parts.push(line.trim());
+    length += line.length;
+  }
+  return parts.join(' / ');
 }
 
 function count(tap: string, key: string): number {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { lastLine, runToEnd } from '../src/child-process.js';
 
 const source = fileURLToPath(new URL('../src/child-process.ts', import.meta.url));
 
@@ -37,4 +38,34 @@ describe('startProcess', () => {
       assert.deepEqual(waitInAnEmptyProcess(how, dir), { status: 0, stdout: 'gone true\n' });
     });
   }
+});
+
+describe('runToEnd', () => {
+  it('says how a command ended: its exit code, or the signal that killed it', async () => {
+    const exited = await runToEnd('sh', ['-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(exited.code, 3);
+    assert.equal(exited.signal, null);
+    assert.equal(exited.ended, 'exit 3');
+    assert.match(exited.text, /out/);
+    assert.match(exited.text, /err/);
+
+    // A signal is not an exit code: before, this read "exit 1", as the tool's own failure does.
+    const killed = await runToEnd('sh', ['-c', 'kill -KILL $$']);
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.equal(killed.ended, 'killed by SIGKILL');
+    assert.notEqual(killed.code, 0);
+
+    const missing = await runToEnd('/nonexistent/tool', []);
+    assert.equal(missing.code, 127);
+    assert.equal(missing.ended, 'not started');
+    assert.match(missing.text, /ENOENT/);
+  });
+
+  it('lastLine finds the line a tool ended on, after blank ones', () => {
+    assert.equal(
+      lastLine('config dump\n\tkey = 1\n\nError while writing meta.properties file /x\n\n'),
+      'Error while writing meta.properties file /x',
+    );
+    assert.equal(lastLine(''), '(no output)');
+  });
 });

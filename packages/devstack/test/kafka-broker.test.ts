@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -55,5 +55,24 @@ describe('startKafkaBroker', () => {
     assert.equal(broker.process.hasExited, true);
     assert.equal(await isListening(port), false);
     assert.equal(await isListening(controllerPort), false);
+  });
+
+  it("says why the storage format failed on the error's first line", async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kafka-test-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // The log directory's place is taken by a file: Kafka's tool cannot write meta.properties.
+    writeFileSync(path.join(dir, 'data'), 'not a directory\n');
+    const jars = await ensureKafkaJars({ cacheRoot: cacheDir(process.env) });
+    const [port, controllerPort] = [await freePort(), await freePort()];
+    await assert.rejects(
+      startKafkaBroker({ libsDir: jars.libsDir, dir, port, controllerPort, heapMb: 256 }),
+      (error: unknown) => {
+        assert.ok(error instanceof Error);
+        const first = error.message.split('\n')[0] ?? '';
+        assert.match(first, /^kafka storage format failed \(exit 1\): No available log directories to format\.$/);
+        return true;
+      },
+    );
+    assert.equal(await isListening(port), false, 'no broker was started');
   });
 });

@@ -66,12 +66,12 @@ describe('summarizeTapResults', () => {
       '# fail 2',
     ].join('\n');
     assert.deepEqual(failedTests(tap), [
-      'fails here (services/tracker/test/shutdown.test.ts:5:3): one is not two',
+      'fails here (services/tracker/test/shutdown.test.ts:5:3): one is not two / 1 !== 2',
       'waits too long (packages/chaos/test/a.test.ts:7:1): test timed out after 900000ms',
     ]);
     writeFileSync(path.join(dir, 'tracker.tap'), tap);
     assert.deepEqual(summarizeTapResults(dir)?.failures, [
-      'tracker: fails here (services/tracker/test/shutdown.test.ts:5:3): one is not two',
+      'tracker: fails here (services/tracker/test/shutdown.test.ts:5:3): one is not two / 1 !== 2',
       'tracker: waits too long (packages/chaos/test/a.test.ts:7:1): test timed out after 900000ms',
     ]);
   });
