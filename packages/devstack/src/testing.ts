@@ -236,6 +236,7 @@ export async function skipWithoutDiskPressure(t: Skippable, run: () => Promise<v
 }
 export { startPrivateUp, type PrivateUp, type PrivateUpPorts } from './private-up.js';
 export { startTestCluster, TEST_CLUSTER_HEAP_MB } from './test-cluster.js';
+export { packagesLoaded } from './loaded-packages.js';
 
 /**
  * How the browser tests launch Debian's headless Chromium (playwright-core's `chromium.launch`):
