@@ -1,11 +1,10 @@
-import { Admin as PlatformaticAdmin, FindCoordinatorKeyTypes } from '@platformatic/kafka';
 import kafkajs, { type Admin } from 'kafkajs';
 import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
 import { withConnectHint } from './connect-errors.js';
 import { causeChain } from './error-chain.js';
-import { platformaticSecurity } from './platformatic-producer.js';
+import { platformaticSecurity } from './security.js';
 
 // kafkajs is CommonJS and spreads these into its exports, where Node cannot see them as named ones.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
@@ -243,8 +242,10 @@ class KafkajsAdmin implements KafkaAdmin {
   /**
    * The node that coordinates a group now, as the cluster answers FindCoordinator (kafkajs's
    * admin does not expose it; @platformatic/kafka's does, with the same connection settings).
+   * Imported here, not at the top: a process that never asks (kafidx) is spared its ~50 MB.
    */
   async groupCoordinator(groupId: string): Promise<number> {
+    const { Admin: PlatformaticAdmin, FindCoordinatorKeyTypes } = await import('@platformatic/kafka');
     const admin = new PlatformaticAdmin({
       clientId: this.connection.clientId,
       bootstrapBrokers: [...this.connection.brokers],

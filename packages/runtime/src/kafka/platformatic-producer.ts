@@ -11,7 +11,6 @@ import {
   type ClusterMetadata,
   type Connection,
   type MessageToProduce,
-  type ConnectionOptions,
   type ProduceResult,
   type RetryDelayGetter,
 } from '@platformatic/kafka';
@@ -20,6 +19,7 @@ import { withConnectHint } from './connect-errors.js';
 import type { Logger } from '../logger.js';
 import { murmur2 } from './murmur2.js';
 import { classifyProduceError } from './produce-errors.js';
+import { platformaticSecurity } from './security.js';
 import type {
   EventProducer,
   KafkaConnection,
@@ -94,21 +94,6 @@ function notConnected(message: string): ProduceFailure {
 /** kafkajs's schedule: 100 ms doubling up to 5 s, with ±20 % jitter so clients do not retry in step. */
 const retryDelay: RetryDelayGetter = (_client, _operation, attempt) =>
   Math.round(Math.min(5_000, 100 * 2 ** Math.max(0, attempt - 1)) * (0.8 + Math.random() * 0.4));
-
-/** KAFKA_SSL* and KAFKA_SASL_* as @platformatic/kafka takes them (upper-case mechanism names). */
-export function platformaticSecurity(connection: KafkaConnection): Pick<ConnectionOptions, 'tls' | 'sasl'> {
-  const { tls, sasl } = connection.security ?? {};
-  return {
-    ...(tls
-      ? { tls: { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) } }
-      : {}),
-    ...(sasl
-      ? { sasl: { mechanism: saslMechanisms[sasl.mechanism], username: sasl.username, password: sasl.password } }
-      : {}),
-  };
-}
-
-const saslMechanisms = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
 function toBuffer(value: string | Buffer): Buffer {
   return typeof value === 'string' ? Buffer.from(value) : value;

@@ -3,7 +3,6 @@ import { PushtechError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createKafkaClient } from './client.js';
 import { withConnectHint } from './connect-errors.js';
-import { createPlatformaticProducer } from './platformatic-producer.js';
 import { classifyProduceError } from './produce-errors.js';
 import {
   defaultKafkaClient,
@@ -121,6 +120,58 @@ class KafkajsProducer implements EventProducer {
 }
 
 /**
+ * The @platformatic/kafka producer, its module imported by the first call (connect(), in every
+ * service that produces). Importing it costs a process about 50 MB of memory, which a process
+ * that loads this module but never produces (kafidx, the devstack) is spared. Once it is loaded,
+ * every call goes straight to it.
+ */
+class DeferredProducer implements EventProducer {
+  private producer: EventProducer | undefined;
+  private loading: Promise<EventProducer> | undefined;
+
+  constructor(private readonly load: () => Promise<EventProducer>) {}
+
+  private loaded(): Promise<EventProducer> {
+    this.loading ??= this.load().then(
+      (producer) => (this.producer = producer),
+      (error: unknown) => {
+        this.loading = undefined;
+        throw error;
+      },
+    );
+    return this.loading;
+  }
+
+  get connected(): boolean {
+    return this.producer?.connected ?? false;
+  }
+
+  async connect(): Promise<void> {
+    await (this.producer ?? (await this.loaded())).connect();
+  }
+
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<ProduceReceipt[]> {
+    if (this.producer) return this.producer.send(topic, messages);
+    return this.loaded().then((producer) => producer.send(topic, messages));
+  }
+
+  sendMany(batches: readonly { topic: string; messages: readonly OutgoingMessage[] }[]): Promise<ProduceReceipt[]> {
+    if (this.producer) return this.producer.sendMany(batches);
+    return this.loaded().then((producer) => producer.sendMany(batches));
+  }
+
+  produce(batches: readonly PartitionBatch[]): Promise<PartitionOutcome[]> {
+    if (this.producer) return this.producer.produce(batches);
+    return this.loaded().then((producer) => producer.produce(batches));
+  }
+
+  async disconnect(): Promise<void> {
+    // Never loaded: nothing was opened.
+    if (this.loading !== undefined) await (await this.loading).disconnect();
+  }
+}
+
+/**
  * A producer that waits for acks=all on every batch and never creates topics by accident, on the
  * client library `connection.client` names (KAFKA_CLIENT; `defaultKafkaClient` unless set).
  */
@@ -130,7 +181,10 @@ export function createProducer(
   options: ProducerOptions = {},
 ): EventProducer {
   if ((connection.client ?? defaultKafkaClient) === 'platformatic') {
-    return createPlatformaticProducer(connection, logger, options);
+    return new DeferredProducer(async () => {
+      const { createPlatformaticProducer } = await import('./platformatic-producer.js');
+      return createPlatformaticProducer(connection, logger, options);
+    });
   }
   const kafka = createKafkaClient(connection, logger);
   const producer = kafka.producer({

@@ -1,8 +1,9 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from '@platformatic/kafka';
 import { ConfigError } from '../config.js';
 import { describeError } from '../errors.js';
-import type { KafkaSaslMechanism, KafkaSecurity } from './types.js';
+import type { KafkaConnection, KafkaSaslMechanism, KafkaSecurity } from './types.js';
 
 /** The parsed TLS and SASL settings (kafkaSecuritySettings in settings.ts). */
 export interface KafkaSecurityConfig {
@@ -94,3 +95,18 @@ export function kafkaSecurityFrom(config: Partial<KafkaSecurityConfig>, service:
   if (tls === undefined && sasl === undefined) return undefined;
   return { ...(tls ? { tls } : {}), ...(sasl ? { sasl } : {}) };
 }
+
+/** KAFKA_SSL* and KAFKA_SASL_* as @platformatic/kafka takes them (upper-case mechanism names). */
+export function platformaticSecurity(connection: KafkaConnection): Pick<ConnectionOptions, 'tls' | 'sasl'> {
+  const { tls, sasl } = connection.security ?? {};
+  return {
+    ...(tls
+      ? { tls: { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) } }
+      : {}),
+    ...(sasl
+      ? { sasl: { mechanism: saslMechanisms[sasl.mechanism], username: sasl.username, password: sasl.password } }
+      : {}),
+  };
+}
+
+const saslMechanisms = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;

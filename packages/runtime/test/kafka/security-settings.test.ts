@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../../src/config.js';
 import { kafkaConnectionFrom, kafkaSettings } from '../../src/kafka/settings.js';
 import { kafkajsSecurity } from '../../src/kafka/client.js';
-import { platformaticSecurity } from '../../src/kafka/platformatic-producer.js';
+import { platformaticSecurity } from '../../src/kafka/security.js';
 
 const base = { KAFKA_BROKERS: 'k:9093', KAFKA_TOPIC: 'events' };
 const PASSWORD = 'pw-Xq81-never-printed';
