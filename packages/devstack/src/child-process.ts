@@ -115,7 +115,10 @@ export interface RunResult {
   /** The exit code; 1 when a signal ended it (then `signal` says which). */
   readonly code: number;
   readonly signal: NodeJS.Signals | null;
+  /** stdout and stderr as they arrived (their order across the two is not kept exactly). */
   readonly text: string;
+  /** stderr alone: where a tool prints why it failed. */
+  readonly stderr: string;
   /** "exit 1", or "killed by SIGKILL": a signal is not reported as an exit code. */
   readonly ended: string;
 }
@@ -129,21 +132,28 @@ export function runToEnd(
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let text = '';
+    let stderr = '';
     child.stdout?.on('data', (c: Buffer) => (text += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
-    child.once('error', (error) => resolve({ code: 127, signal: null, text: error.message, ended: 'not started' }));
+    child.stderr?.on('data', (c: Buffer) => {
+      text += c.toString();
+      stderr += c.toString();
+    });
+    child.once('error', (error) =>
+      resolve({ code: 127, signal: null, text: error.message, stderr: error.message, ended: 'not started' }),
+    );
     child.once('close', (code, signal) =>
       resolve({
         code: code ?? 1,
         signal,
         text,
+        stderr,
         ended: code === null && signal !== null ? `killed by ${signal}` : `exit ${code ?? 1}`,
       }),
     );
   });
 }
 
-/** The last line of a tool's output that says something: where Kafka's tools print their error. */
+/** The last line of a tool's output that says something: where Kafka's tools print their error (pass its stderr). */
 export function lastLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim());
   return lines.filter((l) => l !== '').pop() ?? '(no output)';

@@ -147,7 +147,8 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
     const run = await runToEnd(java, args);
     if (run.code !== 0) {
       // The reason first: a test run's summary shows only the start of an error.
-      throw new Error(`kafka storage format failed (${run.ended}): ${lastLine(run.text)}\n${run.text.slice(-3000)}`);
+      const reason = lastLine(run.stderr.trim() === '' ? run.text : run.stderr);
+      throw new Error(`kafka storage format failed (${run.ended}): ${reason}\n${run.text.slice(-3000)}`);
     }
   }
 

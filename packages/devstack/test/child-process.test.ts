@@ -48,6 +48,7 @@ describe('runToEnd', () => {
     assert.equal(exited.ended, 'exit 3');
     assert.match(exited.text, /out/);
     assert.match(exited.text, /err/);
+    assert.equal(exited.stderr, 'err\n', 'stderr alone, where a tool says why it failed');
 
     // A signal is not an exit code: before, this read "exit 1", as the tool's own failure does.
     const killed = await runToEnd('sh', ['-c', 'kill -KILL $$']);
