@@ -139,6 +139,7 @@ interface Throughput {
 /** The real producer, telling `onAcked` about every batch Kafka acknowledged (acks=all resolved). */
 function observedProducer(inner: EventProducer, onAcked: (batches: Batches) => void): EventProducer {
   return {
+    prepare: () => inner.prepare(),
     connect: () => inner.connect(),
     send: (topic, messages) => inner.send(topic, messages),
     async sendMany(batches) {

@@ -140,6 +140,10 @@ export async function createKafkastore(options: {
   const producer =
     options.producer ??
     createProducer({ ...kafkaConnectionFrom(config, 'kafkastore'), retries: 3 }, logger.child({ component: 'kafka' }));
+  // The client's code is loaded now, not on the first connect after the lease was taken: the
+  // load holds the event loop (about 200 ms), which a short lease (KAFKASTORE_LEASE_TTL_MS, 1 s
+  // at least) must not spend unrenewed.
+  await producer.prepare();
 
   const loop: DrainLoop = createDrainLoop({
     queue,

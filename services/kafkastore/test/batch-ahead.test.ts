@@ -31,6 +31,7 @@ async function runObserved(t: Cleanup, setup: ServiceSetup): Promise<{ sends: Se
   const sends: Send[] = [];
   const observer = setup.redis;
   const { stop } = await runInProcess(t, setup, 'batch-ahead-test', (inner) => ({
+    prepare: () => inner.prepare(),
     connect: () => inner.connect(),
     send: (topic, messages) => inner.send(topic, messages),
     async sendMany(batches) {

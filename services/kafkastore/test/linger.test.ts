@@ -17,6 +17,7 @@ import { readTopic } from './helpers/topic-reader.js';
 async function runCounted(t: Cleanup, setup: ServiceSetup): Promise<{ rounds: number[]; stop: () => Promise<void> }> {
   const rounds: number[] = [];
   const { stop } = await runInProcess(t, setup, 'linger-test', (inner) => ({
+    prepare: () => inner.prepare(),
     connect: () => inner.connect(),
     send: (topic, messages) => inner.send(topic, messages),
     sendMany: (batches) => inner.sendMany(batches),

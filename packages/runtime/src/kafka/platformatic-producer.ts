@@ -200,6 +200,10 @@ class PlatformaticProducer implements EventProducer {
     return client;
   }
 
+  async prepare(): Promise<void> {
+    // Loaded: this module imports the client.
+  }
+
   async connect(): Promise<void> {
     if (this.client === undefined || this.client.closed) this.client = this.open();
     try {

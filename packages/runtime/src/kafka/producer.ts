@@ -113,6 +113,10 @@ class KafkajsProducer implements EventProducer {
     }
   }
 
+  async prepare(): Promise<void> {
+    // kafkajs is imported with this module.
+  }
+
   async disconnect(): Promise<void> {
     await this.producer.disconnect();
     this.isConnected = false;
@@ -120,10 +124,10 @@ class KafkajsProducer implements EventProducer {
 }
 
 /**
- * The @platformatic/kafka producer, its module imported by the first call (connect(), in every
- * service that produces). Importing it costs a process about 50 MB of memory, which a process
- * that loads this module but never produces (kafidx, the devstack) is spared. Once it is loaded,
- * every call goes straight to it.
+ * The @platformatic/kafka producer, its module imported by prepare() or the first call. Importing
+ * it costs a process about 50 MB of memory, which a process that loads this module but never
+ * creates a producer (kafidx, the devstack) is spared. Once it is loaded, every call goes
+ * straight to it.
  */
 class DeferredProducer implements EventProducer {
   private producer: EventProducer | undefined;
@@ -144,6 +148,10 @@ class DeferredProducer implements EventProducer {
 
   get connected(): boolean {
     return this.producer?.connected ?? false;
+  }
+
+  async prepare(): Promise<void> {
+    await this.loaded();
   }
 
   async connect(): Promise<void> {

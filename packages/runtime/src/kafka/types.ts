@@ -112,6 +112,12 @@ export interface ProduceReceipt {
 }
 
 export interface EventProducer {
+  /**
+   * Loads the client library's code without connecting (connect() does it too when needed). A
+   * service awaits it during start-up: loading @platformatic/kafka holds the event loop for about
+   * 200 ms (tsx, idle machine), which must come before the service takes a lease or serves.
+   */
+  prepare(): Promise<void>;
   connect(): Promise<void>;
   /** Sends one batch with acks=all; resolves once every message is acknowledged by the broker. */
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<ProduceReceipt[]>;
