@@ -28,6 +28,14 @@ export interface ServiceProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
+/** The last error or fatal line a service logged (its logs go to stdout, as JSON): why it stopped. */
+function lastError(logs: ReadonlyArray<Record<string, unknown>>): string {
+  const line = [...logs].reverse().find((l) => l['level'] === 'error' || l['level'] === 'fatal');
+  if (line === undefined) return 'no error logged';
+  const err = line['err'] as { message?: unknown } | undefined;
+  return `${String(line['msg'])}${typeof err?.message === 'string' ? `: ${err.message}` : ''}`;
+}
+
 /**
  * Starts src/main.ts with exactly `env` (plus PATH) in an empty working directory, so the
  * repository's .env does not leak in. The child is SIGKILLed when the test ends if still alive.
@@ -81,7 +89,7 @@ export function startService(t: Cleanup, env: Readonly<Record<string, string>>):
     eventually(
       'kafkastore to log its ops port',
       () => {
-        if (!alive) throw new Error(`kafkastore exited early; stderr: ${stderr.slice(-2000)}`);
+        if (!alive) throw new Error(`kafkastore exited early (${lastError(logs)}); stderr: ${stderr.slice(-2000)}`);
         const line = logs.find((l) => l['msg'] === 'ops server listening');
         return typeof line?.['port'] === 'number' ? line['port'] : undefined;
       },
