@@ -12,7 +12,7 @@ import { testInfra, testKafka, uniqueName, type Cleanup } from '@pushtech/devsta
 import { createHitQueue } from '../src/hit-queue.js';
 import { serviceSetup, type ServiceSetup } from './helpers/env.js';
 import { encodeHits, rawHit } from './helpers/hits.js';
-import { runInProcess } from './helpers/in-process.js';
+import { overriding, runInProcess } from './helpers/in-process.js';
 import { readTopic } from './helpers/topic-reader.js';
 
 const BATCH = 100;
@@ -30,32 +30,27 @@ interface Send {
 async function runObserved(t: Cleanup, setup: ServiceSetup): Promise<{ sends: Send[]; stop: () => Promise<void> }> {
   const sends: Send[] = [];
   const observer = setup.redis;
-  const { stop } = await runInProcess(t, setup, 'batch-ahead-test', (inner) => ({
-    prepare: () => inner.prepare(),
-    connect: () => inner.connect(),
-    send: (topic, messages) => inner.send(topic, messages),
-    async sendMany(batches) {
-      const ids = batches.flatMap((b) => b.messages.map((m) => m.headers?.['id'] ?? ''));
-      const heldAtSend = await observer.lrange(setup.processingKey, 0, -1);
-      const receipts = await inner.sendMany(batches);
-      const heldAfterAck = await observer.llen(setup.processingKey);
-      sends.push({ ids, heldAtSend, heldAfterAck, partitions: [] });
-      return receipts;
-    },
-    async produce(batches) {
-      const ids = batches.flatMap((b) => b.messages.map((m) => m.headers?.['id'] ?? ''));
-      const heldAtSend = await observer.lrange(setup.processingKey, 0, -1);
-      const outcomes = await inner.produce(batches);
-      const heldAfterAck = await observer.llen(setup.processingKey);
-      const partitions = batches.map((b) => b.messages.map((m) => m.headers?.['id'] ?? ''));
-      sends.push({ ids, heldAtSend, heldAfterAck, partitions });
-      return outcomes;
-    },
-    get connected() {
-      return inner.connected;
-    },
-    disconnect: () => inner.disconnect(),
-  }));
+  const { stop } = await runInProcess(t, setup, 'batch-ahead-test', (inner) =>
+    overriding(inner, {
+      async sendMany(batches) {
+        const ids = batches.flatMap((b) => b.messages.map((m) => m.headers?.['id'] ?? ''));
+        const heldAtSend = await observer.lrange(setup.processingKey, 0, -1);
+        const receipts = await inner.sendMany(batches);
+        const heldAfterAck = await observer.llen(setup.processingKey);
+        sends.push({ ids, heldAtSend, heldAfterAck, partitions: [] });
+        return receipts;
+      },
+      async produce(batches) {
+        const ids = batches.flatMap((b) => b.messages.map((m) => m.headers?.['id'] ?? ''));
+        const heldAtSend = await observer.lrange(setup.processingKey, 0, -1);
+        const outcomes = await inner.produce(batches);
+        const heldAfterAck = await observer.llen(setup.processingKey);
+        const partitions = batches.map((b) => b.messages.map((m) => m.headers?.['id'] ?? ''));
+        sends.push({ ids, heldAtSend, heldAfterAck, partitions });
+        return outcomes;
+      },
+    }),
+  );
   return { sends, stop };
 }
 

@@ -12,7 +12,7 @@ import { createHitQueue } from '../src/hit-queue.js';
 import { createProcessingLease, ownerKey } from '../src/processing-lease.js';
 import { serviceSetup, type ServiceSetup } from './helpers/env.js';
 import { encodeHits, rawHit } from './helpers/hits.js';
-import { runInProcess } from './helpers/in-process.js';
+import { overriding, runInProcess } from './helpers/in-process.js';
 import { startService, type ServiceExit, type ServiceProcess } from './helpers/service.js';
 import { readTopic } from './helpers/topic-reader.js';
 
@@ -126,22 +126,16 @@ describe('start-up before the lease', () => {
     // done after the lease was taken, a 1.5 s lease could expire unrenewed.
     const setup = await serviceSetup(t, { KAFKASTORE_BATCH: String(BATCH), KAFKASTORE_LEASE_TTL_MS: String(TTL_MS) });
     let leaseDuringPrepare: number | undefined;
-    const { stop } = await runInProcess(t, setup, 'prepare-test', (inner) => ({
-      async prepare() {
-        await inner.prepare();
-        // Give a start that did not wait for this the time to take the lease meanwhile.
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        leaseDuringPrepare = await setup.redis.exists(ownerKey(setup.processingKey));
-      },
-      connect: () => inner.connect(),
-      send: (topic, messages) => inner.send(topic, messages),
-      sendMany: (batches) => inner.sendMany(batches),
-      produce: (batches) => inner.produce(batches),
-      get connected() {
-        return inner.connected;
-      },
-      disconnect: () => inner.disconnect(),
-    }));
+    const { stop } = await runInProcess(t, setup, 'prepare-test', (inner) =>
+      overriding(inner, {
+        async prepare() {
+          await inner.prepare();
+          // Give a start that did not wait for this the time to take the lease meanwhile.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          leaseDuringPrepare = await setup.redis.exists(ownerKey(setup.processingKey));
+        },
+      }),
+    );
     assert.equal(leaseDuringPrepare, 0, 'prepare() ran, and finished before the lease was taken');
     await eventually('the lease to be taken', async () =>
       (await setup.redis.exists(ownerKey(setup.processingKey))) === 1 ? true : undefined,

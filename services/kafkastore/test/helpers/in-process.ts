@@ -10,6 +10,25 @@ import { createKafkastore } from '../../src/app.js';
 import { kafkastoreConfig } from '../../src/config.js';
 import type { ServiceSetup } from './env.js';
 
+/** The methods a test replaces on a real producer to count or observe its calls. */
+type Overrides = Partial<Pick<EventProducer, 'prepare' | 'connect' | 'send' | 'sendMany' | 'produce' | 'disconnect'>>;
+
+/** `inner` with some of its methods replaced; the rest, and `connected`, go to `inner`. */
+export function overriding(inner: EventProducer, overrides: Overrides): EventProducer {
+  return {
+    prepare: () => inner.prepare(),
+    connect: () => inner.connect(),
+    send: (topic, messages) => inner.send(topic, messages),
+    sendMany: (batches) => inner.sendMany(batches),
+    produce: (batches) => inner.produce(batches),
+    disconnect: () => inner.disconnect(),
+    ...overrides,
+    get connected() {
+      return inner.connected;
+    },
+  };
+}
+
 /**
  * kafkastore draining in this process, on a real producer that the test may wrap (to count or
  * observe its sends). `stop` is idempotent and also runs when the test ends.
