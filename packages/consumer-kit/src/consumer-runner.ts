@@ -30,6 +30,7 @@ export interface ConsumerRunnerOptions {
   /** Fetch batching and commit interval (see CONSUMER_FETCH_* and CONSUMER_COMMIT_INTERVAL_MS). */
   readonly fetchMaxWaitMs: number;
   readonly fetchMinBytes: number;
+  readonly fetchMaxPartitionBytes: number;
   readonly fetchLingerMs: number;
   readonly commitIntervalMs: number;
   readonly retry: RetryPolicy;
@@ -77,6 +78,7 @@ export class ConsumerRunner {
       sessionTimeoutMs: options.sessionTimeoutMs,
       maxWaitMs: options.fetchMaxWaitMs,
       minBytes: options.fetchMinBytes,
+      maxPartitionBytes: options.fetchMaxPartitionBytes,
       fetchLingerMs: options.fetchLingerMs,
       commitIntervalMs: options.commitIntervalMs,
       onFetch: () => options.metrics.fetches.inc({ consumer: this.name }),

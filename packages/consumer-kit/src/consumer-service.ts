@@ -102,6 +102,7 @@ export class ConsumerService {
           sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
           fetchMaxWaitMs: config.CONSUMER_FETCH_MAX_WAIT_MS,
           fetchMinBytes: config.CONSUMER_FETCH_MIN_BYTES,
+          fetchMaxPartitionBytes: config.CONSUMER_FETCH_MAX_PARTITION_BYTES,
           fetchLingerMs: definition.fetchLingerMs?.(settings[i]) ?? config.CONSUMER_FETCH_LINGER_MS,
           commitIntervalMs: definition.commitEachBatch === true ? 0 : config.CONSUMER_COMMIT_INTERVAL_MS,
           retry: {

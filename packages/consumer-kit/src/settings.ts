@@ -34,6 +34,17 @@ export const consumerKitSettings = {
    */
   CONSUMER_FETCH_MIN_BYTES: setting.integer({ min: 1, max: 16 * 1024 * 1024, default: 1 }),
   /**
+   * Most bytes one fetch brings of one partition (Kafka's max.partition.fetch.bytes): while a
+   * backlog is read, a handler call holds a fetch's events of every partition at once, so this
+   * bounds its batch and memory (256 KiB: about 600 events a partition). A larger event still
+   * comes whole.
+   */
+  CONSUMER_FETCH_MAX_PARTITION_BYTES: setting.integer({
+    min: 1024,
+    max: 64 * 1024 * 1024,
+    default: 256 * 1024,
+  }),
+  /**
    * After a fetch that brought events and left no backlog, the next fetch goes out this much later,
    * so a batch holds the events of this long at moderate rates (at 1,000 events/s about 100 per
    * fetch instead of a few): the most an event waits here. A backlog never waits. 0: no linger.

@@ -214,6 +214,12 @@ export interface ConsumerOptions {
   /** Bytes a fetch waits for (up to maxWaitMs) before the broker answers (default 1). */
   readonly minBytes?: number;
   /**
+   * Most bytes one fetch brings of one partition (default 256 KiB, `FETCH_MAX_PARTITION_BYTES`):
+   * what a handler call holds at once while a backlog is read. A larger record batch still comes
+   * whole, so a big event never stalls a partition.
+   */
+  readonly maxPartitionBytes?: number;
+  /**
    * After a fetch that brought events and left no backlog, the next fetch goes out this much
    * later (default 0): at moderate rates a fetch carries the events of a linger, and an event
    * waits at most this long more. A backlog, or a fetch that brought nothing, never waits.
