@@ -21,7 +21,7 @@ import { eventually, testInfra, uniqueName } from '@pushtech/devstack/testing';
 import { createAdmin, kafkaConnectionFrom, kafkaSettings, parseConfig, silentLogger } from '@pushtech/runtime';
 import { makeCertificates, type Certificates } from './kafka-security/certificates.js';
 import { startSecuredBroker, type SecuredBroker } from './kafka-security/secured-broker.js';
-import { startService, type Running } from './service-process.js';
+import { readiness, startService, waitReady, type Running } from './service-process.js';
 
 // Several services start at once under tsx on a busy 2-core machine.
 const START_TIMEOUT_MS = 180_000;
@@ -29,26 +29,6 @@ const START_TIMEOUT_MS = 180_000;
 const WINDOW_MS = 20_000;
 /** kafkastore's longest pause between two connection attempts in this test. */
 const RETRY_MAX_MS = 4_000;
-
-async function readiness(port: number): Promise<{ status: number; body: string }> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
-    return { status: response.status, body: await response.text() };
-  } catch {
-    return { status: 0, body: '' };
-  }
-}
-
-async function waitReady(service: Running, port: number): Promise<void> {
-  await eventually(
-    `${service.label} ready`,
-    async () => {
-      if (!service.alive()) throw new Error(`${service.label} exited:\n${service.output()}`);
-      return (await readiness(port)).status === 200 ? true : undefined;
-    },
-    START_TIMEOUT_MS,
-  );
-}
 
 interface LogLine {
   readonly msg?: string;
@@ -154,9 +134,9 @@ describe('Kafka over TLS and SASL', () => {
     const store1 = kafkastore('kafkastore-kafkajs', 'kafkajs', 'scram-sha-256', ports.store1);
     const stores = [store1];
     await Promise.all([
-      waitReady(tracker, ports.tracker),
-      waitReady(consumers, ports.consumers),
-      waitReady(store1, ports.store1),
+      waitReady(tracker, ports.tracker, START_TIMEOUT_MS),
+      waitReady(consumers, ports.consumers, START_TIMEOUT_MS),
+      waitReady(store1, ports.store1, START_TIMEOUT_MS),
     ]);
 
     const redis = new Redis(redisUrl);
@@ -189,7 +169,7 @@ describe('Kafka over TLS and SASL', () => {
 
     const store2 = kafkastore('kafkastore-platformatic', 'platformatic', 'scram-sha-512', ports.store2);
     stores.push(store2);
-    await waitReady(store2, ports.store2);
+    await waitReady(store2, ports.store2, START_TIMEOUT_MS);
     await send('via_platformatic', 25);
     await countedAll('via_platformatic', 25);
     // Exactly once each: nothing lost, nothing duplicated, and the password in no output.

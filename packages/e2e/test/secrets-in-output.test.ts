@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { freePort, startRedisServer } from '@pushtech/devstack';
 import { eventually, freshTopic, testDatabase, testInfra, uniqueName } from '@pushtech/devstack/testing';
-import { startService, type Running, type Service } from './service-process.js';
+import { startService, waitReady, type Running, type Service } from './service-process.js';
 
 // Ten services start at once under tsx; on a busy 2-core machine that took 45 s.
 const START_TIMEOUT_MS = 180_000;
@@ -25,17 +25,6 @@ async function status(url: string, init?: RequestInit): Promise<number> {
       return r.status;
     },
     () => 0,
-  );
-}
-
-async function waitReady(service: Running, port: number): Promise<void> {
-  await eventually(
-    `${service.label} ready`,
-    async () => {
-      if (!service.alive()) throw new Error(`${service.label} exited:\n${service.output()}`);
-      return (await status(`http://127.0.0.1:${port}/readyz`)) === 200 ? true : undefined;
-    },
-    START_TIMEOUT_MS,
   );
 }
 
@@ -198,9 +187,9 @@ describe('secrets never printed', () => {
 
     // The services really work with their secrets: events go through, a wrong key is refused.
     await Promise.all([
-      waitReady(tracker, ports.tracker),
-      waitReady(kafkastore, ports.kafkastore),
-      waitReady(consumers, ports.consumers),
+      waitReady(tracker, ports.tracker, START_TIMEOUT_MS),
+      waitReady(kafkastore, ports.kafkastore, START_TIMEOUT_MS),
+      waitReady(consumers, ports.consumers, START_TIMEOUT_MS),
       waitOutput(kafidx, /kafidx listening/, 'listening'),
     ]);
     const track = (query: string, headers: Record<string, string> = {}): Promise<number> =>

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '@pushtech/devstack';
-import type { Cleanup } from '@pushtech/devstack/testing';
+import { eventually, type Cleanup } from '@pushtech/devstack/testing';
 
 export type Service = 'tracker' | 'kafkastore' | 'consumers' | 'kafidx';
 
@@ -67,4 +67,39 @@ export function startService(
       return exited;
     },
   };
+}
+
+/** What a service's /readyz answered: its status (0 when nothing came) and body, which names the failing checks. */
+export async function readiness(port: number): Promise<{ status: number; body: string }> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    return { status: response.status, body: await response.text() };
+  } catch (error: unknown) {
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    return { status: 0, body: `no answer (${error instanceof Error ? error.message : String(error)}${cause})` };
+  }
+}
+
+/**
+ * Waits until the service's /readyz answers 200. A timeout says what /readyz answered last and
+ * what the service printed last; a service that exits fails it with all it printed.
+ */
+export async function waitReady(service: Running, port: number, timeoutMs: number): Promise<void> {
+  let last = 'nothing yet';
+  await eventually(
+    `${service.label} ready`,
+    async () => {
+      if (!service.alive()) throw new Error(`${service.label} exited:\n${service.output()}`);
+      const { status, body } = await readiness(port);
+      last = status === 0 ? body : `${status} ${body.slice(0, 500)}`;
+      return status === 200 ? true : undefined;
+    },
+    timeoutMs,
+  ).catch((error: unknown) => {
+    const lines = service.output().split('\n').slice(-40).join('\n');
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}; /readyz last answered: ${last}; ` +
+        `the last lines ${service.label} printed:\n${lines}`,
+    );
+  });
 }
