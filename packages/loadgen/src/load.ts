@@ -1,4 +1,4 @@
-import http from 'node:http';
+import { LeanHttpClient, type LeanRequestError } from './http-client.js';
 import { Latencies } from './latency.js';
 import { UnreachableWatch } from './probe.js';
 import { makePixel, seededRandom, type Pixel } from './traffic.js';
@@ -51,7 +51,12 @@ export async function runLoad(
   // close is still on its way is reset, and a busy event loop widens that window: one CI run saw
   // it, at 2,000 events/s over 16 connections, most of them idle (the pool reuses the newest
   // socket). The client closes its idle sockets first, after 5 s.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections, timeout: 5_000 });
+  const client = new LeanHttpClient(
+    url.hostname.replace(/^\[|\]$/g, ''),
+    Number(url.port || 80),
+    options.connections,
+    5_000,
+  );
   const random = seededRandom(options.seed ?? Date.now());
   const runId = Math.floor(random() * 36 ** 6).toString(36);
   const batch = options.batchSize ?? 0;
@@ -95,51 +100,39 @@ export async function runLoad(
           )
         : undefined;
     inFlight += 1;
-    return new Promise<void>((resolve) => {
-      const req = http.request(
-        {
-          host: url.hostname,
-          port: url.port,
-          method: batch > 0 ? 'POST' : 'GET',
-          path: batch > 0 ? '/t' : first.path,
-          agent,
-          headers: {
-            'User-Agent': first.userAgent,
-            'X-Forwarded-For': first.forwardedFor,
-            ...(body ? { 'Content-Type': 'application/json' } : {}),
-          },
+    const headers: Record<string, string> = {
+      'User-Agent': first.userAgent,
+      'X-Forwarded-For': first.forwardedFor,
+    };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    return client
+      .request({ method: batch > 0 ? 'POST' : 'GET', path: batch > 0 ? '/t' : first.path, headers, body })
+      .then(
+        ({ status }) => {
+          const now = performance.now();
+          watch.answered(now);
+          const ms = now - due;
+          latency.add(ms);
+          window.add(ms);
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (status >= 200 && status < 300) {
+            acknowledged += pixels.length;
+            options.onAcknowledged?.(pixels.map((p) => p.rid));
+          } else {
+            refused += pixels.length;
+          }
         },
-        (res) => {
-          watch.answered(performance.now());
-          res.resume();
-          res.on('end', () => {
-            const ms = performance.now() - due;
-            latency.add(ms);
-            window.add(ms);
-            const status = res.statusCode ?? 0;
-            statuses[status] = (statuses[status] ?? 0) + 1;
-            if (status >= 200 && status < 300) {
-              acknowledged += pixels.length;
-              options.onAcknowledged?.(pixels.map((p) => p.rid));
-            } else {
-              refused += pixels.length;
-            }
-            inFlight -= 1;
-            resolve();
-          });
+        (error: LeanRequestError) => {
+          watch.failed();
+          failed += pixels.length;
+          // By cause (ECONNRESET, ECONNREFUSED, ...), so a failed run says what happened.
+          const key = `error ${error.code}`;
+          statuses[key] = (statuses[key] ?? 0) + 1;
         },
-      );
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        watch.failed();
-        failed += pixels.length;
-        // By cause (ECONNRESET, ECONNREFUSED, ...), so a failed run says what happened.
-        const key = `error ${error.code ?? error.message}`;
-        statuses[key] = (statuses[key] ?? 0) + 1;
+      )
+      .finally(() => {
         inFlight -= 1;
-        resolve();
       });
-      req.end(body);
-    });
   };
 
   const pending = new Set<Promise<void>>();
@@ -173,7 +166,7 @@ export async function runLoad(
     await Promise.all(pending);
   } finally {
     clearInterval(ticker);
-    agent.destroy();
+    client.close();
   }
   return { ...snapshot(), latency, ...(gaveUp === undefined ? {} : { gaveUp }) };
 }
