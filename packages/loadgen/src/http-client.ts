@@ -26,7 +26,8 @@ export class LeanRequestError extends Error {
 
 interface Waiting {
   readonly bytes: Buffer;
-  readonly settle: (error: LeanRequestError | undefined, response?: LeanResponse) => void;
+  readonly resolve: (response: LeanResponse) => void;
+  readonly reject: (error: LeanRequestError) => void;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -47,15 +48,19 @@ export class LeanHttpClient {
   private readonly all = new Set<Connection>();
   private readonly queue: Waiting[] = [];
   private closed = false;
+  private readonly host: string;
+  private readonly port: number;
   private readonly hostHeader: string;
 
+  /** `target`: http://host:port; its host (with the port unless 80) is the Host header. */
   constructor(
-    private readonly host: string,
-    private readonly port: number,
+    target: URL,
     private readonly connections: number,
     private readonly idleMs = 5_000,
   ) {
-    this.hostHeader = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.host = target.hostname.replace(/^\[|\]$/g, '');
+    this.port = Number(target.port || 80);
+    this.hostHeader = target.host;
   }
 
   request(request: LeanRequest): Promise<LeanResponse> {
@@ -64,10 +69,7 @@ export class LeanHttpClient {
         reject(new LeanRequestError('the client was closed', 'ERR_CLIENT_CLOSED'));
         return;
       }
-      const waiting: Waiting = {
-        bytes: this.encode(request),
-        settle: (error, response) => (error ? reject(error) : resolve(response as LeanResponse)),
-      };
+      const waiting: Waiting = { bytes: this.encode(request), resolve, reject };
       const connection = this.idle.pop();
       if (connection) connection.send(waiting);
       else if (this.all.size < this.connections) this.connect().send(waiting);
@@ -78,7 +80,7 @@ export class LeanHttpClient {
   /** Closes every socket; requests still waiting or unanswered fail. */
   close(): void {
     this.closed = true;
-    for (const w of this.queue.splice(0)) w.settle(new LeanRequestError('the client was closed', 'ERR_CLIENT_CLOSED'));
+    for (const w of this.queue.splice(0)) w.reject(new LeanRequestError('the client was closed', 'ERR_CLIENT_CLOSED'));
     for (const c of this.all) c.destroy();
   }
 
@@ -137,7 +139,7 @@ class Connection {
       if (waiting && this.head === undefined && this.body.kind === 'close') {
         // An answer without a length ends with its connection.
         this.current = undefined;
-        waiting.settle(undefined, { status: this.status });
+        waiting.resolve({ status: this.status });
       }
       this.fail('ECONNRESET', 'socket hang up');
     });
@@ -167,7 +169,7 @@ class Connection {
         const end = head.indexOf(HEADER_END);
         if (end < 0) {
           if (head.length > MAX_HEAD_BYTES) this.fail('ERR_HEAD_TOO_LARGE', 'an answer head over 64 KiB');
-          else this.head = Buffer.from(head);
+          else this.head = head;
           return;
         }
         if (!this.parseHead(head.toString('latin1', 0, end))) return;
@@ -235,7 +237,7 @@ class Connection {
           if (buffer.length < end) break;
           buffer = buffer.subarray(end);
         }
-        this.body = { kind: 'chunked', tail: Buffer.from(buffer) };
+        this.body = { kind: 'chunked', tail: buffer };
         return Buffer.alloc(0);
       }
     }
@@ -245,7 +247,7 @@ class Connection {
     const waiting = this.current;
     if (waiting === undefined) return;
     this.current = undefined;
-    waiting.settle(undefined, { status: this.status });
+    waiting.resolve({ status: this.status });
     if (this.closeAfter) this.destroy();
     else if (!this.gone) {
       this.socket.setTimeout(this.idleMs);
@@ -261,6 +263,6 @@ class Connection {
       this.socket.destroy();
       this.pool.gone(this);
     }
-    waiting?.settle(new LeanRequestError(message, code));
+    waiting?.reject(new LeanRequestError(message, code));
   }
 }

@@ -59,7 +59,7 @@ async function rawServer(
 const GET = { method: 'GET', path: '/t/x?a=1', headers: { 'User-Agent': 'ua' } } as const;
 
 function client(t: After, port: number, connections = 1, idleMs = 5_000): LeanHttpClient {
-  const c = new LeanHttpClient('127.0.0.1', port, connections, idleMs);
+  const c = new LeanHttpClient(new URL(`http://127.0.0.1:${port}`), connections, idleMs);
   t.after(() => c.close());
   return c;
 }
