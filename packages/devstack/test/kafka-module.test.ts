@@ -173,6 +173,67 @@ describe('Kafka module against a real broker', () => {
     assert.equal(perPartition.maxInFlight, 3);
   });
 
+  it('a consumer started before its topic exists starts once the topic is created, and reads it', async (t) => {
+    // The node a consumer asks can know a topic a moment after another node created it; on one
+    // broker a topic created after the start shows the same answer (UNKNOWN_TOPIC_OR_PARTITION).
+    const topic = uniqueName('late');
+    const connection = await testKafka();
+    const admin = createAdmin(connection, logger);
+    await admin.connect();
+    t.after(async () => {
+      await admin.deleteTopics([topic]);
+      await admin.disconnect();
+    });
+    const consumer = createConsumer(connection, logger, {
+      groupId: uniqueName('group'),
+      topics: [topic],
+      fromBeginning: true,
+    });
+    t.after(() => consumer.stop());
+    const received: string[] = [];
+    const started = consumer.start((batch) => {
+      for (const m of batch.messages) received.push(m.value?.toString() ?? '');
+      return Promise.resolve();
+    });
+    let settled = false;
+    const done = (): void => void (settled = true);
+    started.then(done, done);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(settled, false, 'the start waits for the topic (it neither failed nor went on without it)');
+    await admin.ensureTopics([{ topic, partitions: 1 }]);
+    await started;
+    const producer = createProducer(connection, logger);
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    await producer.send(topic, messages(5, 'late'));
+    await eventually('5 messages', () => (received.length >= 5 ? true : undefined), 20_000);
+    assert.deepEqual(received.sort(), ['late 0', 'late 1', 'late 2', 'late 3', 'late 4']);
+  });
+
+  it('a consumer whose topic never appears fails its start with PT_ERR_KAFKA_ADMIN naming the topic', async (t) => {
+    const topic = uniqueName('never');
+    const consumer = createConsumer(await testKafka(), logger, {
+      groupId: uniqueName('group'),
+      topics: [topic],
+      fromBeginning: false,
+    });
+    t.after(() => consumer.stop());
+    await assert.rejects(
+      consumer.start(() => Promise.resolve()),
+      (error: unknown) => {
+        assert.equal((error as { code?: unknown }).code, 'PT_ERR_KAFKA_ADMIN');
+        assert.match(
+          (error as Error).message,
+          new RegExp(
+            `^cannot subscribe to ${topic}: the brokers did not know a topic for 10 s \\(.*\\); create it first$`,
+          ),
+        );
+        return true;
+      },
+    );
+    assert.equal(consumer.running, false);
+  });
+
   it('a handler that fails commits nothing and ends the consumer through onCrash', async (t) => {
     const topic = await freshTopic(t, { partitions: 1 });
     const connection = await testKafka();

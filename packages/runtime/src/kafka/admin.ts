@@ -17,7 +17,7 @@ const SETTLING: ReadonlySet<string> = new Set(['NOT_LEADER_FOR_PARTITION', 'LEAD
  * Answers a broker gives about a topic that was just created elsewhere in the cluster: each node
  * applies the new topic from the metadata log a moment after the controller accepted it.
  */
-const APPLYING: ReadonlySet<string> = new Set([...SETTLING, 'UNKNOWN_TOPIC_OR_PARTITION']);
+export const APPLYING: ReadonlySet<string> = new Set([...SETTLING, 'UNKNOWN_TOPIC_OR_PARTITION']);
 
 /**
  * The protocol error a kafkajs error names, on itself or on the error it wraps (kafkajs wraps a

@@ -12,7 +12,15 @@ import type {
   IncomingMessage,
   KafkaConnection,
 } from './types.js';
-import { describeError } from '../errors.js';
+import { PushtechError, describeError } from '../errors.js';
+import { APPLYING, brokerErrorType, whileLeadersSettle } from './admin.js';
+
+/**
+ * How long a consumer's start asks again while the node it asks does not know its topics yet.
+ * A topic created a moment ago (by the topic Job, the devstack or a test) reaches each node of a
+ * cluster from the metadata log a little later, and kafkajs gives that answer up at once.
+ */
+const TOPICS_APPLY_MS = 10_000;
 
 /**
  * Wraps an error thrown by the service's handler. `retriable = false` makes kafkajs give up at
@@ -228,9 +236,29 @@ class KafkajsConsumer implements EventConsumer {
     });
   }
 
+  /** Subscribes, waiting out a node that has not applied a just-created topic (TOPICS_APPLY_MS). */
+  private async subscribe(): Promise<void> {
+    const topics = [...this.options.topics];
+    try {
+      await whileLeadersSettle(
+        () => this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning }),
+        TOPICS_APPLY_MS,
+        APPLYING,
+      );
+    } catch (error: unknown) {
+      if (brokerErrorType(error) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      throw new PushtechError(
+        'PT_ERR_KAFKA_ADMIN',
+        `cannot subscribe to ${topics.join(', ')}: the brokers did not know a topic for ${TOPICS_APPLY_MS / 1000} s ` +
+          `(${describeError(error)}); create it first`,
+        { cause: error },
+      );
+    }
+  }
+
   private async run(concurrency: number, eachBatch: (payload: EachBatchPayload) => Promise<void>): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
+    await this.subscribe();
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
