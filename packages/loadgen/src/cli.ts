@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * npm run load -- --rate 5000 --duration 60 [--event app_open] [--batch [size]] [--target URL]
- *                 [--connections 64] [--acked FILE]
+ *                 [--connections 64] [--timeout 30] [--acked FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     batch: { type: 'string' },
     target: { type: 'string' },
     connections: { type: 'string', default: '64' },
+    timeout: { type: 'string', default: '30' },
     acked: { type: 'string' },
     seed: { type: 'string' },
   },
@@ -58,6 +59,7 @@ const result = await runLoad(
     event: values.event,
     batchSize,
     connections: positive('connections', values.connections),
+    answerTimeoutSeconds: positive('timeout', values.timeout),
     ...(values.seed ? { seed: Number(values.seed) } : {}),
     ...(values.acked ? { onAcknowledged: (rids: readonly string[]) => acked.push(...rids) } : {}),
   },

@@ -37,11 +37,12 @@ const MAX_HEAD_BYTES = 64 * 1024;
 /**
  * A minimal HTTP/1.1 keep-alive client for the load generator: at most `connections` sockets,
  * one request at a time on each (no pipelining), the newest idle socket reused first, an idle
- * socket closed after `idleMs`. It does per request what a load generator needs and no more: it
- * writes the request in one call and reads the answer's status, skipping its body (by
- * Content-Length, chunked, or to the close). Node's http client took half as much CPU again per
- * request (docs/BENCHMARKS.md), and on a small machine the generator's CPU is taken from the
- * target it measures.
+ * socket closed after `idleMs`, a request failed (ETIMEDOUT) when its socket stays silent for
+ * `answerMs` while it waits (connecting, or for the answer). It does per request what a load
+ * generator needs and no more: it writes the request in one call and reads the answer's status,
+ * skipping its body (by Content-Length, chunked, or to the close). Node's http client took half
+ * as much CPU again per request (docs/BENCHMARKS.md), and on a small machine the generator's CPU
+ * is taken from the target it measures.
  */
 export class LeanHttpClient {
   private readonly idle: Connection[] = [];
@@ -57,6 +58,7 @@ export class LeanHttpClient {
     target: URL,
     private readonly connections: number,
     private readonly idleMs = 5_000,
+    private readonly answerMs = 30_000,
   ) {
     this.host = target.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(target.port || 80);
@@ -92,7 +94,7 @@ export class LeanHttpClient {
   }
 
   private connect(): Connection {
-    const connection = new Connection(this.host, this.port, this.idleMs, {
+    const connection = new Connection(this.host, this.port, this.idleMs, this.answerMs, {
       idle: (c) => {
         const next = this.queue.shift();
         if (next) c.send(next);
@@ -128,11 +130,16 @@ class Connection {
     host: string,
     port: number,
     private readonly idleMs: number,
+    private readonly answerMs: number,
     private readonly pool: { idle(c: Connection): void; gone(c: Connection): void },
   ) {
     this.socket = net.connect({ host, port, noDelay: true });
     this.socket.on('data', (chunk: Buffer) => this.read(chunk));
-    this.socket.on('timeout', () => this.destroy());
+    // Idle: closed. Busy: the request waited `answerMs` without a byte (connecting, or for its answer).
+    this.socket.on('timeout', () => {
+      if (this.current === undefined) this.destroy();
+      else this.fail('ETIMEDOUT', `no answer within ${this.answerMs} ms`);
+    });
     this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail(error.code ?? 'ECONNRESET', error.message));
     this.socket.on('close', () => {
       const waiting = this.current;
@@ -149,7 +156,7 @@ class Connection {
     this.current = waiting;
     this.head = Buffer.alloc(0);
     this.status = 0;
-    this.socket.setTimeout(0);
+    this.socket.setTimeout(this.answerMs);
     this.socket.write(waiting.bytes);
   }
 

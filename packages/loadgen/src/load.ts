@@ -19,6 +19,8 @@ export interface LoadOptions {
   readonly onAcknowledged?: (rids: readonly string[]) => void;
   /** The run stops once requests failed to connect and nothing answered for this long. */
   readonly giveUpAfterSeconds?: number;
+  /** A request whose connection stays silent this long fails with ETIMEDOUT (default 30). */
+  readonly answerTimeoutSeconds?: number;
 }
 
 export interface LoadSnapshot {
@@ -51,7 +53,7 @@ export async function runLoad(
   // close is still on its way is reset, and a busy event loop widens that window: one CI run saw
   // it, at 2,000 events/s over 16 connections, most of them idle (the pool reuses the newest
   // socket). The client closes its idle sockets first, after 5 s.
-  const client = new LeanHttpClient(url, options.connections, 5_000);
+  const client = new LeanHttpClient(url, options.connections, 5_000, (options.answerTimeoutSeconds ?? 30) * 1000);
   const random = seededRandom(options.seed ?? Date.now());
   const runId = Math.floor(random() * 36 ** 6).toString(36);
   const batch = options.batchSize ?? 0;

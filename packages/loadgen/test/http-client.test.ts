@@ -58,8 +58,8 @@ async function rawServer(
 
 const GET = { method: 'GET', path: '/t/x?a=1', headers: { 'User-Agent': 'ua' } } as const;
 
-function client(t: After, port: number, connections = 1, idleMs = 5_000): LeanHttpClient {
-  const c = new LeanHttpClient(new URL(`http://127.0.0.1:${port}`), connections, idleMs);
+function client(t: After, port: number, connections = 1, idleMs = 5_000, answerMs = 30_000): LeanHttpClient {
+  const c = new LeanHttpClient(new URL(`http://127.0.0.1:${port}`), connections, idleMs, answerMs);
   t.after(() => c.close());
   return c;
 }
@@ -176,6 +176,18 @@ describe('LeanHttpClient', { timeout: 30_000 }, () => {
     await new Promise((r) => setTimeout(r, 400));
     assert.equal((await c.request(GET)).status, 204);
     assert.equal(server.connections(), 2);
+  });
+
+  it('fails a request whose answer does not come within answerMs, on a new connection after it', async (t) => {
+    // The first request's answer never comes; the second's head comes, its body does not.
+    const server = await rawServer(t, (i) =>
+      i === 0 ? [] : i === 1 ? ['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n'] : ['HTTP/1.1 204 No Content\r\n\r\n'],
+    );
+    const c = client(t, server.port, 1, 5_000, 300);
+    await assert.rejects(c.request(GET), { code: 'ETIMEDOUT', message: 'no answer within 300 ms' });
+    await assert.rejects(c.request(GET), { code: 'ETIMEDOUT' }, 'a body that stops coming times out too');
+    assert.equal((await c.request(GET)).status, 204);
+    assert.equal(server.connections(), 3, 'a timed-out connection is not reused');
   });
 
   it('after close, requests are refused and waiting ones fail', async (t) => {
