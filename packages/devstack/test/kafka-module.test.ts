@@ -234,6 +234,20 @@ describe('Kafka module against a real broker', () => {
     assert.equal(consumer.running, false);
   });
 
+  it('a stop while the start waits for its topic ends the start at once', async () => {
+    const consumer = createConsumer(await testKafka(), logger, {
+      groupId: uniqueName('group'),
+      topics: [uniqueName('never')],
+      fromBeginning: false,
+    });
+    const started = consumer.start(() => Promise.resolve());
+    void started.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await consumer.stop();
+    await assert.rejects(started, { message: 'the consumer was stopped before it subscribed' });
+    assert.equal(consumer.running, false);
+  });
+
   it('a handler that fails commits nothing and ends the consumer through onCrash', async (t) => {
     const topic = await freshTopic(t, { partitions: 1 });
     const connection = await testKafka();

@@ -241,7 +241,11 @@ class KafkajsConsumer implements EventConsumer {
     const topics = [...this.options.topics];
     try {
       await whileLeadersSettle(
-        () => this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning }),
+        () => {
+          // A stop while the start waits ends the wait: the next try would connect again.
+          if (this.stopping) return Promise.reject(new Error('the consumer was stopped before it subscribed'));
+          return this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
+        },
         TOPICS_APPLY_MS,
         APPLYING,
       );
