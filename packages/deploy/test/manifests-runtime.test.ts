@@ -149,7 +149,9 @@ describe('the commands in the manifests', () => {
       await admin.disconnect();
     });
 
-    const first = await run('sh', ['-c', container.args[0]], { env, timeout: 120_000 });
+    // The pod's /tmp (its client.properties, a keystore) is a scratch folder here, not the host's /tmp.
+    const script = container.args[0].replaceAll('/tmp/', `${scratchDir(t, 'pushtech-topic-job-tmp-')}/`);
+    const first = await run('sh', ['-c', script], { env, timeout: 120_000 });
     assert.match(first.stdout, new RegExp(`Created topic ${events}\\.`));
     assert.match(first.stdout, /min\.insync\.replicas=1/);
     const partitions = Number(envValue(container, 'EVENTS_PARTITIONS'));
@@ -157,7 +159,7 @@ describe('the commands in the manifests', () => {
     assert.equal((await admin.topicOffsets(`${events}.dlq`)).length, Number(envValue(container, 'DLQ_PARTITIONS')));
 
     // A second run (re-applied manifests, a helm upgrade) leaves the topics as they are.
-    const second = await run('sh', ['-c', container.args[0]], { env, timeout: 120_000 });
+    const second = await run('sh', ['-c', script], { env, timeout: 120_000 });
     assert.doesNotMatch(second.stdout, /Created topic/);
     assert.match(second.stdout, new RegExp(`PartitionCount: ${partitions}`));
   });

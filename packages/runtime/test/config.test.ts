@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConfigError, describeSetting, parseConfig, setting } from '../src/config.js';
 import { commonSettings } from '../src/common-settings.js';
 import { loadEnv } from '../src/dotenv.js';
@@ -257,6 +257,7 @@ describe('describeSetting (the configuration reference is made from it)', () => 
 describe('path settings: a relative path is read against where it was written', () => {
   // A repository-like tree: the .env at the root, the service started in services/x.
   const root = mkdtempSync(path.join(tmpdir(), 'config-paths-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
   const cwd = path.join(root, 'services', 'x');
   mkdirSync(cwd, { recursive: true });
   writeFileSync(

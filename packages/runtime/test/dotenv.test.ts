@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { findDotEnv, loadEnv, parseDotEnv } from '../src/dotenv.js';
 
 describe('parseDotEnv', () => {
@@ -44,6 +44,7 @@ describe('parseDotEnv', () => {
 
 describe('loadEnv', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'dotenv-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(path.join(dir, 'services', 'x'), { recursive: true });
   writeFileSync(path.join(dir, '.env'), 'PORT=1\nHOST=local\n');
 
