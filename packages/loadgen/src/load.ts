@@ -53,7 +53,8 @@ export async function runLoad(
   // close is still on its way is reset, and a busy event loop widens that window: one CI run saw
   // it, at 2,000 events/s over 16 connections, most of them idle (the pool reuses the newest
   // socket). The client closes its idle sockets first, after 5 s.
-  const client = new LeanHttpClient(url, options.connections, 5_000, (options.answerTimeoutSeconds ?? 30) * 1000);
+  const answerMs = options.answerTimeoutSeconds === undefined ? undefined : options.answerTimeoutSeconds * 1000;
+  const client = new LeanHttpClient(url, options.connections, 5_000, answerMs);
   const random = seededRandom(options.seed ?? Date.now());
   const runId = Math.floor(random() * 36 ** 6).toString(36);
   const batch = options.batchSize ?? 0;
