@@ -4,7 +4,7 @@ import path from 'node:path';
 import { freePort, mountSmallFilesystem, startRedisServer, type RedisServer } from '@pushtech/devstack';
 import { describeError } from '@pushtech/runtime';
 import { GroupAdmin } from './group-admin.js';
-import { sampleOps, watchOps, type OpsSample, type OpsWatch } from './ops-sampler.js';
+import { sampleOps, watchOps, type OpsSample, type StopWatching } from './ops-sampler.js';
 import { redisCommand, type RedisReply } from './redis-command.js';
 import { sleep } from './sleep.js';
 import { trackProcess, type Scope } from './scope.js';
@@ -321,7 +321,7 @@ export class ConsumerStack {
   }
 
   /** Samples a role's ops endpoints every 100 ms until the returned function is first called. */
-  watchOps(role: ConsumerRole): () => Promise<OpsWatch> {
+  watchOps(role: ConsumerRole): StopWatching {
     return watchOps(() => this.sampleOps(role));
   }
 

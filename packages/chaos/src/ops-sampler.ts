@@ -27,11 +27,14 @@ export async function sampleOps(port: number): Promise<OpsSample> {
   return { ready: ready.status === 200, outage: metricMax(metrics.text, 'pushtech_consumer_outage') };
 }
 
+/** Ends a watch and resolves with what it saw; `seen` tells what it has seen so far. */
+export type StopWatching = (() => Promise<OpsWatch>) & { readonly seen: () => OpsWatch };
+
 /**
  * Takes a sample every 100 ms until the returned function is first called; it resolves (every
  * time) with what was seen.
  */
-export function watchOps(sample: () => Promise<OpsSample>): () => Promise<OpsWatch> {
+export function watchOps(sample: () => Promise<OpsSample>): StopWatching {
   let watching = true;
   const seen = { samples: 0, notReady: 0, outageMax: 0 };
   const loop = (async () => {
@@ -44,11 +47,12 @@ export function watchOps(sample: () => Promise<OpsSample>): () => Promise<OpsWat
       await sleep(100);
     }
   })();
-  return async () => {
+  const stop = async (): Promise<OpsWatch> => {
     watching = false;
     await loop;
     return { ...seen };
   };
+  return Object.assign(stop, { seen: (): OpsWatch => ({ ...seen }) });
 }
 
 /** The largest value among the samples of `name` in Prometheus text; undefined when it has none. */

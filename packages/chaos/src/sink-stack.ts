@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, postgresBinDir, startPostgresServer, type PostgresServer } from '@pushtech/devstack';
 import { GroupAdmin } from './group-admin.js';
-import { sampleOps, watchOps, type OpsSample, type OpsWatch } from './ops-sampler.js';
+import { sampleOps, watchOps, type OpsSample, type StopWatching } from './ops-sampler.js';
 import { trackProcess, type Scope } from './scope.js';
 import { startService, type ServiceExit, type ServiceProcess } from './service-process.js';
 import type { AuditTopics } from './topics.js';
@@ -111,7 +111,7 @@ export class SinkStack {
   }
 
   /** Samples the sink's readiness and outage metric every 100 ms until the returned function is called. */
-  watchOps(): () => Promise<OpsWatch> {
+  watchOps(): StopWatching {
     return watchOps(() => this.sampleOps());
   }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { auditArchive, auditCounts, readArchiveDir } from '../src/consumer-audit.js';
-import { metricMax } from '../src/ops-sampler.js';
+import { metricMax, watchOps } from '../src/ops-sampler.js';
 
 const map = (entries: Record<string, number>): Map<string, number> => new Map(Object.entries(entries));
 
@@ -120,5 +120,25 @@ describe('metricMax', () => {
 
   it('is undefined when the metric is not there', () => {
     assert.equal(metricMax(text, 'pushtech_consumer_lag'), undefined);
+  });
+});
+
+describe('watchOps', () => {
+  it('tells what it has seen while it runs, and the same once stopped', async () => {
+    // Ready with no outage at first, then not ready with the gauge raised.
+    let asked = 0;
+    const stop = watchOps(() =>
+      Promise.resolve(asked++ === 0 ? { ready: true, outage: 0 } : { ready: false, outage: 1 }),
+    );
+    assert.equal(stop.seen().notReady, 0);
+    while (stop.seen().notReady === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const seen = stop.seen();
+    assert.equal(seen.outageMax, 1);
+    const final = await stop();
+    assert.ok(final.samples >= seen.samples && final.samples >= 2);
+    assert.equal(final.notReady, final.samples - 1, 'every sample after the first was not ready');
+    const after = stop.seen().samples;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(stop.seen().samples, after, 'nothing is sampled once stopped');
   });
 });

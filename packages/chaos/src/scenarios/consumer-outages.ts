@@ -10,6 +10,7 @@ import {
   type CountAudit,
 } from '../consumer-audit.js';
 import { metadataDimensions, type ConsumerStack } from '../consumer-stack.js';
+import type { StopWatching } from '../ops-sampler.js';
 import type { Check, ResolvedOptions, ScenarioDefinition } from '../scenario.js';
 import { warmupSeconds } from '../scenario.js';
 import { sleep } from '../sleep.js';
@@ -20,6 +21,15 @@ const TAIL_SECONDS = 4;
 /** Seconds between the end of one fault and the start of the next, at least. */
 const GAP_SECONDS = 1.5;
 const LOADING_TIMEOUT_MS = 10_000;
+/**
+ * How much longer a "full" fault is held, at most, while its consumer has not reported it yet. A
+ * consumer meets a full Redis or disk only when it writes: the archiver writes once per fetch
+ * linger (ARCHIVE_FETCH_LINGER_MS, 2 s), and the dependency probe runs every 5 s, so an outage
+ * as short as the linger can end before any write tried it (the short run's 2 s outage did,
+ * once in CI). Holding it until a write met it keeps the checks about what a consumer does in an
+ * outage; a consumer that never notices still fails them, this much later.
+ */
+const NOTICE_GRACE_MS = 4_000;
 const MIB = 1024 * 1024;
 
 /** Four faults, each at the start of a slot of this many seconds after the warm-up. */
@@ -37,7 +47,8 @@ export const consumerOutages: ScenarioDefinition = {
     'The built-in consumers (event_counter and metadata_counter in one process, the archiver in another) read the ' +
     "scenario's topic, their state in a Redis of their own (AOF, fsync always) and the archive on a small tmpfs " +
     "(needs root). Under load, in turn: the consumers' Redis filled to its maxmemory (noeviction) for " +
-    'consumerOutageSeconds; the archive disk filled to ENOSPC as long; the consumers’ Redis SIGKILLed and ' +
+    'consumerOutageSeconds, and up to 4 s longer until a consumer write met it; the archive disk filled to ENOSPC ' +
+    'likewise; the consumers’ Redis SIGKILLed and ' +
     'restarted on its AOF after redisDownSeconds; both consumer processes SIGKILLed and restarted. Every event in ' +
     'the topic must be counted exactly once and archived exactly once, nothing dead-lettered, no temporary file ' +
     'left. Negative controls in the same run: the counters replayed from the start without their state must ' +
@@ -67,6 +78,7 @@ export const consumerOutages: ScenarioDefinition = {
       full = await stack.fillMemory();
       oomStartedAt = Date.now();
       await sleep(oomStartedAt + outageMs - Date.now());
+      await untilNoticed(stopWatchingOom, oomStartedAt + outageMs + NOTICE_GRACE_MS);
       await full.release();
       oomEndedAt = Date.now();
     } finally {
@@ -88,6 +100,7 @@ export const consumerOutages: ScenarioDefinition = {
     try {
       const filesBeforeFull = archiveFileCount(stack.archiveDir);
       await sleep(diskStartedAt + outageMs - Date.now());
+      await untilNoticed(stopWatchingDisk, diskStartedAt + outageMs + NOTICE_GRACE_MS);
       filesWhileFull = archiveFileCount(stack.archiveDir) - filesBeforeFull;
     } finally {
       filled.release();
@@ -283,8 +296,10 @@ export const consumerOutages: ScenarioDefinition = {
             consumerStateKeys: stateKeys,
             consumersSettleMs,
             unexpectedExits: unexpected.length,
+            redisFullMs: oomEndedAt - oomStartedAt,
             ackedWhileRedisFull: acks.countBetween(oomStartedAt, oomEndedAt),
             consumerOomRefusals,
+            diskFullMs: diskEndedAt - diskStartedAt,
             ackedWhileDiskFull: acks.countBetween(diskStartedAt, diskEndedAt),
             archiveFilesWrittenWhileFull: filesWhileFull,
             ackedWhileRedisDown: acks.countBetween(redisKilledAt, redisBackAt),
@@ -300,6 +315,15 @@ export const consumerOutages: ScenarioDefinition = {
     };
   },
 };
+
+/**
+ * Waits until the watched consumer has been seen not ready with its outage gauge raised, or until
+ * `limit`: the fault it watches is held meanwhile.
+ */
+async function untilNoticed(watch: StopWatching, limit: number): Promise<void> {
+  const noticed = (): boolean => watch.seen().notReady > 0 && watch.seen().outageMax > 0;
+  while (!noticed() && Date.now() < limit) await sleep(100);
+}
 
 /**
  * Waits until every consumer group committed up to the topic's end (what they applied before is
