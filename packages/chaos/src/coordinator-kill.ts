@@ -13,6 +13,8 @@ import { sleep } from './sleep.js';
 
 /** Kafka's own topic of group metadata and committed offsets. */
 const OFFSETS_TOPIC = '__consumer_offsets';
+/** How long the coordinator's two answers (FindCoordinator, the offsets partition's leader) may disagree. */
+const AGREE_TIMEOUT_MS = 10_000;
 const ELECTION_TIMEOUT_MS = 60_000;
 const REJOIN_TIMEOUT_MS = 120_000;
 const READ_TIMEOUT_MS = 60_000;
@@ -148,10 +150,21 @@ async function attemptCoordinatorKill(
     // topic, must agree (both are the coordinator), and it must be the node the member found when
     // it joined: a preferred-leader election (after an earlier kill, the node back) can move the
     // group meanwhile, and then the node killed would not be the member's coordinator.
-    const offsets = await partitionPlacements(brokers, OFFSETS_TOPIC);
-    const held = offsetsPartitionOf(groupId, offsets.length);
-    const leader = offsets.find((p) => p.partition === held)?.leader ?? -1;
-    const killedNode = await admin.groupCoordinator(groupId);
+    // Each answer comes from whichever node was asked: one still applying the metadata log (a
+    // node slowed down by a busy machine) can name the old leader for a while, so they are asked
+    // again until they agree (once, in CI, three groups in a row saw them disagree).
+    let held: number;
+    let leader: number;
+    let killedNode: number;
+    const agreeBy = Date.now() + AGREE_TIMEOUT_MS;
+    for (;;) {
+      const offsets = await partitionPlacements(brokers, OFFSETS_TOPIC);
+      held = offsetsPartitionOf(groupId, offsets.length);
+      leader = offsets.find((p) => p.partition === held)?.leader ?? -1;
+      killedNode = await admin.groupCoordinator(groupId);
+      if (killedNode === leader || Date.now() >= agreeBy) break;
+      await sleep(500);
+    }
     if (killedNode !== leader || killedNode !== coordinatorBefore || joins !== 1) {
       throw new CoordinatorMoved(
         `${groupId}: coordinator node ${coordinatorBefore} when the member joined, node ${killedNode} now ` +
