@@ -137,8 +137,8 @@ describe('watchOps', () => {
     const final = await stop();
     assert.ok(final.samples >= seen.samples && final.samples >= 2);
     assert.equal(final.notReady, final.samples - 1, 'every sample after the first was not ready');
-    const after = stop.seen().samples;
+    const samplesAtStop = stop.seen().samples;
     await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.equal(stop.seen().samples, after, 'nothing is sampled once stopped');
+    assert.equal(stop.seen().samples, samplesAtStop, 'nothing is sampled once stopped');
   });
 });
