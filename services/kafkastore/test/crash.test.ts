@@ -43,7 +43,19 @@ it('loses no event when SIGKILLed at random moments during a stream', async (t) 
   const last = startService(t, setup.env);
   await last.ready();
   const reader = await readTopic(t, await testKafka(), setup.topic);
-  await reader.waitForIds(ids, 60_000);
+  try {
+    await reader.waitForIds(ids, 60_000);
+  } catch (error: unknown) {
+    // Lost, or still on the way: what Redis holds tells the two apart.
+    const [waiting, processing] = await Promise.all([
+      setup.redis.llen(setup.queueKey),
+      setup.redis.llen(setup.processingKey),
+    ]);
+    const left = `${waiting} entries still waiting and ${processing} in the processing list`;
+    throw new Error(`${(error as Error).message} (read ${reader.messages.length} messages; ${left})`, {
+      cause: error,
+    });
+  }
   await eventually('the queue to be empty', async () =>
     (await setup.redis.llen(setup.queueKey)) === 0 ? true : undefined,
   );
