@@ -18,7 +18,8 @@
  * BENCH_FLOOR_SECONDS (10 per rate and floor; 0: none),
  * BENCH_SATURATION_RATE (12000 offered), BENCH_SATURATION_SECONDS (10),
  * BENCH_PIPELINE_WARMUP_SECONDS (30) at BENCH_PIPELINE_WARMUP_RATE (2000) before anything is
- * measured, BENCH_KAFKA_CLIENT (the producer's client; unset: .env's). Any other setting of the
+ * measured, BENCH_KAFKA_CLIENT (the producer's client; unset: .env's), BENCH_CONNECTIONS (the
+ * load generator's, 256; see loadConnections). Any other setting of the
  * stack (CONSUMER_FETCH_LINGER_MS=0, ...) passes through from the environment. Linux only (/proc).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { runLoad } from '@pushtech/loadgen';
 import { createAdmin, silentLogger } from '@pushtech/runtime';
 import {
   allProcesses,
+  loadConnections,
   machineInfo,
   machineTimes,
   processCommandLine,
@@ -69,7 +71,8 @@ const PIPELINE_WARMUP_SECONDS = Number(process.env['BENCH_PIPELINE_WARMUP_SECOND
 const PIPELINE_WARMUP_RATE = Number(process.env['BENCH_PIPELINE_WARMUP_RATE'] ?? 2_000);
 /** The producer's client library under test (KAFKA_CLIENT); unset: the .env default. */
 const KAFKA_CLIENT = process.env['BENCH_KAFKA_CLIENT'];
-const CONNECTIONS = 64;
+/** The load generator's connections (see loadConnections: 64 were too few). */
+const CONNECTIONS = loadConnections();
 /** The topic's partitions (.env's KAFKA_TOPIC_PARTITIONS), the broker's heap (devstack's private up). */
 const PARTITIONS = 6;
 const BROKER_HEAP_MB = 384;
@@ -721,6 +724,7 @@ async function main(): Promise<void> {
       idleSeconds: IDLE_SECONDS,
       pipelineWarmup: { seconds: PIPELINE_WARMUP_SECONDS, rate: PIPELINE_WARMUP_RATE },
       kafkaClient: KAFKA_CLIENT ?? null,
+      connections: CONNECTIONS,
       idle: {
         percentOfOneCore: perPart((p) => round(idlePercent(idle.parts[p]), 2)),
         sumPercentOfOneCore: idleCorePercent,
@@ -776,6 +780,7 @@ async function main(): Promise<void> {
         tables: [{ title: 'CPU per acknowledged event, per process', rows: table }],
         notes: [
           `npm start's layout (devstack up, .env settings${KAFKA_CLIENT === undefined ? '' : `, KAFKA_CLIENT=${KAFKA_CLIENT}`}) on private ports; first ${PIPELINE_WARMUP_SECONDS} s at ${PIPELINE_WARMUP_RATE}/s not counted (start-up JIT), then idle measured for ${IDLE_SECONDS} s after a 10 s settle, then ${WARMUP_SECONDS} s warm-up and ${SECONDS} s at each rate, the window closing once the events reached the probe`,
+          `the load generator keeps at most ${CONNECTIONS} connections, one request at a time on each (64 until 2026-12-06: too few for the answers slowed by the buffer's fsync stalls; see packages/bench/src/load-connections.ts)`,
           'CPU from /proc/<pid>/stat (utime + stime), each process with its children; the load generator, the latency probe and the devstack process are not in the sum',
           "the kernel's part is stime: the processes' system calls and what the kernel does in their time (a loopback send delivers the segment to its receiver, an fsync writes the disk); no change in the processes' own code makes it smaller, only fewer or larger system calls",
           `the probe is one more consumer group on the topic (as a user's own consumer would be): the broker's share includes serving it`,

@@ -1,4 +1,5 @@
 export { benchStack, type BenchStack } from './stack.js';
+export { loadConnections } from './load-connections.js';
 export { median, percentile, percentiles, type Percentiles } from './stats.js';
 export { machineInfo, resultsDir, writeResult } from './results.js';
 export {
