@@ -51,6 +51,13 @@ interface Step {
 const fmt = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
 const verdict = (s: Step): string => (s.sustained ? 'sustained' : `NOT sustained (${s.why})`);
 
+/** The answers that were not 2xx and the requests that failed, by status or cause: "503 x2, error ECONNRESET x1". */
+const unanswered = (result: LoadResult): string =>
+  Object.entries(result.statuses)
+    .filter(([status]) => !/^2\d\d$/.test(status))
+    .map(([status, count]) => `${status} x${count}`)
+    .join(', ');
+
 /**
  * One step's verdict. Sustained: at least 98% of the offered rate acknowledged, no request
  * refused or failed, and (for the pipeline) a backlog of at most one second's worth at the
@@ -61,7 +68,7 @@ function judge(rate: number, result: LoadResult, backlogAtEnd: number, drainMs: 
   const notAcknowledged = result.refused + result.failed;
   const problems = [
     achieved < 0.98 * rate ? `only ${Math.round(achieved)}/s acknowledged` : '',
-    notAcknowledged > 0 ? `${notAcknowledged} not acknowledged` : '',
+    notAcknowledged > 0 ? `${notAcknowledged} not acknowledged (${unanswered(result)})` : '',
     backlogAtEnd > Math.max(rate, 500) ? `backlog ${backlogAtEnd} at the end` : '',
     Number.isNaN(drainMs) ? 'backlog not drained within 60 s' : '',
   ].filter(Boolean);
