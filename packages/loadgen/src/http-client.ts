@@ -135,9 +135,10 @@ class Connection {
   ) {
     this.socket = net.connect({ host, port, noDelay: true });
     this.socket.on('data', (chunk: Buffer) => this.read(chunk));
-    // Idle: closed. Busy: the request waited `answerMs` without a byte (connecting, or for its answer).
+    // Idle: closed, and out of the pool at once. Busy: the request waited `answerMs` without a
+    // byte (connecting, or for its answer).
     this.socket.on('timeout', () => {
-      if (this.current === undefined) this.destroy();
+      if (this.current === undefined) this.leave();
       else this.fail('ETIMEDOUT', `no answer within ${this.answerMs} ms`);
     });
     this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail(error.code ?? 'ECONNRESET', error.message));
@@ -265,11 +266,20 @@ class Connection {
   private fail(code: string, message: string): void {
     const waiting = this.current;
     this.current = undefined;
-    if (!this.gone) {
-      this.gone = true;
-      this.socket.destroy();
-      this.pool.gone(this);
-    }
+    this.leave();
     waiting?.reject(new LeanRequestError(message, code));
+  }
+
+  /**
+   * Closes the socket and takes the connection out of the pool now. Its 'close' event comes only
+   * in a later phase of the loop: a connection left in the idle list until then would be handed
+   * the next request, which then failed with ECONNRESET (a pool of idle sockets closing together
+   * after `idleMs` while a burst reached them).
+   */
+  private leave(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.destroy();
+    this.pool.gone(this);
   }
 }

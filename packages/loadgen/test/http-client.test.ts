@@ -178,6 +178,20 @@ describe('LeanHttpClient', { timeout: 30_000 }, () => {
     assert.equal(server.connections(), 2);
   });
 
+  it('a request made as an idle connection is being closed goes to a live one', async (t) => {
+    // The idle timer closes the socket, and in the same turn of the loop, before the socket's
+    // 'close' event, another timer makes a request: it must not be handed the closing socket.
+    const server = await rawServer(t, () => ['HTTP/1.1 204 No Content\r\n\r\n']);
+    const c = client(t, server.port, 2, 30);
+    for (let round = 0; round < 5; round += 1) {
+      assert.equal((await c.request(GET)).status, 204);
+      const next = await new Promise<{ status: number }>((resolve, reject) =>
+        setTimeout(() => void c.request(GET).then(resolve, reject), 30),
+      );
+      assert.equal(next.status, 204, `round ${round}`);
+    }
+  });
+
   it('fails a request whose answer does not come within answerMs, on a new connection after it', async (t) => {
     // The first request's answer never comes; the second's head comes, its body does not.
     const server = await rawServer(t, (i) =>
