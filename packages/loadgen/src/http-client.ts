@@ -256,7 +256,7 @@ class Connection {
     if (waiting === undefined) return;
     this.current = undefined;
     waiting.resolve({ status: this.status });
-    if (this.closeAfter) this.destroy();
+    if (this.closeAfter) this.leave();
     else if (!this.gone) {
       this.socket.setTimeout(this.idleMs);
       this.pool.idle(this);
@@ -271,10 +271,12 @@ class Connection {
   }
 
   /**
-   * Closes the socket and takes the connection out of the pool now. Its 'close' event comes only
-   * in a later phase of the loop: a connection left in the idle list until then would be handed
-   * the next request, which then failed with ECONNRESET (a pool of idle sockets closing together
-   * after `idleMs` while a burst reached them).
+   * Closes the socket and takes the connection out of the pool now (idle too long, failed, or
+   * answered with Connection: close). Its 'close' event comes only in a later phase of the loop:
+   * a connection left in the idle list until then would be handed the next request, which then
+   * failed with ECONNRESET (a pool of idle sockets closing together after `idleMs` while a burst
+   * reached them), and one left counted among the open ones would hold a slot a waiting request
+   * could use.
    */
   private leave(): void {
     if (this.gone) return;
