@@ -51,12 +51,14 @@ export interface CoordinatorKill {
 
 /**
  * The partition of `__consumer_offsets` that holds a group, hence whose leader coordinates it:
- * Kafka's `Utils.abs(groupId.hashCode()) % partitions`, with Java's String.hashCode.
+ * Kafka's `Utils.abs(groupId.hashCode()) % partitions`, with Java's String.hashCode. Kafka's
+ * `abs` is `Math.abs` with Integer.MIN_VALUE taken as 0, not the sign bit masked off (that is
+ * the producer's `toPositive`): for a negative hash the two name different partitions.
  */
 export function offsetsPartitionOf(groupId: string, partitions: number): number {
   let hash = 0;
   for (let i = 0; i < groupId.length; i++) hash = (Math.imul(31, hash) + groupId.charCodeAt(i)) | 0;
-  return (hash & 0x7fffffff) % partitions;
+  return (hash === -0x80000000 ? 0 : Math.abs(hash)) % partitions;
 }
 
 /**
@@ -152,7 +154,7 @@ async function attemptCoordinatorKill(
     // group meanwhile, and then the node killed would not be the member's coordinator.
     // Each answer comes from whichever node was asked: one still applying the metadata log (a
     // node slowed down by a busy machine) can name the old leader for a while, so they are asked
-    // again until they agree (once, in CI, three groups in a row saw them disagree).
+    // again until they agree.
     let held: number;
     let leader: number;
     let killedNode: number;
