@@ -1,6 +1,6 @@
 import { describeError, type IncomingBatch, type Logger } from '@pushtech/runtime';
 import { pause, retryDelayMs, type RetryPolicy } from './backoff.js';
-import { findUndecodable, KafkaConsumedEvent, type ConsumedEvent } from './consumed-event.js';
+import { findUndecodable, KafkaConsumedEvent, type ConsumedEvent, type SharedDecodes } from './consumed-event.js';
 import type { ConsumerMetrics } from './consumer-metrics.js';
 import { countDeadLetters } from './consumer-metrics.js';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
@@ -24,6 +24,8 @@ export interface BatchProcessorDeps {
   readonly metrics: ConsumerMetrics;
   readonly logger: Logger;
   readonly outages: OutageTracker;
+  /** The decoded events this process's consumers share, when it runs more than one. */
+  readonly sharedDecodes?: SharedDecodes | undefined;
 }
 
 type Attempt = { ok: true } | { ok: false; error: unknown };
@@ -50,7 +52,8 @@ type Pass = { kind: 'done'; failed: DeadLetter[] } | { kind: 'outage'; reason: O
  */
 export async function processBatch(batches: readonly IncomingBatch[], deps: BatchProcessorDeps): Promise<void> {
   const events: KafkaConsumedEvent[] = [];
-  for (const batch of batches) for (const message of batch.messages) events.push(new KafkaConsumedEvent(message));
+  for (const batch of batches)
+    for (const message of batch.messages) events.push(new KafkaConsumedEvent(message, deps.sharedDecodes));
   const undecodable: DeadLetter[] = [];
   const undecodableEvents = new Set<KafkaConsumedEvent>();
   /** Runs the handler, setting aside each undecodable event it reads and running it again without. */

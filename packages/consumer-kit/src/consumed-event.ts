@@ -1,4 +1,11 @@
-import { decodeMessage, decodeMessageType, type EventMeta, type ParamList, type TrackingEvent } from '@pushtech/event';
+import {
+  decodeMessage,
+  decodeMessageType,
+  type EventMeta,
+  type ParamList,
+  type Result,
+  type TrackingEvent,
+} from '@pushtech/event';
 import type { IncomingMessage } from '@pushtech/runtime';
 import { ConsumerKitError } from './errors.js';
 
@@ -55,6 +62,88 @@ export function findUndecodable(error: unknown): UndecodableEventError | undefin
   return undefined;
 }
 
+/** How many decoded events a process's consumers share at most (see SharedDecodes). */
+export const SHARED_DECODES = 2048;
+
+/** A decoded event, and how many more of the process's consumers will read it. */
+interface Shared {
+  readonly text: string;
+  readonly event: TrackingEvent;
+  readers: number;
+}
+
+/**
+ * Decoded events that the consumers of one process share. Each consumer reads every message in
+ * a group of its own, and the consumers of one process (`npm start`'s, all of them) read the same
+ * messages within about one fetch linger of each other: without this each of them decoded each
+ * message again. Found by where the message was read (topic, partition, offset: a short key),
+ * and used only when the text is the same too (a topic deleted and made again reuses offsets).
+ * An entry leaves once every consumer has read it, so entries live about as long as the spread
+ * between the consumers and die young (kept longer, they were copied into the old generation
+ * and the collector's work ate the gain); when a consumer falls behind, the oldest entry
+ * leaves at `capacity` and that consumer decodes for itself. Messages that do not decode are not
+ * kept.
+ */
+export class SharedDecodes {
+  readonly #events = new Map<string, Shared>();
+  #hits = 0;
+  #misses = 0;
+
+  /** `consumers`: how many of the process's consumers read each message. */
+  constructor(
+    readonly consumers: number,
+    readonly capacity = SHARED_DECODES,
+  ) {
+    for (const [name, value] of [
+      ['consumers', consumers],
+      ['capacity', capacity],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new ConsumerKitError('PT_ERR_CONSUMER_DEFINITION', `shared decodes: ${name} ${value}, give 1 or more`);
+      }
+    }
+  }
+
+  /** The event of `text`, read at `at` (`<topic> <partition> <offset>`): decoded, or another consumer's decode. */
+  decode(at: string, text: string): Result<TrackingEvent> {
+    const kept = this.#events.get(at);
+    if (kept !== undefined && kept.text === text) {
+      this.#hits += 1;
+      if (--kept.readers <= 0) this.#events.delete(at);
+      return { ok: true, value: kept.event };
+    }
+    this.#misses += 1;
+    const decoded = decodeMessage(text);
+    if (!decoded.ok) return decoded;
+    const event = frozen(decoded.value);
+    if (this.consumers > 1) {
+      if (kept === undefined && this.#events.size >= this.capacity) {
+        this.#events.delete(this.#events.keys().next().value as string);
+      }
+      this.#events.set(at, { text, event, readers: this.consumers - 1 });
+    }
+    return { ok: true, value: event };
+  }
+
+  /** Decodes answered from what another consumer decoded, decodes done, and entries kept now. */
+  get counts(): { hits: number; misses: number; kept: number } {
+    return { hits: this.#hits, misses: this.#misses, kept: this.#events.size };
+  }
+}
+
+/**
+ * The event with its meta and params frozen: handlers get them read-only (the types say so),
+ * and with SharedDecodes one handler's change would be another consumer's input.
+ */
+function frozen(event: TrackingEvent): TrackingEvent {
+  for (const pair of event.params) Object.freeze(pair);
+  Object.freeze(event.params);
+  for (const pair of event.meta.extra) Object.freeze(pair);
+  Object.freeze(event.meta.extra);
+  Object.freeze(event.meta);
+  return Object.freeze(event);
+}
+
 /** A ConsumedEvent over a Kafka message, decoded on first use and then kept. */
 export class KafkaConsumedEvent implements ConsumedEvent {
   #text: string | undefined;
@@ -65,6 +154,8 @@ export class KafkaConsumedEvent implements ConsumedEvent {
   constructor(
     /** The Kafka message, for dead-lettering its original bytes. */
     readonly kafkaMessage: IncomingMessage,
+    /** The process's consumers' decoded events, when it runs more than one. */
+    private readonly shared?: SharedDecodes,
   ) {}
 
   get message(): string {
@@ -108,9 +199,12 @@ export class KafkaConsumedEvent implements ConsumedEvent {
   /** Decodes the whole message now; throws UndecodableEventError when it is not an event. */
   decoded(): TrackingEvent {
     if (this.#event === undefined) {
-      const decoded = decodeMessage(this.message);
+      const m = this.kafkaMessage;
+      const decoded = this.shared
+        ? this.shared.decode(`${m.topic} ${m.partition} ${m.offset}`, this.message)
+        : decodeMessage(this.message);
       if (!decoded.ok) throw new UndecodableEventError(this, decoded.error);
-      this.#event = decoded.value;
+      this.#event = this.shared ? decoded.value : frozen(decoded.value);
       this.#type = decoded.value.type;
     }
     return this.#event;

@@ -12,6 +12,7 @@ import { processBatch } from './batch-processor.js';
 import type { ConsumerMetrics } from './consumer-metrics.js';
 import type { DeadLetterSink } from './dead-letter.js';
 import { createDedup, type Dedup } from './dedup.js';
+import type { SharedDecodes } from './consumed-event.js';
 import type { AnyConsumerDefinition, ConsumerContext } from './define-consumer.js';
 import { DependencyProbe } from './dependency-probe.js';
 import { ConsumerKitError } from './errors.js';
@@ -44,6 +45,8 @@ export interface ConsumerRunnerOptions {
   readonly metrics: ConsumerMetrics;
   /** How often the dependency probe runs for readiness (also while a batch is held). */
   readonly probeIntervalMs: number;
+  /** The decoded events the process's consumers share, when it runs more than one. */
+  readonly sharedDecodes?: SharedDecodes | undefined;
 }
 
 /** A probe slower than this counts as failed. */
@@ -175,6 +178,7 @@ export class ConsumerRunner {
         metrics,
         logger: this.context.logger,
         outages: this.outages,
+        sharedDecodes: this.options.sharedDecodes,
       });
       ended();
       for (const batch of batches) this.recordLag(batch);

@@ -11,6 +11,7 @@ import {
   type Logger,
   type Registry,
 } from '@pushtech/runtime';
+import { SharedDecodes } from './consumed-event.js';
 import { createConsumerMetrics } from './consumer-metrics.js';
 import { ConsumerRunner } from './consumer-runner.js';
 import { toDeadLetterMessage, type DeadLetterSink } from './dead-letter.js';
@@ -89,6 +90,7 @@ export class ConsumerService {
       },
     };
     const metrics = createConsumerMetrics(options.registry);
+    const sharedDecodes = definitions.length > 1 ? new SharedDecodes(definitions.length) : undefined;
     this.runners = definitions.map(
       (definition, i) =>
         new ConsumerRunner({
@@ -118,6 +120,7 @@ export class ConsumerService {
           registry: options.registry,
           metrics,
           probeIntervalMs: options.probeIntervalMs ?? 5_000,
+          sharedDecodes,
         }),
     );
 
