@@ -286,6 +286,8 @@ interface RateResult {
 /**
  * kafkastore's own cost at saturation, from its bench's result in the same results folder (the
  * one stage bench that records its CPU), to set beside its column here; undefined without it.
+ * In `npm run bench`, turbo runs kafkastore's bench first (turbo.json), so that the note does not
+ * depend on the order turbo happens to pick.
  */
 function kafkastoreBenchMicros(): number | undefined {
   try {
