@@ -22,11 +22,11 @@ import {
   type OutgoingMessage,
   type PartitionBatch,
 } from '@pushtech/runtime';
-import { benchStack, median, percentile, writeResult } from '../src/index.js';
+import { benchNumber, benchNumbers, benchStack, median, percentile, writeResult } from '../src/index.js';
 
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 4);
-const RECORDS = Number(process.env['BENCH_RECORDS'] ?? 40_000);
-const BATCH_SIZES = (process.env['BENCH_BATCHES'] ?? '100,500,2000').split(',').map(Number);
+const ROUNDS = benchNumber('BENCH_ROUNDS', 4);
+const RECORDS = benchNumber('BENCH_RECORDS', 40_000);
+const BATCH_SIZES = benchNumbers('BENCH_BATCHES', [100, 500, 2000]);
 /**
  * send: one request per batch (sendMany, as kafkastore did up to issue 19); produce: one request
  * per partition (EventProducer.produce, kafkastore's way since); idempotent: send with Kafka's
@@ -39,7 +39,7 @@ if (MODE !== 'send' && MODE !== 'produce' && MODE !== 'idempotent') throw new Er
  * before or after the plain one (alternating), so its cost is measured against a baseline of the
  * same run; 0 turns it off. In BENCH_MODE=idempotent every round is idempotent already.
  */
-const IDEMPOTENCE_BATCH = Number(process.env['BENCH_IDEMPOTENCE_BATCH'] ?? 500);
+const IDEMPOTENCE_BATCH = benchNumber('BENCH_IDEMPOTENCE_BATCH', 500, { min: 0 });
 const PARTITIONS = 6;
 const names: Record<KafkaClient, string> = { kafkajs: 'kafkajs', platformatic: '@platformatic/kafka' };
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);

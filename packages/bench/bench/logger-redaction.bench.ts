@@ -9,10 +9,10 @@
  */
 import { pino, type DestinationStream } from 'pino';
 import { createLogger, redactUrl, type Logger } from '@pushtech/runtime';
-import { machineInfo, median, writeResult } from '../src/index.js';
+import { benchNumber, machineInfo, median, writeResult } from '../src/index.js';
 
-const LINES = Number(process.env['BENCH_LINES'] ?? 200_000);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const LINES = benchNumber('BENCH_LINES', 200_000);
+const ROUNDS = benchNumber('BENCH_ROUNDS', 5);
 
 let bytes = 0;
 // Discards lines, so only the logger's own work is measured.

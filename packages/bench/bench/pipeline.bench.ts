@@ -21,13 +21,13 @@ import { Redis } from 'ioredis';
 import { freePort, repoRoot } from '@pushtech/devstack';
 import { runLoad, type LoadResult } from '@pushtech/loadgen';
 import { createAdmin, silentLogger } from '@pushtech/runtime';
-import { benchStack, loadConnections, writeResult, type Percentiles } from '../src/index.js';
+import { benchNumber, benchStack, loadConnections, writeResult, type Percentiles } from '../src/index.js';
 import { LatencyConsumer } from './latency-probe.js';
 import { serviceArgs, startService, stopService, type Service } from './services.js';
 
-const STEP_SECONDS = Number(process.env['BENCH_STEP_SECONDS'] ?? 8);
-const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 15);
-const START_RATE = Number(process.env['BENCH_START_RATE'] ?? 2000);
+const STEP_SECONDS = benchNumber('BENCH_STEP_SECONDS', 8);
+const LATENCY_SECONDS = benchNumber('BENCH_LATENCY_SECONDS', 15);
+const START_RATE = benchNumber('BENCH_START_RATE', 2000);
 const GROWTH = 1.3;
 /** The load generator's connections (see loadConnections: 64 were too few). */
 const CONNECTIONS = loadConnections();

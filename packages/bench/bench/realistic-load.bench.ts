@@ -31,6 +31,8 @@ import { runLoad } from '@pushtech/loadgen';
 import { createAdmin, silentLogger } from '@pushtech/runtime';
 import {
   allProcesses,
+  benchNumber,
+  benchNumbers,
   loadConnections,
   machineInfo,
   machineTimes,
@@ -47,15 +49,14 @@ import { measureBrokerFloor, type BrokerFloors } from './broker-floor.js';
 import { LatencyConsumer, sleep, track, trackDir, trackPid } from './latency-probe.js';
 import { serviceArgs, startService, stopService } from './services.js';
 
-const numbers = (raw: string): number[] => raw.split(',').map(Number);
-const RATES = numbers(process.env['BENCH_RATES'] ?? '500,1000,3000,6000');
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
-const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5);
-const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 20);
-const SATURATION_RATE = Number(process.env['BENCH_SATURATION_RATE'] ?? 12_000);
-const SATURATION_SECONDS = Number(process.env['BENCH_SATURATION_SECONDS'] ?? 10);
+const RATES = benchNumbers('BENCH_RATES', [500, 1000, 3000, 6000]);
+const SECONDS = benchNumber('BENCH_SECONDS', 20);
+const WARMUP_SECONDS = benchNumber('BENCH_WARMUP_SECONDS', 5, { min: 0 });
+const IDLE_SECONDS = benchNumber('BENCH_IDLE_SECONDS', 20);
+const SATURATION_RATE = benchNumber('BENCH_SATURATION_RATE', 12_000);
+const SATURATION_SECONDS = benchNumber('BENCH_SATURATION_SECONDS', 10);
 /** Seconds per rate against each floor (see measureFloors); 0: no floors. */
-const FLOOR_SECONDS = Number(process.env['BENCH_FLOOR_SECONDS'] ?? 10);
+const FLOOR_SECONDS = benchNumber('BENCH_FLOOR_SECONDS', 10, { min: 0 });
 /** The tracker's push linger (.env's TRACKER_PUSH_LINGER_MS), which the durable floor copies. */
 const PUSH_LINGER_MS = Number(process.env['TRACKER_PUSH_LINGER_MS'] ?? 2);
 /** The settings the broker's floor copies: kafkastore's linger, a built-in consumer's fetches and commits (.env). */
@@ -67,8 +68,8 @@ const COMMIT_INTERVAL_MS = Number(process.env['CONSUMER_COMMIT_INTERVAL_MS'] ?? 
  * alone takes 20-50 % of a core for its first minute of traffic, V8's likewise) is not counted
  * as the idle stack's or a rate's cost. 0: none, as a fresh `npm start` would be measured.
  */
-const PIPELINE_WARMUP_SECONDS = Number(process.env['BENCH_PIPELINE_WARMUP_SECONDS'] ?? 30);
-const PIPELINE_WARMUP_RATE = Number(process.env['BENCH_PIPELINE_WARMUP_RATE'] ?? 2_000);
+const PIPELINE_WARMUP_SECONDS = benchNumber('BENCH_PIPELINE_WARMUP_SECONDS', 30, { min: 0 });
+const PIPELINE_WARMUP_RATE = benchNumber('BENCH_PIPELINE_WARMUP_RATE', 2_000);
 /** The producer's client library under test (KAFKA_CLIENT); unset: the .env default. */
 const KAFKA_CLIENT = process.env['BENCH_KAFKA_CLIENT'];
 /** The load generator's connections (see loadConnections: 64 were too few). */

@@ -1,5 +1,6 @@
 export { benchStack, type BenchStack } from './stack.js';
 export { loadConnections } from './load-connections.js';
+export { benchNumber, benchNumbers, type NumberRule } from './settings.js';
 export { median, percentile, percentiles, type Percentiles } from './stats.js';
 export { machineInfo, resultsDir, writeResult } from './results.js';
 export {

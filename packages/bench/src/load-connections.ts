@@ -1,3 +1,5 @@
+import { benchNumber } from './settings.js';
+
 /**
  * How many connections the whole-pipeline benches' load generator keeps (BENCH_CONNECTIONS, 256
  * by default), each with one request at a time. A pool of N holds at most N / (answer time)
@@ -13,10 +15,5 @@
  * each a connection of their own; a load balancer's pool to the trackers is larger still.
  */
 export function loadConnections(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env['BENCH_CONNECTIONS'];
-  const connections = Number(raw ?? 256);
-  if (!Number.isInteger(connections) || connections < 1) {
-    throw new Error(`BENCH_CONNECTIONS must be a whole number of connections, 1 or more (got "${raw}")`);
-  }
-  return connections;
+  return benchNumber('BENCH_CONNECTIONS', 256, { unit: 'connections', env });
 }

@@ -14,15 +14,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type AppendFsync } from '@pushtech/devstack';
-import { median, writeResult } from '@pushtech/bench';
+import { benchNumber, median, writeResult } from '@pushtech/bench';
 import { runLoad } from '@pushtech/loadgen';
 import { Pod } from '../src/pod.js';
 import { entriesIn } from '../src/redis-command.js';
 import { Scope } from '../src/scope.js';
 
-const seconds = Number(process.env['BENCH_SECONDS'] ?? 6);
-const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const rate = Number(process.env['BENCH_RATE'] ?? 2000);
+const seconds = benchNumber('BENCH_SECONDS', 6);
+const rounds = benchNumber('BENCH_ROUNDS', 3);
+const rate = benchNumber('BENCH_RATE', 2000);
 const target = '/t/app_open?deviceid=3f1c9a7e-55b1-4c1e-9d0a-8f4e2b6a1c33&ts=1763880000000&referrer=website';
 
 interface Run {

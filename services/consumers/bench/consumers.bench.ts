@@ -18,10 +18,10 @@ import {
   type OutgoingMessage,
 } from '@pushtech/runtime';
 import { uniqueName } from '@pushtech/devstack/testing';
-import { benchStack, median, writeResult } from '@pushtech/bench';
+import { benchNumber, benchStack, median, writeResult } from '@pushtech/bench';
 import { consumeWithBareKafkajs } from './bare-kafkajs-consumer.js';
 
-const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 400_000);
+const EVENTS = benchNumber('BENCH_EVENTS', 400_000);
 const ROUNDS = 3;
 const PARTITIONS = 6;
 const MAX_OVERHEAD = 0.2;

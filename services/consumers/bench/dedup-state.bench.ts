@@ -18,9 +18,9 @@ import { Redis } from 'ioredis';
 import { createDedup, DEDUP_BUCKETS_PER_WINDOW, dedupKeyBound, type DedupEvent } from '@pushtech/consumer-kit';
 import { freePort, startRedisServer } from '@pushtech/devstack';
 import { createEventIdGenerator } from '@pushtech/event';
-import { writeResult } from '@pushtech/bench';
+import { benchNumbers, writeResult } from '@pushtech/bench';
 
-const RATES = (process.env['BENCH_DEDUP_RATES'] ?? '1000,6000').split(',').map(Number);
+const RATES = benchNumbers('BENCH_DEDUP_RATES', [1000, 6000]);
 const WINDOW_SECONDS = 900;
 const OLD_WINDOW_SECONDS = 3600;
 const BASELINE_EVENTS = 300_000;

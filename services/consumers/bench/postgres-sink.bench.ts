@@ -33,13 +33,13 @@ import { freePort, startPostgresServer } from '@pushtech/devstack';
 import { sampleEvent } from '@pushtech/event/testing';
 import { createMetricsRegistry, silentLogger } from '@pushtech/runtime';
 import { copyColumns, encodeRows } from '../src/consumers/postgres-sink-rows.js';
-import { machineInfo, median, treeCpuSeconds, writeResult } from '@pushtech/bench';
+import { benchNumber, machineInfo, median, treeCpuSeconds, writeResult } from '@pushtech/bench';
 
-const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 200_000);
-const BATCH = Number(process.env['BENCH_BATCH'] ?? 2_000);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const EVENTS = benchNumber('BENCH_EVENTS', 200_000);
+const BATCH = benchNumber('BENCH_BATCH', 2_000);
+const ROUNDS = benchNumber('BENCH_ROUNDS', 3);
 /** The share of events whose id the device minted (the SDK's); the others' the tracker minted. */
-const CLIENT_IDS = Number(process.env['BENCH_CLIENT_IDS'] ?? 0.5);
+const CLIENT_IDS = benchNumber('BENCH_CLIENT_IDS', 0.5, { min: 0, max: 1, integer: false });
 const GOAL_EVENTS_PER_S = 20_000;
 const GOAL_RATIO = 0.7;
 

@@ -13,12 +13,12 @@ import { encodeMessage, newEventId } from '@pushtech/event';
 import { createAdmin, createProducer, silentLogger } from '@pushtech/runtime';
 import { freePort } from '@pushtech/devstack';
 import { uniqueName } from '@pushtech/devstack/testing';
-import { benchStack, processStat, writeResult } from '@pushtech/bench';
+import { benchNumber, benchStack, processStat, writeResult } from '@pushtech/bench';
 
 const serviceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RATE = Number(process.env['BENCH_RATE'] ?? 5000);
-const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 50);
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
+const RATE = benchNumber('BENCH_RATE', 5000);
+const CLIENTS = benchNumber('BENCH_CLIENTS', 50);
+const SECONDS = benchNumber('BENCH_SECONDS', 15);
 const TOKEN = 'bench-token-0123456789abcdef';
 
 function cpuSeconds(pid: number): number {

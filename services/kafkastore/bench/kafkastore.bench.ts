@@ -23,7 +23,7 @@ import {
   type KafkaConnection,
 } from '@pushtech/runtime';
 import { cacheDir, ensureKafkaJars, repoRoot, requireCommand } from '@pushtech/devstack';
-import { benchStack, median, percentile, writeResult } from '@pushtech/bench';
+import { benchNumber, benchStack, median, percentile, writeResult } from '@pushtech/bench';
 import { Redis } from 'ioredis';
 import { kafkastoreConfig, processingKey } from '../src/config.js';
 import { createDeviceLookup } from '../src/device.js';
@@ -32,16 +32,16 @@ import { createKafkastore } from '../src/app.js';
 import { createEntryProcessor } from '../src/process-entry.js';
 import { userAgentCases } from '../test/fixtures/user-agents.js';
 
-const THROUGHPUT_EVENTS = Number(process.env['BENCH_EVENTS'] ?? 300_000);
+const THROUGHPUT_EVENTS = benchNumber('BENCH_EVENTS', 300_000);
 /** Rounds of (kafkajs, @platformatic/kafka, ProducerPerformance); the medians are reported. */
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const ROUNDS = benchNumber('BENCH_ROUNDS', 3);
 /**
  * Drained once before the rounds and not counted. A fresh broker answers more slowly for its
  * first few hundred thousand records (its JIT warms up), which made the first client measured
  * look slower than the second.
  */
-const WARMUP_EVENTS = Number(process.env['BENCH_WARMUP_EVENTS'] ?? 300_000);
-const BATCH = Number(process.env['BENCH_BATCH'] ?? 500);
+const WARMUP_EVENTS = benchNumber('BENCH_WARMUP_EVENTS', 300_000, { min: 0 });
+const BATCH = benchNumber('BENCH_BATCH', 500);
 const PARTITIONS = 6;
 const LATENCY_RATE = 5_000;
 const LATENCY_SECONDS = 10;

@@ -21,12 +21,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from '@pushtech/devstack';
-import { benchStack, machineInfo, median, writeResult } from '@pushtech/bench';
+import { benchNumber, benchStack, machineInfo, median, writeResult } from '@pushtech/bench';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const serviceDir = path.resolve(here, '..');
-const seconds = Number(process.env['BENCH_SECONDS'] ?? 8);
-const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const seconds = benchNumber('BENCH_SECONDS', 8);
+const rounds = benchNumber('BENCH_ROUNDS', 3);
 const CONNECTIONS = 100;
 const target = '/t/app_open?deviceid=3f1c9a7e-55b1-4c1e-9d0a-8f4e2b6a1c33&ts=1763880000000&referrer=website';
 const userAgent =
