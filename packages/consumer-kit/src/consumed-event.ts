@@ -6,7 +6,7 @@ import {
   type Result,
   type TrackingEvent,
 } from '@pushtech/event';
-import type { IncomingMessage } from '@pushtech/runtime';
+import { deepFreeze, type IncomingMessage } from '@pushtech/runtime';
 import { ConsumerKitError } from './errors.js';
 
 /** Where an event was read from, for logs, archives and dead letters. */
@@ -113,9 +113,9 @@ export class SharedDecodes {
       return { ok: true, value: kept.event };
     }
     this.#misses += 1;
-    const decoded = decodeMessage(text);
+    const decoded = decodeFrozen(text);
     if (!decoded.ok) return decoded;
-    const event = frozen(decoded.value);
+    const event = decoded.value;
     if (this.consumers > 1) {
       if (kept === undefined && this.#events.size >= this.capacity) {
         this.#events.delete(this.#events.keys().next().value as string);
@@ -132,16 +132,12 @@ export class SharedDecodes {
 }
 
 /**
- * The event with its meta and params frozen: handlers get them read-only (the types say so),
+ * Decodes a message into an event frozen whole: handlers get it read-only (the types say so),
  * and with SharedDecodes one handler's change would be another consumer's input.
  */
-function frozen(event: TrackingEvent): TrackingEvent {
-  for (const pair of event.params) Object.freeze(pair);
-  Object.freeze(event.params);
-  for (const pair of event.meta.extra) Object.freeze(pair);
-  Object.freeze(event.meta.extra);
-  Object.freeze(event.meta);
-  return Object.freeze(event);
+function decodeFrozen(text: string): Result<TrackingEvent> {
+  const decoded = decodeMessage(text);
+  return decoded.ok ? { ok: true, value: deepFreeze(decoded.value) } : decoded;
 }
 
 /** A ConsumedEvent over a Kafka message, decoded on first use and then kept. */
@@ -202,9 +198,9 @@ export class KafkaConsumedEvent implements ConsumedEvent {
       const m = this.kafkaMessage;
       const decoded = this.shared
         ? this.shared.decode(`${m.topic} ${m.partition} ${m.offset}`, this.message)
-        : decodeMessage(this.message);
+        : decodeFrozen(this.message);
       if (!decoded.ok) throw new UndecodableEventError(this, decoded.error);
-      this.#event = this.shared ? decoded.value : frozen(decoded.value);
+      this.#event = decoded.value;
       this.#type = decoded.value.type;
     }
     return this.#event;
