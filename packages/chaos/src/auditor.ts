@@ -27,6 +27,9 @@ export interface Sighting {
 
 const MAX_RESTARTS = 5;
 
+/** What ended the wait for acknowledged events after the load (Auditor.waitFor). */
+export type SettleEnd = 'all seen' | 'nothing pending' | 'timeout';
+
 /**
  * Reads the scenario's topic from the beginning, in a consumer group of its own, and records
  * every request id (the load generator's `rid` param) it finds and how often. A message is
@@ -150,12 +153,13 @@ export class Auditor {
   /**
    * Waits until every id was seen, or `nothingPending` says nothing more can arrive (then the
    * ids still missing are lost and waiting longer would change nothing), or `timeoutMs` passed.
-   * Resolves with how many ids are missing. Rejects when the auditor cannot read Kafka any more.
+   * Resolves with how many ids are missing and which of the three ended the wait. Rejects when
+   * the auditor cannot read Kafka any more.
    */
   async waitFor(
     ids: Iterable<string>,
     options: { timeoutMs: number; nothingPending?: () => Promise<boolean> },
-  ): Promise<number> {
+  ): Promise<{ missing: number; ended: SettleEnd }> {
     const deadline = Date.now() + options.timeoutMs;
     let missing = [...ids].filter((id) => !this.seen.has(id));
     let lastPendingCheck = 0;
@@ -166,10 +170,21 @@ export class Auditor {
       if (missing.length > 0 && options.nothingPending && Date.now() - lastPendingCheck >= 500) {
         lastPendingCheck = Date.now();
         const settled = await options.nothingPending().catch(() => false);
-        if (settled) return missing.filter((id) => !this.seen.has(id)).length;
+        if (settled) return { missing: missing.filter((id) => !this.seen.has(id)).length, ended: 'nothing pending' };
       }
     }
-    return missing.length;
+    return { missing: missing.length, ended: missing.length === 0 ? 'all seen' : 'timeout' };
+  }
+
+  /** Consumers the auditor started again after its consumer stopped. */
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  /** Messages in the topic now (the sum of its partitions' high watermarks minus their starts). */
+  async messagesIn(topic: string): Promise<number> {
+    const offsets = await this.adminClient().then((admin) => admin.topicOffsets(topic));
+    return offsets.reduce((sum, o) => sum + Number(BigInt(o.high) - BigInt(o.low)), 0);
   }
 
   /**
@@ -196,13 +211,20 @@ export class Auditor {
 
   /** Whether everything in the event topic (or the dead-letter topic) right now has been read. */
   async caughtUp(topic = this.topics.topic): Promise<boolean> {
+    const offsets = await (await this.adminClient()).topicOffsets(topic);
+    // No partitions known (metadata not there yet) is not "everything read".
+    return (
+      offsets.length > 0 && offsets.every((o) => BigInt(o.high) <= (this.readUpTo.get(`${topic}/${o.partition}`) ?? 0n))
+    );
+  }
+
+  private async adminClient(): Promise<KafkaAdmin> {
     if (!this.admin) {
       const admin = createAdmin({ brokers: this.brokers.split(','), clientId: 'chaos-auditor-admin' }, silentLogger());
       await admin.connect();
       this.admin = admin;
     }
-    const offsets = await this.admin.topicOffsets(topic);
-    return offsets.every((o) => BigInt(o.high) <= (this.readUpTo.get(`${topic}/${o.partition}`) ?? 0n));
+    return this.admin;
   }
 
   async stop(): Promise<void> {

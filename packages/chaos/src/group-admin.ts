@@ -25,6 +25,8 @@ export class GroupAdmin {
   async caughtUp(topic: string, groups: readonly string[]): Promise<boolean> {
     const admin = await this.connected();
     const ends = await admin.topicOffsets(topic);
+    // No partitions known (metadata not there yet) is not "everything committed".
+    if (ends.length === 0) return false;
     for (const group of groups) {
       const committed = new Map((await admin.groupOffsets(group, topic)).map((o) => [o.partition, BigInt(o.offset)]));
       if (ends.some((end) => (committed.get(end.partition) ?? -1n) < BigInt(end.high))) return false;

@@ -122,6 +122,11 @@ export class Pod {
     return [QUEUE_KEY, `${QUEUE_KEY}:processing:${INSTANCE}`];
   }
 
+  /** Where kafkastore keeps entries Kafka cannot take, not even as dead letters. */
+  get oversizedKey(): string {
+    return `${QUEUE_KEY}:oversized`;
+  }
+
   /** Events waiting in Redis (both lists); undefined while Redis does not answer. */
   backlog(): Promise<number | undefined> {
     return entriesIn(this.redis.url, this.queueKeys);

@@ -81,6 +81,9 @@ export function formatDetails(results: readonly ScenarioResult[], errors: readon
       `${r.scenario}: ${evidence}; load ${count(r.load.scheduled)} sent, ${count(r.load.refused)} refused, ${count(r.load.failed)} failed`,
     );
     for (const c of r.checks) if (!c.ok) lines.push(`  FAILED ${c.name}: ${c.detail}`);
+    for (const [process, output] of Object.entries(r.lossClues?.output ?? {})) {
+      lines.push(`  last output of ${process}:`, ...output.split('\n').map((line) => `    ${line}`));
+    }
   }
   for (const e of errors) lines.push(`${e.scenario}: ERROR ${e.error}`);
   return lines.join('\n');

@@ -7,12 +7,14 @@ import { Broker } from './broker.js';
 import { ConsumerStack } from './consumer-stack.js';
 import { Followers } from './followers.js';
 import { Pod } from './pod.js';
+import { entriesIn } from './redis-command.js';
 import {
   ChaosUsageError,
   defaultOptions,
   type ChaosEnvironment,
   type Check,
   type FaultRun,
+  type LossClues,
   type ResolvedOptions,
   type ScenarioDefinition,
   type ScenarioName,
@@ -23,7 +25,7 @@ import { sleep } from './sleep.js';
 import { scenarios } from './scenarios/index.js';
 import { Scope } from './scope.js';
 import { SinkStack } from './sink-stack.js';
-import { createAuditTopics, deleteAuditTopics } from './topics.js';
+import { createAuditTopics, deleteAuditTopics, type AuditTopics } from './topics.js';
 
 export function resolveOptions(definition: ScenarioDefinition, options: ScenarioOptions): ResolvedOptions {
   const resolved: ResolvedOptions = { ...defaultOptions, seed: Date.now() % 1_000_000_007, ...options };
@@ -178,16 +180,18 @@ export async function runScenario(
 
     env.log(`${name}: load done (${acks.count} acknowledged); waiting for Kafka to settle`);
     const settleStarted = Date.now();
-    await auditor.waitFor(acks.ids(), {
+    const { ended } = await auditor.waitFor(acks.ids(), {
       timeoutMs: resolved.settleTimeoutMs,
       // Nothing waits in Redis any more and everything in the topic was read: the ids still
       // missing will never come.
       nothingPending: async () => (await pod.backlog()) === 0 && (await auditor.caughtUp()),
     });
+    const settle = { ms: Date.now() - settleStarted, ended };
 
-    env.log(`${name}: settled in ${Date.now() - settleStarted} ms`);
+    env.log(`${name}: settled in ${settle.ms} ms (${ended})`);
     const seen = auditor.sightings;
     const summary = summarize(acks, seen);
+    const lossClues = summary.lost > 0 ? await lossCluesOf(pod, auditor, topics) : null;
     const { evidence, checks, recoveries: measured } = await faultRun.evaluate({ acks, load: loadResult, seen });
     const faults = faultRun.faults.map(({ recovers, ...fault }, i) => ({
       ...fault,
@@ -206,7 +210,8 @@ export async function runScenario(
         detail:
           summary.lost === 0
             ? `${summary.delivered} of ${summary.acknowledged} delivered`
-            : `${summary.lost} of ${summary.acknowledged} lost, e.g. ${summary.lostSample.slice(0, 5).join(', ')}`,
+            : `${summary.lost} of ${summary.acknowledged} lost, e.g. ${summary.lostSample.slice(0, 5).join(', ')}; ` +
+              describeSettle(settle, lossClues),
       },
       {
         name: 'every message in Kafka is well-formed',
@@ -238,6 +243,8 @@ export async function runScenario(
         undecodable: auditor.undecodable,
         withoutRequestId: auditor.withoutRequestId,
       },
+      settle,
+      lossClues,
       faults,
       recovery:
         recoveries.length === 0 ? null : { worstMs: Math.max(...recoveries), medianMs: median(recoveries) ?? 0 },
@@ -248,4 +255,53 @@ export async function runScenario(
   } finally {
     await scope.close(env.log);
   }
+}
+
+/** Clues to where lost events went, gathered before the pod stops: each read on its own. */
+async function lossCluesOf(pod: Pod, auditor: Auditor, topics: AuditTopics): Promise<LossClues> {
+  const orNull = <T>(promise: Promise<T | undefined>): Promise<T | null> =>
+    promise.then(
+      (value) => value ?? null,
+      () => null,
+    );
+  const [waitingInRedis, oversized, topicMessages, deadLetterMessages] = await Promise.all([
+    orNull(pod.backlog()),
+    orNull(entriesIn(pod.redisUrl, [pod.oversizedKey])),
+    orNull(auditor.messagesIn(topics.topic)),
+    orNull(auditor.messagesIn(topics.deadLetterTopic)),
+  ]);
+  const output: Record<string, string> = {};
+  for (const [i, run] of pod.kafkastoreRuns.entries()) {
+    output[`kafkastore run ${i + 1} (pid ${run.pid}${run.alive ? '' : ', exited'})`] = lastLines(run.recentOutput(), 8);
+  }
+  output[`tracker (pid ${pod.tracker.pid})`] = lastLines(pod.tracker.recentOutput(), 8);
+  return {
+    waitingInRedis,
+    oversized,
+    topicMessages,
+    readByAuditor: auditor.messages,
+    deadLetterMessages,
+    deadLettersRead: auditor.deadLetters,
+    auditorRestarts: auditor.restartCount,
+    output,
+  };
+}
+
+function lastLines(text: string, n: number): string {
+  return text.split('\n').slice(-n).join('\n');
+}
+
+/** One line: how the wait after the load ended and where the missing events could be. */
+export function describeSettle(settle: ScenarioResult['settle'], clues: LossClues | null): string {
+  const known = (n: number | null): string => (n === null ? 'unknown (no answer)' : String(n));
+  const parts = [`the wait after the load ended after ${settle.ms} ms (${settle.ended})`];
+  if (clues) {
+    parts.push(
+      `still in Redis ${known(clues.waitingInRedis)}, in the oversized list ${known(clues.oversized)}`,
+      `the topic holds ${known(clues.topicMessages)} messages, the auditor read ${clues.readByAuditor}`,
+      `the dead-letter topic holds ${known(clues.deadLetterMessages)}, the auditor read ${clues.deadLettersRead}`,
+      `auditor restarts ${clues.auditorRestarts}`,
+    );
+  }
+  return parts.join('; ');
 }

@@ -2,7 +2,7 @@ import type { AppendFsync, KafkaCluster } from '@pushtech/devstack';
 import type { LoadResult } from '@pushtech/loadgen';
 import type { KafkaClient } from '@pushtech/runtime';
 import type { Acknowledgements, AuditSummary } from './audit.js';
-import type { Auditor, Sighting } from './auditor.js';
+import type { Auditor, SettleEnd, Sighting } from './auditor.js';
 import type { Broker } from './broker.js';
 import type { ConsumerStack } from './consumer-stack.js';
 import type { Followers } from './followers.js';
@@ -207,6 +207,16 @@ export interface ScenarioResult {
     readonly undecodable: number;
     readonly withoutRequestId: number;
   };
+  /** How the wait for the acknowledged events after the load went. */
+  readonly settle: {
+    readonly ms: number;
+    readonly ended: SettleEnd;
+  };
+  /**
+   * Only when events were lost: where they could be instead of the topic, and what the pod's
+   * processes said last, so that a failed run explains itself.
+   */
+  readonly lossClues: LossClues | null;
   readonly faults: readonly Fault[];
   readonly recovery: { readonly worstMs: number; readonly medianMs: number } | null;
   readonly evidence: Readonly<Record<string, number>>;
@@ -223,4 +233,21 @@ export class ChaosUsageError extends Error {
 /** Seconds of steady traffic before the first fault. */
 export function warmupSeconds(options: Pick<ResolvedOptions, 'durationSeconds'>): number {
   return Math.min(3, options.durationSeconds * 0.2);
+}
+
+/** Where acknowledged events missing in the topic could be (null: could not be read). */
+export interface LossClues {
+  /** Still in the pod Redis's incoming and processing lists. */
+  readonly waitingInRedis: number | null;
+  /** In kafkastore's oversized list (Kafka took them not even as dead letters). */
+  readonly oversized: number | null;
+  /** Messages in the event topic by the broker's offsets, and how many of them the auditor read. */
+  readonly topicMessages: number | null;
+  readonly readByAuditor: number;
+  /** Messages in the dead-letter topic by the broker's offsets, and how many the auditor read. */
+  readonly deadLetterMessages: number | null;
+  readonly deadLettersRead: number;
+  readonly auditorRestarts: number;
+  /** The last lines each pod process wrote (kafkastore runs, tracker), newest last. */
+  readonly output: Readonly<Record<string, string>>;
 }

@@ -10,7 +10,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { DiskPressureUnavailableError } from '@pushtech/devstack';
 import { runLossControl } from '../src/loss-control.js';
 import { formatDetails, formatTable } from '../src/report.js';
-import { runScenario } from '../src/run-scenario.js';
+import { describeSettle, runScenario } from '../src/run-scenario.js';
 import type { ScenarioName, ScenarioOptions, ScenarioResult } from '../src/scenario.js';
 import { useChaosEnvironment } from './environment.js';
 
@@ -26,7 +26,8 @@ describe('chaos (short run)', () => {
     assert.equal(
       result.audit.lost,
       0,
-      `${result.audit.lost} acknowledged events missing in Kafka, e.g. ${result.audit.lostSample.join(', ')}`,
+      `${result.audit.lost} acknowledged events missing in Kafka, e.g. ${result.audit.lostSample.join(', ')}; ` +
+        describeSettle(result.settle, result.lossClues),
     );
     assert.ok(result.audit.acknowledged > 0, 'the load was acknowledged at all');
     assert.deepEqual(
@@ -100,6 +101,16 @@ describe('chaos (short run)', () => {
     assert.ok(result.audit.lost > 0, 'everysec answered writes it had not written, and the SIGKILL took them');
     assert.ok(result.audit.lost <= (result.evidence['ackedUnderPressure'] ?? 0), 'only events answered under pressure');
     assert.equal(result.passed, false);
+    // The loss explains itself: the wait ended with nothing left anywhere, every message was read.
+    const clues = result.lossClues ?? assert.fail('a run with losses carries its clues');
+    assert.equal(result.settle.ended, 'nothing pending');
+    assert.equal(clues.waitingInRedis, 0);
+    assert.equal(clues.oversized, 0);
+    assert.equal(clues.topicMessages, clues.readByAuditor);
+    const [kafkastore, tracker, ...more] = Object.keys(clues.output);
+    assert.match(kafkastore ?? '', /^kafkastore run 1 \(pid \d+\)$/);
+    assert.match(tracker ?? '', /^tracker \(pid \d+\)$/);
+    assert.deepEqual(more, []);
   });
 
   it('pod scaled down mid-load: drained before exit, exit codes 0, nothing left behind', TIMEOUT, async () => {

@@ -16,7 +16,7 @@ import type { KafkaCluster } from '@pushtech/devstack';
 import { killGroupCoordinator, type CoordinatorKill } from '../src/coordinator-kill.js';
 import { runLossControl } from '../src/loss-control.js';
 import { formatDetails, formatTable } from '../src/report.js';
-import { runScenario } from '../src/run-scenario.js';
+import { describeSettle, runScenario } from '../src/run-scenario.js';
 import type { ScenarioResult } from '../src/scenario.js';
 import { useChaosEnvironment } from './environment.js';
 
@@ -36,7 +36,8 @@ describe('Kafka failover on a three-node cluster (short runs)', () => {
     assert.equal(
       result.audit.lost,
       0,
-      `${result.audit.lost} acknowledged events missing in Kafka, e.g. ${result.audit.lostSample.join(', ')}`,
+      `${result.audit.lost} acknowledged events missing in Kafka, e.g. ${result.audit.lostSample.join(', ')}; ` +
+        describeSettle(result.settle, result.lossClues),
     );
     assert.ok(result.audit.acknowledged > 0, 'the load was acknowledged at all');
     assert.deepEqual(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildReport, formatDetails, formatDuration, formatTable } from '../src/report.js';
+import { describeSettle } from '../src/run-scenario.js';
 import type { ScenarioResult } from '../src/scenario.js';
 
 function result(overrides: Partial<ScenarioResult> & Pick<ScenarioResult, 'scenario'>): ScenarioResult {
@@ -25,6 +26,8 @@ function result(overrides: Partial<ScenarioResult> & Pick<ScenarioResult, 'scena
       undecodable: 0,
       withoutRequestId: 0,
     },
+    settle: { ms: 120, ended: 'all seen' },
+    lossClues: null,
     faults: [{ what: 'f', startedAt: 1, endedAt: 2, recoveryMs: 1500 }],
     recovery: { worstMs: 1500, medianMs: 1500 },
     evidence: { kills: 1 },
@@ -72,6 +75,33 @@ describe('the report', () => {
       buildReport({ options: {}, control: null, scenarios: [result({ scenario: 'redis-restart' })], errors }).passed,
       false,
     );
+  });
+
+  it('says where lost events could be and what the pod said last', () => {
+    const clues = {
+      waitingInRedis: 0,
+      oversized: null,
+      topicMessages: 2990,
+      readByAuditor: 2990,
+      deadLetterMessages: 10,
+      deadLettersRead: 10,
+      auditorRestarts: 1,
+      output: { 'kafkastore run 1 (pid 7)': '{"msg":"entry dead-lettered"}\n{"msg":"Kafka available again"}' },
+    };
+    const settle = { ms: 2_500, ended: 'nothing pending' as const };
+    assert.equal(
+      describeSettle(settle, clues),
+      'the wait after the load ended after 2500 ms (nothing pending); still in Redis 0, in the oversized list ' +
+        'unknown (no answer); the topic holds 2990 messages, the auditor read 2990; the dead-letter topic holds ' +
+        '10, the auditor read 10; auditor restarts 1',
+    );
+    assert.equal(describeSettle(settle, null), 'the wait after the load ended after 2500 ms (nothing pending)');
+    const details = formatDetails([result({ scenario: 'redis-restart', lossClues: clues, passed: false })]);
+    assert.match(
+      details,
+      /\n {2}last output of kafkastore run 1 \(pid 7\):\n {4}\{"msg":"entry dead-lettered"\}\n {4}\{"msg":"Kafka available again"\}$/,
+    );
+    assert.doesNotMatch(formatDetails([result({ scenario: 'redis-restart' })]), /last output/);
   });
 
   it('passes only when every scenario passed and the loss control was detected', () => {
