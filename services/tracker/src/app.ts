@@ -47,7 +47,10 @@ export async function startTracker(
   config: TrackerConfig,
   logger: Logger,
   lifecycle?: Lifecycle,
-  /** A worker of a supervisor: /metrics serves all workers' metrics, which it aggregates. */
+  /**
+   * A worker of a supervisor: /metrics serves all workers' metrics, which it aggregates, and
+   * the port is shared with the other workers (SO_REUSEPORT) instead of held alone.
+   */
   options: { supervised?: boolean } = {},
 ): Promise<RunningTracker> {
   const trusted = parseCidrList(config.TRACKER_TRUSTED_PROXIES);
@@ -126,7 +129,8 @@ export async function startTracker(
     logger,
     tls,
   });
-  const port = await server.listen(config.TRACKER_HOST, config.TRACKER_PORT);
+  // A supervisor's workers share the port; a single tracker keeps it to itself.
+  const port = await server.listen(config.TRACKER_HOST, config.TRACKER_PORT, { shared: options.supervised === true });
   logger.info(
     { host: config.TRACKER_HOST, port, tls: tls !== undefined, queue: config.REDIS_QUEUE_KEY },
     'tracker listening',

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, runService } from '@pushtech/runtime/core';
 import { startTracker } from './app.js';
 import { trackerConfig } from './config.js';
-import { WORKER_ENV, superviseWorkers } from './workers.js';
+import { WORKER_ENV, assertPortFree, superviseWorkers } from './workers.js';
 
 // Entrypoint: one process serves, or (TRACKER_WORKERS > 1) supervises workers that each serve.
 const worker = process.env[WORKER_ENV];
@@ -27,6 +27,7 @@ await runService({
       await startTracker(config, logger, lifecycle, { supervised: worker !== undefined });
       return;
     }
+    await assertPortFree(config.TRACKER_HOST, config.TRACKER_PORT);
     superviseWorkers(config.TRACKER_WORKERS, fileURLToPath(import.meta.url), logger, {
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     });

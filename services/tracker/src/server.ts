@@ -56,8 +56,13 @@ export interface TrackerServerDeps {
 }
 
 export interface TrackerServer {
-  /** Starts listening; resolves with the bound port (useful with port 0 in tests). */
-  listen(host: string, port: number): Promise<number>;
+  /**
+   * Starts listening; resolves with the bound port (useful with port 0 in tests). The port is
+   * the tracker's alone, unless `shared` (a worker beside others of one supervisor: SO_REUSEPORT).
+   * Otherwise a second process on the same port would get a share of its connections from the
+   * kernel, silently: requests answered by another tracker and pushed to another Redis.
+   */
+  listen(host: string, port: number, options?: { shared?: boolean }): Promise<number>;
   /**
    * Stops accepting connections and answers 503 + `Connection: close` to any request still
    * arriving on an open one; gives the requests in flight up to `graceMs` to be answered (each
@@ -80,10 +85,27 @@ type Handler = (
   aborted: ClientAbort,
 ) => Promise<Reply> | Reply | StoreThenReply;
 
-/** `app.close()` (closes every socket of the app) is in this uWS build but not in its typings. */
-interface ClosableApp extends TemplatedApp {
+/**
+ * `app.close()` (closes every socket of the app) and `listen(host, port, options, cb)` are in
+ * this uWS build but not in its typings.
+ */
+type ClosableApp = TemplatedApp & {
   close(): void;
-}
+  listen(
+    host: string,
+    port: number,
+    options: ListenOption,
+    cb: (listenSocket: us_listen_socket | false) => void,
+  ): TemplatedApp;
+};
+
+/**
+ * uSockets' listen options (uWS.ListenOptions, a type-only enum in the typings): by default it
+ * sets SO_REUSEPORT, so any process of the same user can listen on the same port as well.
+ */
+const LISTEN_SHARED = 0;
+const LISTEN_EXCLUSIVE = 1;
+type ListenOption = typeof LISTEN_SHARED | typeof LISTEN_EXCLUSIVE;
 
 /** Sent to a request that arrives on an open connection after shutdown began. */
 const shuttingDown: Reply = errorReply(
@@ -330,11 +352,13 @@ export function createTrackerServer(deps: TrackerServerDeps): TrackerServer {
     get inFlight() {
       return inFlight;
     },
-    listen(host, port) {
+    listen(host, port, options = {}) {
+      const shared = options.shared === true;
       return new Promise((resolve, reject) => {
-        app.listen(host, port, (socket) => {
+        app.listen(host, port, shared ? LISTEN_SHARED : LISTEN_EXCLUSIVE, (socket) => {
           if (!socket) {
-            reject(new Error(`tracker: cannot listen on ${host}:${port} (in use, or not permitted)`));
+            const by = shared ? "by a process other than this tracker's workers" : 'by another process';
+            reject(new Error(`tracker: cannot listen on ${host}:${port} (in use ${by}, or not permitted)`));
             return;
           }
           listenSocket = socket;

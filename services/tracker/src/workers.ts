@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import {
   AggregatorRegistry,
   Gauge,
@@ -57,8 +58,36 @@ const AGGREGATORS: Readonly<Record<string, 'min'>> = {
 const KILL_GRACE_MS = 2_000;
 
 /**
+ * Refuses a port another process listens on already, before workers that share their port are
+ * started: with SO_REUSEPORT they would join it (a tracker listening alone refuses them, but
+ * one started with workers does not), and the kernel would give them part of its connections.
+ * A bind of our own without SO_REUSEPORT fails on any port in use, shared or not.
+ */
+export async function assertPortFree(host: string, port: number): Promise<void> {
+  const server = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, resolve);
+    });
+  } catch (error: unknown) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new Error(
+        `tracker: ${host}:${port} is in use by another process; the workers of a tracker share their port only ` +
+          'among themselves (two trackers on one port would split its connections)',
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/**
  * Bare-metal mode: N tracker processes share one port (uWebSockets.js listens with
- * SO_REUSEPORT, so the kernel spreads connections). A worker that dies is restarted with a
+ * SO_REUSEPORT, so the kernel spreads connections; assertPortFree first). A worker that dies is restarted with a
  * growing delay. SIGTERM/SIGINT stop the workers and the supervisor exits once all have: 0 when
  * every worker stopped cleanly, 1 when one did not or had to be killed after
  * `shutdownTimeoutMs` (each worker's own budget) and a short grace. A second signal kills them.

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
+import uWS from 'uWebSockets.js';
 import { decodeRawHit } from '@pushtech/event';
 import { freePort, isListening } from '@pushtech/devstack';
 import { eventually, testInfra, testRedis } from '@pushtech/devstack/testing';
 import { request, waitReady } from './helpers.js';
-import { children, spawnTracker, waitForWorkers } from './tracker-process.js';
+import { WORKERS_START_MS, children, spawnTracker, waitForWorkers, type TrackerProcess } from './tracker-process.js';
 
 describe('the tracker process', () => {
   it('on SIGTERM: stops accepting, finishes the request in flight, stores it, exits 0', async (t) => {
@@ -82,6 +83,64 @@ describe('the tracker process', () => {
     for (const pid of replaced) {
       assert.throws(() => process.kill(pid, 0), 'no worker outlives the supervisor');
     }
+  });
+
+  it('a port in use is refused, alone or with workers; only workers of one tracker share it', async (t) => {
+    const redis = await testRedis(t);
+    const key = redis.key('hits');
+    const port = await freePort();
+    const env = { REDIS_URL: (await testInfra()).redisUrl, REDIS_QUEUE_KEY: key, TRACKER_PORT: String(port) };
+    const first = spawnTracker({ ...env, TRACKER_WORKERS: '2' });
+    t.after(() => {
+      for (const pid of children(first.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
+      first.child.kill('SIGKILL');
+    });
+    await waitForWorkers(first, port, 2);
+
+    // One that served instead of refusing would run on: it is killed after a while (exit null).
+    const exitOf = async (tracker: TrackerProcess): Promise<number | null> => {
+      const timer = setTimeout(() => {
+        for (const pid of children(tracker.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
+        tracker.child.kill('SIGKILL');
+      }, WORKERS_START_MS);
+      try {
+        return await tracker.exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    // A tracker alone listens without SO_REUSEPORT: the kernel refuses it the port.
+    const alone = spawnTracker({ ...env, TRACKER_WORKERS: '1' });
+    assert.equal(await exitOf(alone), 1, alone.output.join(''));
+    assert.match(
+      alone.output.join(''),
+      new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(in use by another process`),
+    );
+    // Workers would be let in by SO_REUSEPORT: their supervisor refuses the port before starting them.
+    const withWorkers = spawnTracker({ ...env, TRACKER_WORKERS: '2' });
+    assert.equal(await exitOf(withWorkers), 1, withWorkers.output.join(''));
+    assert.match(withWorkers.output.join(''), new RegExp(`127\\.0\\.0\\.1:${port} is in use by another process`));
+    assert.deepEqual(children(withWorkers.child.pid ?? 0), [], 'no worker was started');
+
+    const answered = async (n: number): Promise<number> => {
+      let ok = 0;
+      for (let i = 0; i < n; i += 1) if ((await request(port, 'GET', `/t/p?i=${i}`)).status === 204) ok += 1;
+      return ok;
+    };
+    assert.equal(await answered(40), 40);
+    assert.equal(await redis.client.llen(key), 40, 'every request (a connection each) reached the first tracker');
+
+    // Control: a process that does set SO_REUSEPORT joins the port, and the same check sees the
+    // connections it takes away. This is what a second tracker did before it listened alone.
+    const foreign = uWS.App().any('/*', (res) => void res.writeStatus('204 No Content').end());
+    const socket = await new Promise<uWS.us_listen_socket | false>((resolve) =>
+      foreign.listen('127.0.0.1', port, resolve),
+    );
+    assert.ok(socket, 'SO_REUSEPORT lets the second listener in');
+    t.after(() => uWS.us_listen_socket_close(socket));
+    assert.equal(await answered(40), 40);
+    const stored = await redis.client.llen(key);
+    assert.ok(stored < 80, `the foreign listener answered ${80 - stored} of 40 requests; none stored`);
   });
 
   it('a bad configuration stops the start with a message naming the variable', async () => {
