@@ -41,8 +41,9 @@ export interface LoadResult extends LoadSnapshot {
 
 /**
  * Sends pixels at a constant rate. Each request has a scheduled send time; its latency is
- * measured from that time, so a server that falls behind shows the queueing it causes instead
- * of quietly lowering the offered rate (no coordinated omission).
+ * measured from that time (or from its send, when that was earlier), so a server that falls
+ * behind shows the queueing it causes instead of quietly lowering the offered rate (no
+ * coordinated omission).
  */
 export async function runLoad(
   options: LoadOptions,
@@ -84,6 +85,11 @@ export async function runLoad(
   });
 
   const send = (due: number): Promise<void> => {
+    // Latency counts from the earlier of the due time and the send. A request sent late (waiting
+    // for a slot behind a slow server) counts from its due time; the loop also sends up to 1 ms
+    // early (a timer cannot wait less, nor to a fraction of a ms): that one counts from its send,
+    // so no latency is below zero.
+    const from = Math.min(due, performance.now());
     const pixels: Pixel[] = Array.from({ length: eventsPerRequest }, () =>
       makePixel(seq++, random, { event: options.event, runId }),
     );
@@ -109,7 +115,7 @@ export async function runLoad(
         ({ status }) => {
           const now = performance.now();
           watch.answered(now);
-          const ms = now - due;
+          const ms = now - from;
           latency.add(ms);
           window.add(ms);
           statuses[status] = (statuses[status] ?? 0) + 1;
