@@ -100,8 +100,9 @@ type ClosableApp = TemplatedApp & {
 };
 
 /**
- * uSockets' listen options (uWS.ListenOptions, a type-only enum in the typings): by default it
- * sets SO_REUSEPORT, so any process of the same user can listen on the same port as well.
+ * uSockets' listen options (the typings' ListenOptions enum, which the module does not export;
+ * it exports LIBUS_LISTEN_EXCLUSIVE_PORT, 1, undeclared). The default sets SO_REUSEPORT, so any
+ * process of the same user can listen on the same port as well.
  */
 const LISTEN_SHARED = 0;
 const LISTEN_EXCLUSIVE = 1;
