@@ -118,6 +118,17 @@ describe('dedup: offsets and compact, time-bounded ids', () => {
     assert.deepEqual(await dedup.claim([event('z', 4), event('w', 6)]), [event('w', 6)]);
   });
 
+  it("takes a fingerprint kept by an event's meta only for its own id", async (t) => {
+    // Consumers that share decodes share meta objects, and with them each id's fingerprint.
+    const { dedup, count, total } = await setup(t);
+    const shared = {};
+    const withMeta = (id: string, offset: number, meta: object): DedupEvent => ({ ...event(id, offset), meta });
+    assert.equal(await dedup.applyOnce([withMeta('m-1', 0, shared), withMeta('m-2', 1, shared)], count), 2);
+    // The same ids again, each under a meta of its own: both are known.
+    assert.equal(await dedup.applyOnce([withMeta('m-2', 2, {}), withMeta('m-1', 3, {}), event('m-3', 4)], count), 1);
+    assert.equal(await total(), 3);
+  });
+
   it('keeps the state bounded by buckets x sets at a sustained rate, as intsets of 8 bytes a member', async (t) => {
     const { dedup, clock, count, total, stateKeys, redis } = await setup(t);
     const rate = 500; // events per synthetic second, for three windows
