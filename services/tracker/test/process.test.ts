@@ -6,7 +6,14 @@ import { decodeRawHit } from '@pushtech/event';
 import { freePort, isListening } from '@pushtech/devstack';
 import { eventually, testInfra, testRedis } from '@pushtech/devstack/testing';
 import { request, waitReady } from './helpers.js';
-import { WORKERS_START_MS, children, spawnTracker, waitForWorkers, type TrackerProcess } from './tracker-process.js';
+import {
+  WORKERS_START_MS,
+  children,
+  killTracker,
+  spawnTracker,
+  waitForWorkers,
+  type TrackerProcess,
+} from './tracker-process.js';
 
 describe('the tracker process', () => {
   it('on SIGTERM: stops accepting, finishes the request in flight, stores it, exits 0', async (t) => {
@@ -58,10 +65,7 @@ describe('the tracker process', () => {
       TRACKER_PORT: String(port),
       TRACKER_WORKERS: '2',
     });
-    t.after(() => {
-      for (const pid of children(tracker.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
-      tracker.child.kill('SIGKILL');
-    });
+    t.after(() => killTracker(tracker));
     const supervisor = tracker.child.pid ?? assert.fail('no pid');
     const workers = await waitForWorkers(tracker, port, 2);
     for (let i = 0; i < 20; i += 1) assert.equal((await request(port, 'GET', `/t/w?i=${i}`)).status, 204);
@@ -91,18 +95,12 @@ describe('the tracker process', () => {
     const port = await freePort();
     const env = { REDIS_URL: (await testInfra()).redisUrl, REDIS_QUEUE_KEY: key, TRACKER_PORT: String(port) };
     const first = spawnTracker({ ...env, TRACKER_WORKERS: '2' });
-    t.after(() => {
-      for (const pid of children(first.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
-      first.child.kill('SIGKILL');
-    });
+    t.after(() => killTracker(first));
     await waitForWorkers(first, port, 2);
 
     // One that served instead of refusing would run on: it is killed after a while (exit null).
     const exitOf = async (tracker: TrackerProcess): Promise<number | null> => {
-      const timer = setTimeout(() => {
-        for (const pid of children(tracker.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
-        tracker.child.kill('SIGKILL');
-      }, WORKERS_START_MS);
+      const timer = setTimeout(() => killTracker(tracker), WORKERS_START_MS);
       try {
         return await tracker.exited;
       } finally {

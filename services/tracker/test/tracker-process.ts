@@ -27,6 +27,12 @@ export function spawnTracker(env: Record<string, string>): TrackerProcess {
   return { child, exited, output };
 }
 
+/** SIGKILLs the tracker and its workers, if any (a test's cleanup, or one that ran too long). */
+export function killTracker(tracker: TrackerProcess): void {
+  for (const pid of children(tracker.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
+  tracker.child.kill('SIGKILL');
+}
+
 /** The child processes of `pid` (Linux). */
 export function children(pid: number): number[] {
   try {

@@ -6,7 +6,7 @@ import { eventually, testInfra, testRedis, type Cleanup, type TestRedis } from '
 import { writersKey } from '@pushtech/runtime';
 import { WRITER_LEASE_MS } from '../src/writer-lease.js';
 import { waitReady } from './helpers.js';
-import { children, spawnTracker, type TrackerProcess } from './tracker-process.js';
+import { children, killTracker, spawnTracker, type TrackerProcess } from './tracker-process.js';
 
 async function startTracker(
   t: Cleanup,
@@ -23,10 +23,7 @@ async function startTracker(
     TRACKER_PORT: String(port),
     TRACKER_WORKERS: String(workers),
   });
-  t.after(() => {
-    for (const pid of children(tracker.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
-    tracker.child.kill('SIGKILL');
-  });
+  t.after(() => killTracker(tracker));
   await waitReady(port, false, 45_000);
   return { redis, writers, tracker };
 }
